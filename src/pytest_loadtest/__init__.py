@@ -1,0 +1,84 @@
+"""pytest-loadtest: in-process load, stress, spike and soak testing with pytest.
+
+Names are imported on first use, so that loading the plugin (which happens in every pytest run of
+every project that installs it) costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_loadtest._config import LoadSettings, SettingError, ThinkTime
+    from pytest_loadtest._engine import Clock, Engine, SystemClock
+    from pytest_loadtest._recorder import ErrorSample, TimelineRow
+    from pytest_loadtest._result import LoadResult, OperationStats
+    from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._scenario import Scenario, TargetError
+    from pytest_loadtest._sla import SLA, Breach, parse_sla
+    from pytest_loadtest._stats import LatencyHistogram
+    from pytest_loadtest._vu import VirtualUser
+
+__all__ = [
+    "SLA",
+    "Breach",
+    "Clock",
+    "Engine",
+    "ErrorSample",
+    "LatencyHistogram",
+    "LoadResult",
+    "LoadRunner",
+    "LoadSettings",
+    "OperationStats",
+    "Scenario",
+    "SettingError",
+    "SystemClock",
+    "TargetError",
+    "ThinkTime",
+    "TimelineRow",
+    "VirtualUser",
+    "__version__",
+    "parse_sla",
+]
+
+_HOMES = {
+    "SLA": "_sla",
+    "Breach": "_sla",
+    "Clock": "_engine",
+    "Engine": "_engine",
+    "ErrorSample": "_recorder",
+    "LatencyHistogram": "_stats",
+    "LoadResult": "_result",
+    "LoadRunner": "_runner",
+    "LoadSettings": "_config",
+    "OperationStats": "_result",
+    "Scenario": "_scenario",
+    "SettingError": "_config",
+    "SystemClock": "_engine",
+    "TargetError": "_scenario",
+    "ThinkTime": "_config",
+    "TimelineRow": "_recorder",
+    "VirtualUser": "_vu",
+    "parse_sla": "_sla",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pytest-loadtest")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0+unknown"
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pytest_loadtest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pytest_loadtest.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

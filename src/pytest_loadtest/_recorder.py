@@ -1,0 +1,266 @@
+"""Folding of measured calls into histograms and per-second windows, off the hot path.
+
+Virtual users append one duration per call to a plain list of their own and, at every tick
+boundary, hand the list over with :meth:`Recorder.submit` together with the time the list was
+started (its *span start*). Ticks divide windows evenly and every warm-up end is a boundary too,
+so all calls in one list started in the same window: attribution to a window by start time is exact
+without a timestamp per call. A collector thread calls :meth:`Recorder.drain`, which folds pending
+lists with numpy and turns windows that can no longer receive calls into small timeline rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, final
+
+import numpy as np
+
+from pytest_loadtest._stats import CountsWindow, LatencyHistogram
+
+__all__ = ["ErrorSample", "OperationRecord", "Recorder", "TimelineRow"]
+
+TIMELINE_PERCENTILES: Final = (50.0, 95.0, 99.0)
+
+
+@final
+@dataclass(slots=True)
+class TimelineRow:
+    """One window (by default one second) of one operation, or of all operations."""
+
+    t: float  # window start, seconds since the run started
+    calls: int
+    errors: int
+    users: int
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    warmup: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form; latencies in ms, ``None`` for an empty window."""
+        return {
+            "t": self.t,
+            "calls": self.calls,
+            "errors": self.errors,
+            "users": self.users,
+            "p50": _none_if_nan(self.p50),
+            "p95": _none_if_nan(self.p95),
+            "p99": _none_if_nan(self.p99),
+            "max": _none_if_nan(self.max),
+            "warmup": self.warmup,
+        }
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value != value else value
+
+
+@final
+@dataclass(slots=True)
+class ErrorSample:
+    """Count of one exception type in one operation, with the first message and traceback."""
+
+    type_name: str
+    count: int = 0
+    message: str = ""
+    traceback: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "type": self.type_name,
+            "count": self.count,
+            "message": self.message,
+            "traceback": self.traceback,
+        }
+
+
+@final
+@dataclass(slots=True)
+class OperationRecord:
+    """What the recorder knows of one operation (a task, a callable or a step)."""
+
+    name: str
+    kind: str  # "task" or "step"
+    parent: str | None = None
+    histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+    errors: int = 0
+    warmup_calls: int = 0
+    errors_by_type: dict[str, ErrorSample] = field(default_factory=dict)
+    timeline: list[TimelineRow] = field(default_factory=list)
+
+
+@final
+class Recorder:
+    """Collects chunks from virtual users and folds them; safe to feed from many threads."""
+
+    def __init__(
+        self,
+        start_ns: int,
+        *,
+        warmup_end_ns: int | None = None,
+        window_ns: int = 1_000_000_000,
+        lateness_windows: int = 5,
+        active_users: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.start_ns = start_ns
+        self.warmup_end_ns = warmup_end_ns if warmup_end_ns is not None else start_ns
+        self.window_ns = window_ns
+        self.lateness_windows = lateness_windows
+        self._active_users = active_users
+        self._lock = threading.Lock()
+        self._pending: deque[tuple[int, int, list[int]]] = deque()
+        self._pending_errors: deque[tuple[int, int, str]] = deque()
+        self.operations: list[OperationRecord] = []
+        self._index: dict[str, int] = {}
+        # window index -> operation index -> counts; the overall row is summed at finalisation
+        self._open: dict[int, dict[int, CountsWindow]] = {}
+        self._window_users: dict[int, int] = {}
+        self._finalized_upto = 0  # windows below this index are rows already
+        self.timeline: list[TimelineRow] = []
+        self.late_calls = 0
+
+    # -- registration (rare: once per operation per virtual user) -----------------------------
+    def operation(self, name: str, kind: str = "task", parent: str | None = None) -> int:
+        """Index of the operation called ``name``, registering it on first use."""
+        index = self._index.get(name)
+        if index is not None:
+            return index
+        with self._lock:
+            index = self._index.get(name)
+            if index is None:
+                index = len(self.operations)
+                self.operations.append(OperationRecord(name, kind, parent))
+                self._index[name] = index
+            return index
+
+    def first_error(self, op: int, type_name: str, message: str, traceback: str) -> None:
+        """Keep the first message and traceback of an exception type in an operation."""
+        with self._lock:
+            sample = self.operations[op].errors_by_type.setdefault(
+                type_name, ErrorSample(type_name)
+            )
+            if not sample.message and not sample.traceback:
+                sample.message, sample.traceback = message, traceback
+
+    # -- feeding (any thread) -------------------------------------------------------------------
+    def submit(self, op: int, span_start_ns: int, durations_ns: list[int]) -> None:
+        """Hand over durations of calls of ``op`` that all started at or after ``span_start_ns``
+        and in the same window."""
+        self._pending.append((op, span_start_ns, durations_ns))
+
+    def submit_error(self, op: int, start_ns: int, type_name: str) -> None:
+        """Count one failed call (its duration is submitted with the others)."""
+        self._pending_errors.append((op, start_ns, type_name))
+
+    # -- folding (the collector thread) ------------------------------------------------------------
+    def window_of(self, t_ns: int) -> int:
+        """Window index of a time."""
+        return max(0, (t_ns - self.start_ns) // self.window_ns)
+
+    def drain(self, now_ns: int | None = None) -> None:
+        """Fold everything pending; finalise windows older than the lateness allowance."""
+        groups: dict[tuple[int, int, bool], list[list[int]]] = {}
+        pending = self._pending
+        while pending:
+            op, span_start, chunk = pending.popleft()
+            key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
+            groups.setdefault(key, []).append(chunk)
+        for (op, window, warmup), chunks in groups.items():
+            values = np.fromiter(
+                (v for chunk in chunks for v in chunk), dtype=np.int64, count=sum(map(len, chunks))
+            )
+            self._fold(op, window, warmup, values)
+        errors = self._pending_errors
+        while errors:
+            op, start, type_name = errors.popleft()
+            self._count_error(op, self.window_of(start), start < self.warmup_end_ns, type_name)
+        if now_ns is not None:
+            current = self.window_of(now_ns)
+            users = self._active_users()
+            self._window_users[current] = max(self._window_users.get(current, 0), users)
+            self._finalize_below(current - self.lateness_windows)
+
+    def _fold(self, op: int, window: int, warmup: bool, values: np.ndarray) -> None:
+        record = self.operations[op]
+        if warmup:
+            record.warmup_calls += int(values.size)
+        else:
+            record.histogram.fold_ns(values)
+        if window < self._finalized_upto:
+            self.late_calls += int(values.size)
+            self._late_row(op, window).calls += int(values.size)
+            return
+        self._open.setdefault(window, {}).setdefault(op, CountsWindow()).fold_ns(values)
+
+    def _count_error(self, op: int, window: int, warmup: bool, type_name: str) -> None:
+        record = self.operations[op]
+        if not warmup:
+            record.errors += 1
+            with self._lock:
+                sample = record.errors_by_type.setdefault(type_name, ErrorSample(type_name))
+                sample.count += 1
+        if window < self._finalized_upto:
+            self._late_row(op, window).errors += 1
+            return
+        self._open.setdefault(window, {}).setdefault(op, CountsWindow()).errors += 1
+
+    def _late_row(self, op: int, window: int) -> TimelineRow:
+        # Rows are dense per operation from its first window; find the one for ``window``.
+        rows = self.operations[op].timeline
+        t = window * self.window_ns / 1e9
+        for row in reversed(rows):
+            if row.t == t:
+                return row
+        row = self._row(CountsWindow(), window, self._window_users.get(window, 0))
+        rows.append(row)
+        rows.sort(key=lambda r: r.t)
+        return row
+
+    def _row(self, counts: CountsWindow, window: int, users: int) -> TimelineRow:
+        p50, p95, p99 = counts.percentiles_ms(TIMELINE_PERCENTILES)
+        start = self.start_ns + window * self.window_ns
+        return TimelineRow(
+            t=window * self.window_ns / 1e9,
+            calls=counts.calls,
+            errors=counts.errors,
+            users=users,
+            p50=p50,
+            p95=p95,
+            p99=p99,
+            max=counts.max_ns / 1e6 if counts.calls else float("nan"),
+            warmup=start < self.warmup_end_ns,
+        )
+
+    def _finalize_below(self, limit: int) -> None:
+        for window in range(self._finalized_upto, max(limit, self._finalized_upto)):
+            per_op = self._open.pop(window, {})
+            users = self._window_users.pop(window, 0)
+            overall = CountsWindow()
+            for op, counts in per_op.items():
+                self.operations[op].timeline.append(self._row(counts, window, users))
+                if self.operations[op].kind == "task":
+                    overall.counts += counts.counts
+                    overall.calls += counts.calls
+                    overall.errors += counts.errors
+                    overall.max_ns = max(overall.max_ns, counts.max_ns)
+            self.timeline.append(self._row(overall, window, users))
+        self._finalized_upto = max(self._finalized_upto, limit)
+
+    def finish(self, end_ns: int) -> None:
+        """Fold what is left and finalise every window up to and including ``end_ns``'s."""
+        self.drain(end_ns)
+        last = max([self.window_of(end_ns), *self._open]) if self._open else self.window_of(end_ns)
+        self._finalize_below(last + 1)
+
+    def overall_histogram(self) -> LatencyHistogram:
+        """All top-level calls (tasks, not steps) merged."""
+        merged = LatencyHistogram()
+        for record in self.operations:
+            if record.kind == "task":
+                merged.add(record.histogram)
+        return merged

@@ -1,0 +1,271 @@
+"""Service-level agreements: parsed from a mapping, evaluated against measured statistics.
+
+``{"p95": 200, "p99": "500ms", "error_rate": "1%", "throughput_min": 100,
+"operations": {"create": {"p95": "300ms"}}}``
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol, final
+
+from pytest_loadtest._units import (
+    format_latency_ms,
+    format_rate,
+    parse_fraction,
+    parse_latency_ms,
+    parse_positive_number,
+)
+
+__all__ = [
+    "SLA",
+    "Breach",
+    "Check",
+    "MeasuredStats",
+    "min_calls_for_percentile",
+    "parse_sla",
+]
+
+#: Latency keys and the percentile each stands for (``None``: not a percentile).
+LATENCY_KEYS: Final[Mapping[str, float | None]] = {
+    "p50": 50.0,
+    "p75": 75.0,
+    "p90": 90.0,
+    "p95": 95.0,
+    "p99": 99.0,
+    "p99.9": 99.9,
+    "max": None,
+    "mean": None,
+}
+OTHER_KEYS: Final = ("error_rate", "throughput_min")
+#: Calls needed beyond a percentile for it to say something: p99 needs 1,000 calls.
+TAIL_CALLS: Final = 10
+
+
+def min_calls_for_percentile(percentile: float) -> int:
+    """Fewest calls for which ``percentile`` rests on at least :data:`TAIL_CALLS` calls above it."""
+    tail = 1.0 - percentile / 100.0
+    return math.ceil(TAIL_CALLS / tail - 1e-9) if tail > 0 else 1
+
+
+class MeasuredStats(Protocol):
+    """What a check reads: the statistics of a whole run or of one operation."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def error_rate(self) -> float: ...
+
+    @property
+    def throughput(self) -> float: ...
+
+    @property
+    def mean(self) -> float: ...
+
+    @property
+    def max(self) -> float: ...
+
+    def percentile(self, q: float) -> float: ...
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """One SLA target that was missed."""
+
+    metric: str
+    operation: str | None
+    measured: float
+    threshold: float
+    message: str
+    low_sample: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "metric": self.metric,
+            "operation": self.operation,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "message": self.message,
+            "low_sample": self.low_sample,
+        }
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One target: ``metric`` of ``operation`` (``None``: all calls) against ``threshold``.
+
+    Latencies are in milliseconds and must not exceed the threshold; ``error_rate`` is a fraction
+    that must not exceed it; ``throughput_min`` is calls/s that must be reached.
+    """
+
+    metric: str
+    threshold: float
+    operation: str | None = None
+
+    def measure(self, stats: MeasuredStats) -> float:
+        """The measured value this check compares."""
+        if self.metric == "error_rate":
+            return stats.error_rate
+        if self.metric == "throughput_min":
+            return stats.throughput
+        if self.metric == "max":
+            return stats.max
+        if self.metric == "mean":
+            return stats.mean
+        percentile = LATENCY_KEYS[self.metric]
+        assert percentile is not None
+        return stats.percentile(percentile)
+
+    def passed(self, measured: float) -> bool:
+        """True when ``measured`` meets the target."""
+        if self.metric == "throughput_min":
+            return measured >= self.threshold
+        return measured <= self.threshold
+
+    def low_sample(self, stats: MeasuredStats) -> bool:
+        """True when a percentile target rests on too few calls to mean much."""
+        percentile = LATENCY_KEYS.get(self.metric)
+        return percentile is not None and stats.total < min_calls_for_percentile(percentile)
+
+    def format(self, value: float) -> str:
+        """A value of this check's metric, with its unit."""
+        if self.metric == "error_rate":
+            return f"{value * 100:.2f}%"
+        if self.metric == "throughput_min":
+            return f"{format_rate(value)} calls/s"
+        return format_latency_ms(value)
+
+    def evaluate(self, stats: MeasuredStats) -> Breach | None:
+        """A :class:`Breach` if the target is missed, else ``None``."""
+        measured = self.measure(stats)
+        if self.passed(measured):
+            return None
+        where = f"operation {self.operation!r}" if self.operation else "all operations"
+        relation = "below the minimum" if self.metric == "throughput_min" else "above the limit"
+        message = (
+            f"{self.metric} of {where} was {self.format(measured)}, {relation} "
+            f"{self.format(self.threshold)}"
+        )
+        low = self.low_sample(stats)
+        if low:
+            percentile = LATENCY_KEYS[self.metric]
+            assert percentile is not None
+            message += (
+                f" (from only {stats.total} calls: a {self.metric} needs at least "
+                f"{min_calls_for_percentile(percentile)} to mean much)"
+            )
+        return Breach(self.metric, self.operation, measured, self.threshold, message, low)
+
+    def describe(self) -> str:
+        """``p95 <= 200.0ms`` style description."""
+        relation = ">=" if self.metric == "throughput_min" else "<="
+        scope = f"{self.operation}." if self.operation else ""
+        return f"{scope}{self.metric} {relation} {self.format(self.threshold)}"
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class SLA:
+    """A set of checks."""
+
+    checks: tuple[Check, ...]
+
+    def operations(self) -> set[str]:
+        """Operation names that have their own targets."""
+        return {c.operation for c in self.checks if c.operation is not None}
+
+    def evaluate(
+        self, overall: MeasuredStats, operations: Mapping[str, MeasuredStats]
+    ) -> list[Breach]:
+        """Every breach, overall targets first; an operation that never ran is a breach too."""
+        breaches: list[Breach] = []
+        for check in self.checks:
+            if check.operation is None:
+                stats: MeasuredStats | None = overall
+            else:
+                stats = operations.get(check.operation)
+            if stats is None:
+                known = ", ".join(sorted(operations)) or "none"
+                breaches.append(
+                    Breach(
+                        check.metric,
+                        check.operation,
+                        math.nan,
+                        check.threshold,
+                        f"operation {check.operation!r} named in the SLA never ran "
+                        f"(operations: {known})",
+                    )
+                )
+                continue
+            breach = check.evaluate(stats)
+            if breach is not None:
+                breaches.append(breach)
+        return breaches
+
+    def low_sample_checks(
+        self, overall: MeasuredStats, operations: Mapping[str, MeasuredStats]
+    ) -> list[Check]:
+        """Percentile checks that rest on too few calls, breached or not."""
+        flagged = []
+        for check in self.checks:
+            stats = overall if check.operation is None else operations.get(check.operation)
+            if stats is not None and check.low_sample(stats):
+                flagged.append(check)
+        return flagged
+
+    def to_dict(self) -> dict[str, object]:
+        """Back to the mapping form, thresholds in ms, fractions and calls/s."""
+        out: dict[str, object] = {}
+        per_op: dict[str, dict[str, float]] = {}
+        for check in self.checks:
+            if check.operation is None:
+                out[check.metric] = check.threshold
+            else:
+                per_op.setdefault(check.operation, {})[check.metric] = check.threshold
+        if per_op:
+            out["operations"] = per_op
+        return out
+
+
+def _parse_targets(spec: Mapping[object, object], operation: str | None, where: str) -> list[Check]:
+    checks = []
+    for key, raw in spec.items():
+        if key == "operations" and operation is None:
+            continue
+        if not isinstance(key, str) or (key not in LATENCY_KEYS and key not in OTHER_KEYS):
+            allowed = ", ".join([*LATENCY_KEYS, *OTHER_KEYS, "operations"])
+            raise ValueError(f"unknown SLA key {key!r}{where} (allowed: {allowed})")
+        try:
+            if key == "error_rate":
+                threshold = parse_fraction(raw)
+            elif key == "throughput_min":
+                threshold = parse_positive_number(raw)
+            else:
+                threshold = parse_latency_ms(raw)
+        except ValueError as exc:
+            raise ValueError(f"SLA {key}{where}: {exc}") from None
+        checks.append(Check(key, threshold, operation))
+    return checks
+
+
+def parse_sla(spec: object) -> SLA:
+    """Parse an SLA mapping; ``ValueError`` names the bad key or value."""
+    if isinstance(spec, SLA):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"SLA must be a mapping like {{'p95': 200}}, got {spec!r}")
+    checks = _parse_targets(spec, None, "")
+    per_op = spec.get("operations", {})
+    if not isinstance(per_op, Mapping):
+        raise ValueError(f"SLA 'operations' must map operation names to targets, got {per_op!r}")
+    for name, targets in per_op.items():
+        if not isinstance(targets, Mapping):
+            raise ValueError(f"SLA targets of operation {name!r} must be a mapping, got {targets!r}")
+        checks.extend(_parse_targets(targets, str(name), f" of operation {name!r}"))
+    return SLA(tuple(checks))

@@ -1,0 +1,169 @@
+"""Parsing and formatting of durations, latencies and rates.
+
+Pure functions: every parser raises ``ValueError`` with a message that quotes the bad value, and
+callers add where the value came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+
+__all__ = [
+    "format_latency_ms",
+    "format_rate",
+    "parse_count",
+    "parse_duration",
+    "parse_fraction",
+    "parse_latency_ms",
+    "parse_positive_number",
+]
+
+_UNIT_SECONDS: Final = {
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|min|s|m|h)")
+_LATENCY: Final = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s)?\s*$")
+
+
+def _finite_number(value: object) -> float | None:
+    """Return ``value`` as a float when it is a real number (bool excluded), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def parse_duration(value: object) -> float:
+    """Parse a duration to seconds.
+
+    Numbers are seconds; strings are a number followed by a unit, or several such parts:
+    ``"500ms"``, ``"30s"``, ``"10m"``, ``"1h30m"``, ``"2.5"``.
+
+    >>> parse_duration("1h30m")
+    5400.0
+    """
+    number = _finite_number(value)
+    if number is not None:
+        if number < 0:
+            raise ValueError(f"{value!r} is negative")
+        return number
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration (a number of seconds or a string like '30s')")
+    text = value.strip().lower()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return parse_duration(seconds)
+    position = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position and text[position : match.start()].strip():
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position == 0 or text[position:].strip():
+        raise ValueError(
+            f"{value!r} is not a duration (use seconds or units us, ms, s, m, h: '500ms', '1h30m')"
+        )
+    return total
+
+
+def parse_latency_ms(value: object) -> float:
+    """Parse a latency threshold to milliseconds: numbers are ms; strings may carry us/ms/s."""
+    number = _finite_number(value)
+    if number is not None:
+        if number < 0:
+            raise ValueError(f"{value!r} is negative")
+        return number
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a latency (a number of ms or a string like '250ms')")
+    match = _LATENCY.match(value.lower())
+    if match is None:
+        raise ValueError(f"{value!r} is not a latency (use ms, or a unit us, ms, s: '250ms', '2s')")
+    unit = match.group(2) or "ms"
+    return float(match.group(1)) * _UNIT_SECONDS[unit] * 1000.0
+
+
+def parse_fraction(value: object) -> float:
+    """Parse a rate such as an error rate: a fraction ``0.01`` or a percentage string ``"1%"``."""
+    number = _finite_number(value)
+    if number is None:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a fraction (0.01) or a percentage ('1%')")
+        text = value.strip()
+        try:
+            number = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a fraction (0.01) or a percentage ('1%')"
+            ) from None
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{value!r} is outside 0..1 (0%..100%)")
+    return number
+
+
+def parse_positive_number(value: object) -> float:
+    """Parse a number greater than zero (from a number or a numeric string)."""
+    number = _finite_number(value)
+    if number is None and isinstance(value, str):
+        try:
+            number = float(value.strip().removesuffix("/s"))
+        except ValueError:
+            number = None
+    if number is None:
+        raise ValueError(f"{value!r} is not a number")
+    if number <= 0:
+        raise ValueError(f"{value!r} must be greater than 0")
+    return number
+
+
+def parse_count(value: object) -> int:
+    """Parse a whole number of at least 1 (users, iterations)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a whole number")
+    if value < 1:
+        raise ValueError(f"{value!r} must be at least 1")
+    return value
+
+
+def format_latency_ms(ms: float | None) -> str:
+    """Format milliseconds with an adaptive unit: ``850µs``, ``12.3ms``, ``2.41s``."""
+    if ms is None or math.isnan(ms):
+        return "-"
+    if ms < 1.0:
+        return f"{ms * 1000:.0f}µs"
+    if ms < 10.0:
+        return f"{ms:.2f}ms"
+    if ms < 1000.0:
+        return f"{ms:.1f}ms"
+    return f"{ms / 1000:.2f}s"
+
+
+def format_rate(per_second: float) -> str:
+    """Format a rate compactly: ``0.50``, ``12.3``, ``1,234``."""
+    if per_second < 10:
+        return f"{per_second:.2f}"
+    if per_second < 100:
+        return f"{per_second:.1f}"
+    return f"{per_second:,.0f}"

@@ -1,0 +1,24 @@
+"""Hooks that pytest-loadtest offers to other plugins and conftest files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_loadtest._result import LoadResult
+
+
+@pytest.hookspec
+def pytest_loadtest_result(item: pytest.Item, result: LoadResult) -> None:
+    """Called after every ``load_runner.run()``, in the process that ran it.
+
+    Under pytest-xdist that is the worker; the controller gets the same data from the test
+    report (``report.loadtest_results``, a list of ``LoadResult.to_dict()``).
+
+    Example, in ``conftest.py``::
+
+        def pytest_loadtest_result(item, result):
+            print(f"{item.nodeid}: p95 {result.p95:.1f}ms over {result.total} calls")
+    """

@@ -1,0 +1,291 @@
+"""The pytest plugin: options, markers, selection, the ``load_runner`` fixture, reporting.
+
+Every pytest hook of the project lives here. Heavy modules (numpy, hdrh, the engine) are imported
+inside hooks and the fixture, only when a load test actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+import pytest
+
+from pytest_loadtest._config import SETTINGS, SettingError, SettingSpec, check_layer
+
+if TYPE_CHECKING:
+    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._runner import LoadRunner
+
+MARKERS: Final = ("load", "soak")
+_SIGNATURE: Final = (
+    "users=10, duration='5s', iterations=None, ramp_up=0, think_time=0, warmup=0, "
+    "stop_timeout='5s', seed=None, sla=None"
+)
+_MARKEXPR_SELECTS: Final = re.compile(r"\b(load|soak)\b")
+
+
+@dataclass
+class _State:
+    cli: dict[str, tuple[str, object]] = field(default_factory=dict)  # name -> (source, value)
+    ini: dict[str, tuple[str, object]] = field(default_factory=dict)
+    run_all: bool = False
+    no_sla: bool = False
+    markexpr_selects: bool = False
+    named_files: set[Path] = field(default_factory=set)
+    is_worker: bool = False
+    results: list[LoadResult] = field(default_factory=list)
+
+
+_STATE: Final = pytest.StashKey[_State]()
+_RUNNER: Final = pytest.StashKey["LoadRunner"]()
+
+
+# -- options and markers ---------------------------------------------------------------------------
+def _argtype(spec: SettingSpec) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return spec.parse(text)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: {exc}") from None
+
+    parse.__name__ = spec.name
+    return parse
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Declare the ``pytest_loadtest_*`` hooks."""
+    from pytest_loadtest import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the "load testing" option group and the ini twins of its settings."""
+    group = parser.getgroup("loadtest", "load testing")
+    for spec in SETTINGS:
+        if spec.cli:
+            group.addoption(
+                spec.option,
+                dest=spec.dest,
+                metavar=spec.metavar,
+                type=_argtype(spec),
+                default=None,
+                help=f"{spec.help} Overrides markers and run() arguments.",
+            )
+        if spec.ini:
+            parser.addini(spec.ini_name, f"load testing: {spec.help}", default="")
+    group.addoption(
+        "--load-run-all",
+        action="store_true",
+        default=False,
+        help="run load and soak tests even when -m does not select them and they are not named.",
+    )
+    group.addoption(
+        "--load-no-sla",
+        action="store_true",
+        default=False,
+        help="report SLA breaches without failing the tests.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers, validate ini settings and keep the session state in the stash."""
+    for name in MARKERS:
+        kind = "a soak (endurance) test" if name == "soak" else "a load test"
+        config.addinivalue_line(
+            "markers",
+            f"{name}({_SIGNATURE}): {kind}; virtual users drive a target through the "
+            f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
+            "line, or run with --load-run-all.",
+        )
+    state = _State(
+        run_all=bool(config.getoption("load_run_all")),
+        no_sla=bool(config.getoption("load_no_sla")),
+        markexpr_selects=bool(_MARKEXPR_SELECTS.search(config.getoption("markexpr", "") or "")),
+        is_worker=hasattr(config, "workerinput"),
+    )
+    inifile = config.inipath.name if config.inipath else "ini file"
+    for spec in SETTINGS:
+        if spec.cli and (value := config.getoption(spec.dest)) is not None:
+            state.cli[spec.name] = (f"command line option {spec.option}", value)
+        if spec.ini and (raw := config.getini(spec.ini_name)):
+            source = f"{inifile} option {spec.ini_name}"
+            try:
+                state.ini[spec.name] = (source, check_layer(source, {spec.name: raw})[spec.name])
+            except SettingError as exc:
+                raise pytest.UsageError(str(exc)) from None
+    if state.is_worker:
+        named = config.workerinput.get("loadtest_named_files", [])  # type: ignore[attr-defined]
+        state.named_files = {Path(p) for p in named}
+    else:
+        state.named_files = _named_files(config)
+    config.stash[_STATE] = state
+    if not state.is_worker:
+        config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
+
+
+def _named_files(config: pytest.Config) -> set[Path]:
+    """Test files named on the command line (what an IDE passes when one test is clicked)."""
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return set()
+    root = config.invocation_params.dir
+    files = set()
+    for arg in config.args:
+        path = (root / arg.split("::", 1)[0]).resolve()
+        if path.is_file():
+            files.add(path)
+    return files
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: tell workers which files the command line named."""
+    state = node.config.stash[_STATE]
+    node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
+
+
+# -- collection --------------------------------------------------------------------------------------
+def _marker_settings(item: pytest.Item) -> tuple[str, dict[str, object]]:
+    """Merged keyword arguments of the item's load/soak markers, closest first; and a source."""
+    merged: dict[str, object] = {}
+    names = []
+    for marker in reversed(list(item.iter_markers())):
+        if marker.name in MARKERS:
+            names.append(marker.name)
+            merged.update(marker.kwargs)
+    label = names[-1] if names else "load"
+    return f"@pytest.mark.{label} of {item.nodeid}", merged
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Validate marker arguments and skip load tests that the run did not ask for."""
+    state = config.stash[_STATE]
+    for item in items:
+        kinds = [m.name for m in item.iter_markers() if m.name in MARKERS]
+        if not kinds:
+            continue
+        for marker in item.iter_markers():
+            if marker.name in MARKERS and marker.args:
+                raise pytest.UsageError(
+                    f"@pytest.mark.{marker.name} of {item.nodeid} takes keyword arguments only, "
+                    f"got positional {marker.args!r}"
+                )
+        source, values = _marker_settings(item)
+        try:
+            check_layer(source, values)
+        except SettingError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if not _selected(item, state):
+            kind = kinds[0]
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{kind} test: run it with `pytest -m {kind}`, by naming it "
+                    "(pytest path/to/test_file.py::test_name), or with --load-run-all"
+                )
+            )
+
+
+def _selected(item: pytest.Item, state: _State) -> bool:
+    if state.run_all or state.markexpr_selects:
+        return True
+    return item.path.resolve() in state.named_files
+
+
+# -- the fixture --------------------------------------------------------------------------------------
+def _fail(message: str) -> NoReturn:
+    pytest.fail(message, pytrace=False)
+
+
+def _layers(values: Mapping[str, tuple[str, object]]) -> list[tuple[str, dict[str, object]]]:
+    return [(source, {name: value}) for name, (source, value) in values.items()]
+
+
+@pytest.fixture
+def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
+    """Drive a target with virtual users: ``result = load_runner.run(target, **settings)``.
+
+    Settings come from, highest first: the command line, ``run()`` keyword arguments, the test's
+    ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
+    """
+    from pytest_loadtest._runner import LoadRunner
+
+    item = request.node
+    state = request.config.stash[_STATE]
+    source, marker_values = _marker_settings(item)
+
+    def on_result(result: LoadResult) -> None:
+        item.ihook.pytest_loadtest_result(item=item, result=result)
+        if result.interrupted and not state.is_worker:
+            state.results.append(result)  # no report will carry it: the session is stopping
+
+    runner = LoadRunner(
+        test_id=item.nodeid,
+        layers_above=_layers(state.cli),
+        layers_below=[(source, marker_values), *_layers(state.ini)],
+        on_result=on_result,
+        fail=_fail,
+    )
+    item.stash[_RUNNER] = runner
+    return runner
+
+
+# -- verdicts and reports ---------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """After the test body: attach results as user properties; fail on SLA breaches."""
+    outcome = yield
+    runner = item.stash.get(_RUNNER, None)
+    if runner is not None and runner.results:
+        from pytest_loadtest._terminal import failure_message, user_property
+
+        item.user_properties.extend(user_property(r) for r in runner.results)
+        failed = [r for r in runner.results if not r.passed]
+        if failed and not item.config.stash[_STATE].no_sla:
+            _fail(failure_message(failed))
+    return outcome
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Carry every result of the test on its call report (this is how xdist workers send them)."""
+    report = yield
+    runner = item.stash.get(_RUNNER, None)
+    if call.when == "call" and runner is not None and runner.results:
+        report.loadtest_results = [r.to_dict() for r in runner.results]  # type: ignore[attr-defined]
+    return report
+
+
+class _Reporter:
+    """Gathers results from call reports, locally or from xdist workers, and prints the summary.
+
+    Registered as a plugin on the controller only (like xdist's ``DSession``).
+    """
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect the results a call report carries."""
+        results = getattr(report, "loadtest_results", None)
+        if report.when != "call" or not results:
+            return
+        from pytest_loadtest._result import LoadResult
+
+        self.state.results.extend(LoadResult.from_dict(data) for data in results)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print the "load test results" section."""
+        if not self.state.results:
+            return
+        from pytest_loadtest._terminal import summary_lines
+
+        terminalreporter.section("load test results")
+        for line in summary_lines(self.state.results, no_sla=self.state.no_sla):
+            terminalreporter.write_line(line)
