@@ -41,7 +41,7 @@ class SettingError(ValueError):
 @final
 @dataclass(frozen=True, slots=True)
 class ThinkTime:
-    """Pause between a virtual user's iterations: constant, uniform ``(low, high)`` or a callable."""
+    """Pause between a virtual user's iterations: constant, uniform ``(low, high)``, or callable."""
 
     low: float = 0.0
     high: float = 0.0
@@ -70,7 +70,7 @@ class ThinkTime:
 
 
 def parse_think_time(value: object) -> ThinkTime:
-    """Parse a think time: seconds, a duration string, ``(min, max)``, ``"10ms..50ms"``, a callable."""
+    """Parse a think time: seconds, a duration, ``(min, max)``, ``"10ms..50ms"`` or a callable."""
     if callable(value):
         return ThinkTime(func=value)
     if isinstance(value, str) and (".." in value or "," in value):
@@ -99,7 +99,7 @@ def _parse_seed(value: object) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not an integer seed")
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         raise ValueError(f"{value!r} is not an integer seed") from None
 
@@ -282,7 +282,9 @@ def resolve_settings(
             chosen[name] = default
             sources[name] = "default"
     if chosen["duration"] is None:
-        chosen["duration"] = DEFAULT_DURATION if chosen["iterations"] is None else DEFAULT_MAX_DURATION
+        chosen["duration"] = (
+            DEFAULT_DURATION if chosen["iterations"] is None else DEFAULT_MAX_DURATION
+        )
     if chosen["seed"] is None:
         chosen["seed"] = (seed_source or (lambda: random.SystemRandom().randrange(2**31)))()
     settings = LoadSettings(sources=sources, **chosen)  # type: ignore[arg-type]

@@ -282,7 +282,11 @@ class Engine:
                     vu.span_start = t0 = now()
                 if not self._claim():
                     return
-                index = 0 if not last else min(bisect.bisect(cumulative, rng.random() * total_weight), last)
+                index = (
+                    0
+                    if not last
+                    else min(bisect.bisect(cumulative, rng.random() * total_weight), last)
+                )
                 vu.current = tasks[index].name
                 try:
                     callers[index](vu)

@@ -155,7 +155,9 @@ class OperationStats(_LatencyMixin):
             errors=int(data["errors"]),
             duration=float(data["duration"]),
             errors_by_type={
-                k: ErrorSample(str(v["type"]), int(v["count"]), str(v["message"]), str(v["traceback"]))
+                k: ErrorSample(
+                    str(v["type"]), int(v["count"]), str(v["message"]), str(v["traceback"])
+                )
                 for k, v in data.get("errors_by_type", {}).items()
             },
             timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
@@ -246,17 +248,24 @@ class LoadResult(_LatencyMixin):
         breaches: list[Breach] = []
         if self.total == 0:
             breaches.append(
-                Breach("calls", None, 0.0, 1.0, "no call of the target completed in the measured period")
+                Breach(
+                    "calls",
+                    None,
+                    0.0,
+                    1.0,
+                    "no call of the target completed in the measured period",
+                )
             )
         if self.hung:
-            listed = ", ".join(f"{name} ×{count}" for name, count in sorted(self.hung.items()))
+            listed = ", ".join(f"{name} x{count}" for name, count in sorted(self.hung.items()))
             breaches.append(
                 Breach(
                     "hung",
                     None,
                     float(sum(self.hung.values())),
                     0.0,
-                    f"calls still running after stop_timeout (left out of the statistics): {listed}",
+                    "calls still running after stop_timeout (left out of the statistics): "
+                    + listed,
                 )
             )
         if self.sla is not None:

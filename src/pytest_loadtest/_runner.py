@@ -57,8 +57,9 @@ class LoadRunner:
         """
         try:
             plan = build_plan(target)
-            resolved = resolve_settings([*self._above, ("load_runner.run() argument", settings),
-                                         *self._below])
+            resolved = resolve_settings(
+                [*self._above, ("load_runner.run() argument", settings), *self._below]
+            )
         except (SettingError, TargetError) as exc:
             self._fail(str(exc))
         name = plan.name if not self.results else f"{plan.name} (run {len(self.results) + 1})"

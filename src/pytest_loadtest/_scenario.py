@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, final, overload
 
-__all__ = ["Plan", "Scenario", "Task", "TargetError", "build_plan"]
+__all__ = ["Plan", "Scenario", "TargetError", "Task", "build_plan"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,15 +98,20 @@ class Scenario:
 
     @overload
     def task(
-        self, *, weight: float = 1.0, name: str | None = None
+        self, func: None = None, /, *, weight: float = 1.0, name: str | None = None
     ) -> Callable[[F], F]: ...
 
     def task(
-        self, func: F | None = None, /, *, weight: float = 1.0, name: str | None = None
-    ) -> F | Callable[[F], F]:
+        self,
+        func: Callable[..., Any] | None = None,
+        /,
+        *,
+        weight: float = 1.0,
+        name: str | None = None,
+    ) -> Any:
         """Register a task; use as ``@scenario.task`` or ``@scenario.task(weight=3)``."""
 
-        def register(f: F) -> F:
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
             task = Task.of(f, name, weight)
             if any(t.name == task.name for t in self.tasks):
                 raise TargetError(f"scenario {self.name!r} already has a task named {task.name!r}")
@@ -126,7 +131,7 @@ class Scenario:
         return func
 
     def __repr__(self) -> str:
-        tasks = ", ".join(f"{t.name}×{t.weight:g}" for t in self.tasks)
+        tasks = ", ".join(f"{t.name}x{t.weight:g}" for t in self.tasks)
         return f"Scenario({self.name!r}, tasks=[{tasks}])"
 
 

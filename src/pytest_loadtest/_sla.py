@@ -266,6 +266,8 @@ def parse_sla(spec: object) -> SLA:
         raise ValueError(f"SLA 'operations' must map operation names to targets, got {per_op!r}")
     for name, targets in per_op.items():
         if not isinstance(targets, Mapping):
-            raise ValueError(f"SLA targets of operation {name!r} must be a mapping, got {targets!r}")
+            raise ValueError(
+                f"SLA targets of operation {name!r} must be a mapping, got {targets!r}"
+            )
         checks.extend(_parse_targets(targets, str(name), f" of operation {name!r}"))
     return SLA(tuple(checks))

@@ -53,8 +53,10 @@ class _Layout:
         bit_length = np.frexp(masked)[1].astype(np.int64)
         bucket = bit_length - self.unit_magnitude - (self.half_count_magnitude + 1)
         sub_bucket = values_us >> (bucket + self.unit_magnitude)
-        result: IntArray = ((bucket + 1) << self.half_count_magnitude) + sub_bucket - (
-            1 << self.half_count_magnitude
+        result: IntArray = (
+            ((bucket + 1) << self.half_count_magnitude)
+            + sub_bucket
+            - (1 << self.half_count_magnitude)
         )
         return result
 
@@ -82,9 +84,7 @@ def ns_to_us(durations_ns: IntArray) -> IntArray:
     return result
 
 
-def _percentiles_from_counts(
-    counts: CountArray, total: int, qs: Sequence[float]
-) -> list[int]:
+def _percentiles_from_counts(counts: CountArray, total: int, qs: Sequence[float]) -> list[int]:
     """HDR percentiles (highest equivalent value, in µs) of a counts array."""
     if total <= 0:
         return [0 for _ in qs]
@@ -125,7 +125,9 @@ class LatencyHistogram:
         self._counts[: binned.size] += binned.astype(np.uint64)
         batch_mean = float(durations_ns.mean())
         batch_m2 = float(((durations_ns - batch_mean) ** 2).sum())
-        self._merge_moments(n, int(durations_ns.min()), int(durations_ns.max()), batch_mean, batch_m2)
+        self._merge_moments(
+            n, int(durations_ns.min()), int(durations_ns.max()), batch_mean, batch_m2
+        )
 
     def fold_values_ns(self, durations_ns: Iterable[int]) -> None:
         """Add durations given as Python ints (tests, small batches)."""

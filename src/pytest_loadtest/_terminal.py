@@ -88,13 +88,13 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
         )
     for type_name, sample in sorted(result.errors_by_type.items(), key=lambda kv: -kv[1].count):
         message = sample.message.splitlines()[0] if sample.message else ""
-        notes.append(f"{title}: error {type_name} ×{sample.count}: {message[:200]}")
+        notes.append(f"{title}: error {type_name} x{sample.count}: {message[:200]}")
     if result.gil_contention:
         worst = result.users * 5
         notes.append(
             f"{title}: GIL contention: {result.users} busy users kept the process at "
-            f"{result.cpu_utilisation:.0%} CPU; with the interpreter's 5ms switch interval a call can "
-            f"wait up to ~{worst:,}ms for the GIL, and latencies above include that wait"
+            f"{result.cpu_utilisation:.0%} CPU; with the interpreter's 5ms switch interval a call "
+            f"can wait up to ~{worst:,}ms for the GIL, and latencies above include that wait"
         )
     if result.late_calls:
         notes.append(
@@ -118,7 +118,7 @@ def failure_message(results: Sequence[LoadResult]) -> str:
         lines.extend(f"  - {breach.message}" for breach in result.sla_breaches)
         for type_name, sample in result.errors_by_type.items():
             first = sample.message.splitlines()[0] if sample.message else ""
-            lines.append(f"  error {type_name} ×{sample.count}, first: {first[:200]}")
+            lines.append(f"  error {type_name} x{sample.count}, first: {first[:200]}")
     return "\n".join(lines)
 
 

@@ -58,7 +58,9 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"{value!r} is negative")
         return number
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a duration (a number of seconds or a string like '30s')")
+        raise ValueError(
+            f"{value!r} is not a duration (a number of seconds or a string like '30s')"
+        )
     text = value.strip().lower()
     try:
         seconds = float(text)
@@ -106,9 +108,7 @@ def parse_fraction(value: object) -> float:
         try:
             number = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
         except ValueError:
-            raise ValueError(
-                f"{value!r} is not a fraction (0.01) or a percentage ('1%')"
-            ) from None
+            raise ValueError(f"{value!r} is not a fraction (0.01) or a percentage ('1%')") from None
     if not 0.0 <= number <= 1.0:
         raise ValueError(f"{value!r} is outside 0..1 (0%..100%)")
     return number

@@ -37,7 +37,9 @@ class VirtualUser:
         "state",
     )
 
-    def __init__(self, user_id: int, seed: int, recorder: Recorder, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, user_id: int, seed: int, recorder: Recorder, clock: Callable[[], int]
+    ) -> None:
         self.id = user_id
         self.iteration = 0
         self.state: dict[str, Any] = {}

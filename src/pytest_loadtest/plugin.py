@@ -45,7 +45,7 @@ _STATE: Final = pytest.StashKey[_State]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
 
 
-# -- options and markers ---------------------------------------------------------------------------
+# -- options and markers ----
 def _argtype(spec: SettingSpec) -> Callable[[str], object]:
     def parse(text: str) -> object:
         try:
@@ -149,7 +149,7 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
 
 
-# -- collection --------------------------------------------------------------------------------------
+# -- collection ----
 def _marker_settings(item: pytest.Item) -> tuple[str, dict[str, object]]:
     """Merged keyword arguments of the item's load/soak markers, closest first; and a source."""
     merged: dict[str, object] = {}
@@ -196,7 +196,7 @@ def _selected(item: pytest.Item, state: _State) -> bool:
     return item.path.resolve() in state.named_files
 
 
-# -- the fixture --------------------------------------------------------------------------------------
+# -- the fixture ----
 def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
@@ -234,7 +234,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     return runner
 
 
-# -- verdicts and reports ---------------------------------------------------------------------------
+# -- verdicts and reports ----
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
