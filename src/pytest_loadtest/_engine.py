@@ -94,8 +94,10 @@ class Engine:
         self._interrupted = False
         self._exhausted = False
         self._crash: BaseException | None = None
-        self._active = 0
+        self._active = 0  # users in their loop now
         self._peak_active = 0
+        self._unfinished = 0  # user threads not yet finished
+        self._go = threading.Event()
         self._start = 0
         self._deadline = 0
         self._warmup_end = 0
@@ -109,62 +111,70 @@ class Engine:
     def run(self) -> LoadResult:
         """Run to the end (duration, iterations, or KeyboardInterrupt) and collect the result."""
         settings, now = self._settings, self._clock.now_ns
+        try:
+            users = self._create_users()
+        except BaseException:
+            self._stopping = True
+            self._stop_event.set()
+            self._go.set()
+            raise
         wall_start, cpu_start = time.time(), time.process_time()
         self._start = start = now()
         self._deadline = start + int(settings.duration * NS)
         self._warmup_end = start + int(settings.warmup * NS)
-        recorder = self._recorder = Recorder(
-            start,
-            warmup_end_ns=self._warmup_end,
-            window_ns=self._window_ns,
-            active_users=lambda: self._active,
-        )
-        self._task_ops = [recorder.operation(t.name, "task") for t in self._plan.tasks]
-        for hook in (*self._plan.on_start, *self._plan.on_stop):
-            self._hook_ops[hook.name] = recorder.operation(hook.name, "hook")
+        recorder = self._recorder
+        assert recorder is not None
+        recorder.start_ns = start
+        recorder.warmup_end_ns = self._warmup_end
         collector = threading.Thread(target=self._collect, name="loadtest-collector", daemon=True)
         collector.start()
-        users: list[tuple[threading.Thread, VirtualUser]] = []
+        self._go.set()
         try:
-            self._start_users(users)
             self._wait_for_end()
         except KeyboardInterrupt:
             self._interrupted = True
         end = min(now(), self._deadline)
         hung = self._stop_users(users)
+        idle = sum(1 for _, vu in users if vu.iteration == 0)
         self._collector_stop.set()
         collector.join()
         recorder.finish(max(end, now()))
         if self._crash is not None:
             raise RuntimeError(f"the load run was stopped by {self._crash!r}") from self._crash
         wall = max(time.time() - wall_start, 1e-9)
-        return self._result(end, hung, wall_start, (time.process_time() - cpu_start) / wall)
+        cpu = (time.process_time() - cpu_start) / wall
+        return self._result(end, hung, idle, wall_start, cpu)
 
-    def _start_users(self, users: list[tuple[threading.Thread, VirtualUser]]) -> None:
-        settings, clock = self._settings, self._clock
-        assert self._recorder is not None
+    def _create_users(self) -> list[tuple[threading.Thread, VirtualUser]]:
+        """Start every user thread now, waiting for the go; thread start-up is slow once
+        other users keep the interpreter busy, so none is started during the run."""
+        settings, now = self._settings, self._clock.now_ns
+        recorder = self._recorder = Recorder(
+            now(), window_ns=self._window_ns, active_users=lambda: self._active
+        )
+        self._task_ops = [recorder.operation(t.name, "task") for t in self._plan.tasks]
+        for hook in (*self._plan.on_start, *self._plan.on_stop):
+            self._hook_ops[hook.name] = recorder.operation(hook.name, "hook")
+        users = []
         for user_id in range(settings.users):
-            due = self._start + int(settings.ramp_up * NS * user_id / settings.users)
-            while not self._stopping and (now := clock.now_ns()) < due:
-                clock.sleep(min(self._poll, (due - now) / NS), self._stop_event)
-            if self._stopping or self._exhausted or clock.now_ns() >= self._deadline:
-                return
-            vu = VirtualUser(user_id, settings.seed, self._recorder, clock.now_ns)
-            vu.span_start = clock.now_ns()
+            vu = VirtualUser(user_id, settings.seed, recorder, now)
+            offset = int(settings.ramp_up * NS * user_id / settings.users)
             thread = threading.Thread(
-                target=self._user_main, args=(vu,), name=f"loadtest-user-{user_id}", daemon=True
+                target=self._user_main,
+                args=(vu, offset),
+                name=f"loadtest-user-{user_id}",
+                daemon=True,
             )
-            with self._lock:
-                self._active += 1
-                self._peak_active = max(self._peak_active, self._active)
             users.append((thread, vu))
+            self._unfinished += 1
             thread.start()
+        return users
 
     def _wait_for_end(self) -> None:
         clock = self._clock
         while not self._stopping:
             now = clock.now_ns()
-            if now >= self._deadline or self._active == 0:
+            if now >= self._deadline or self._unfinished == 0:
                 return
             clock.sleep(min(self._poll, (self._deadline - now) / NS), self._stop_event)
 
@@ -190,7 +200,20 @@ class Engine:
             self._recorder.drain(self._clock.now_ns())
 
     # -- user threads -----------------------------------------------------------------------------
-    def _user_main(self, vu: VirtualUser) -> None:
+    def _user_main(self, vu: VirtualUser, offset_ns: int) -> None:
+        self._go.wait()
+        clock = self._clock
+        due = self._start + offset_ns
+        while not self._stopping and (now := clock.now_ns()) < due:
+            clock.sleep((due - now) / NS, self._stop_event)
+        if self._stopping or self._exhausted or clock.now_ns() >= self._deadline:
+            with self._lock:
+                self._unfinished -= 1
+            return
+        with self._lock:
+            self._active += 1
+            self._peak_active = max(self._peak_active, self._active)
+        vu.span_start = clock.now_ns()
         try:
             if self._plan.simple and self._settings.think_time.is_zero:
                 self._fast_loop(vu)
@@ -204,10 +227,11 @@ class Engine:
             self._stopping = True
             self._stop_event.set()
         finally:
-            vu.flush(self._clock.now_ns())
+            vu.flush(clock.now_ns())
             vu.close()
             with self._lock:
                 self._active -= 1
+                self._unfinished -= 1
 
     def _next_check(self, t: int) -> int:
         """The next time a user must look up from its loop, or -1 when it must stop."""
@@ -325,7 +349,9 @@ class Engine:
         return True
 
     # -- result -----------------------------------------------------------------------------------
-    def _result(self, end: int, hung: dict[str, int], wall_start: float, cpu: float) -> LoadResult:
+    def _result(
+        self, end: int, hung: dict[str, int], idle: int, wall_start: float, cpu: float
+    ) -> LoadResult:
         recorder = self._recorder
         assert recorder is not None
         measured = max(0.0, (end - max(self._start, self._warmup_end)) / NS)
@@ -355,9 +381,11 @@ class Engine:
             hung=hung,
             interrupted=self._interrupted,
             started_at=wall_start,
-            users=self._peak_active,
+            users=self._settings.users,
+            peak_active=self._peak_active,
+            idle_users=idle,
             cpu_utilisation=cpu,
-            gil_contention=bool(gil_enabled and self._peak_active >= GIL_USERS and cpu >= 0.85),
+            gil_contention=bool(gil_enabled and self._settings.users >= GIL_USERS and cpu >= 0.85),
             late_calls=recorder.late_calls,
         )
         result.sla_breaches = result.evaluate_sla()

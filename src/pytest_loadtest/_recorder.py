@@ -5,7 +5,9 @@ boundary, hand the list over with :meth:`Recorder.submit` together with the time
 started (its *span start*). Ticks divide windows evenly and every warm-up end is a boundary too,
 so all calls in one list started in the same window: attribution to a window by start time is exact
 without a timestamp per call. A collector thread calls :meth:`Recorder.drain`, which folds pending
-lists with numpy and turns windows that can no longer receive calls into small timeline rows.
+lists with numpy into the histogram of their (operation, window, warm-up or not), and turns windows
+that can no longer receive calls into small timeline rows, merging their measured calls into the
+operation's histogram: each duration is folded once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Final, final
 
 import numpy as np
 
-from pytest_loadtest._stats import CountsWindow, LatencyHistogram
+from pytest_loadtest._stats import LatencyHistogram
 
 __all__ = ["ErrorSample", "OperationRecord", "Recorder", "TimelineRow"]
 
@@ -95,6 +97,21 @@ class OperationRecord:
 
 
 @final
+class _Window:
+    """Calls of one operation in one window."""
+
+    __slots__ = ("errors", "histogram")
+
+    def __init__(self) -> None:
+        self.histogram = LatencyHistogram()
+        self.errors = 0
+
+    def merge(self, other: _Window) -> None:
+        self.histogram.add(other.histogram)
+        self.errors += other.errors
+
+
+@final
 class Recorder:
     """Collects chunks from virtual users and folds them; safe to feed from many threads."""
 
@@ -117,8 +134,8 @@ class Recorder:
         self._pending_errors: deque[tuple[int, int, str]] = deque()
         self.operations: list[OperationRecord] = []
         self._index: dict[str, int] = {}
-        # window index -> operation index -> counts; the overall row is summed at finalisation
-        self._open: dict[int, dict[int, CountsWindow]] = {}
+        # window index -> (operation index, warm-up?) -> calls of that window
+        self._open: dict[int, dict[tuple[int, bool], _Window]] = {}
         self._window_users: dict[int, int] = {}
         self._finalized_upto = 0  # windows below this index are rows already
         self.timeline: list[TimelineRow] = []
@@ -185,17 +202,29 @@ class Recorder:
             self._window_users[current] = max(self._window_users.get(current, 0), users)
             self._finalize_below(current - self.lateness_windows)
 
+    def _window(self, op: int, window: int, warmup: bool) -> _Window | None:
+        """The open window to add to, or None when it is already a timeline row."""
+        if window < self._finalized_upto:
+            return None
+        per_window = self._open.setdefault(window, {})
+        found = per_window.get((op, warmup))
+        if found is None:
+            found = per_window[(op, warmup)] = _Window()
+        return found
+
     def _fold(self, op: int, window: int, warmup: bool, values: np.ndarray) -> None:
+        target = self._window(op, window, warmup)
+        if target is not None:
+            target.histogram.fold_ns(values)
+            return
+        # Late: the window is a row already. Count the calls there; keep them in the totals.
         record = self.operations[op]
         if warmup:
             record.warmup_calls += int(values.size)
         else:
             record.histogram.fold_ns(values)
-        if window < self._finalized_upto:
-            self.late_calls += int(values.size)
-            self._late_row(op, window).calls += int(values.size)
-            return
-        self._open.setdefault(window, {}).setdefault(op, CountsWindow()).fold_ns(values)
+        self.late_calls += int(values.size)
+        self._late_row(op, window).calls += int(values.size)
 
     def _count_error(self, op: int, window: int, warmup: bool, type_name: str) -> None:
         record = self.operations[op]
@@ -204,50 +233,59 @@ class Recorder:
             with self._lock:
                 sample = record.errors_by_type.setdefault(type_name, ErrorSample(type_name))
                 sample.count += 1
-        if window < self._finalized_upto:
+        target = self._window(op, window, warmup)
+        if target is not None:
+            target.errors += 1
+        else:
             self._late_row(op, window).errors += 1
-            return
-        self._open.setdefault(window, {}).setdefault(op, CountsWindow()).errors += 1
 
     def _late_row(self, op: int, window: int) -> TimelineRow:
-        # Rows are dense per operation from its first window; find the one for ``window``.
         rows = self.operations[op].timeline
         t = window * self.window_ns / 1e9
         for row in reversed(rows):
             if row.t == t:
                 return row
-        row = self._row(CountsWindow(), window, self._window_users.get(window, 0))
+        row = self._row(_Window(), window, self._window_users.get(window, 0))
         rows.append(row)
         rows.sort(key=lambda r: r.t)
         return row
 
-    def _row(self, counts: CountsWindow, window: int, users: int) -> TimelineRow:
-        p50, p95, p99 = counts.percentiles_ms(TIMELINE_PERCENTILES)
+    def _row(self, calls: _Window, window: int, users: int) -> TimelineRow:
+        hist = calls.histogram
+        p50, p95, p99 = hist.percentiles_ms(TIMELINE_PERCENTILES)
         start = self.start_ns + window * self.window_ns
         return TimelineRow(
             t=window * self.window_ns / 1e9,
-            calls=counts.calls,
-            errors=counts.errors,
+            calls=hist.count,
+            errors=calls.errors,
             users=users,
             p50=p50,
             p95=p95,
             p99=p99,
-            max=counts.max_ns / 1e6 if counts.calls else float("nan"),
+            max=hist.max_ms,
             warmup=start < self.warmup_end_ns,
         )
 
     def _finalize_below(self, limit: int) -> None:
         for window in range(self._finalized_upto, max(limit, self._finalized_upto)):
-            per_op = self._open.pop(window, {})
+            parts = self._open.pop(window, {})
             users = self._window_users.pop(window, 0)
-            overall = CountsWindow()
-            for op, counts in per_op.items():
-                self.operations[op].timeline.append(self._row(counts, window, users))
-                if self.operations[op].kind == "task":
-                    overall.counts += counts.counts
-                    overall.calls += counts.calls
-                    overall.errors += counts.errors
-                    overall.max_ns = max(overall.max_ns, counts.max_ns)
+            per_op: dict[int, _Window] = {}
+            overall = _Window()
+            for (op, warmup), calls in parts.items():
+                record = self.operations[op]
+                if warmup:
+                    record.warmup_calls += calls.histogram.count
+                else:
+                    record.histogram.add(calls.histogram)
+                if op in per_op:
+                    per_op[op].merge(calls)
+                else:
+                    per_op[op] = calls
+                if record.kind == "task":
+                    overall.merge(calls)
+            for op, calls in per_op.items():
+                self.operations[op].timeline.append(self._row(calls, window, users))
             self.timeline.append(self._row(overall, window, users))
         self._finalized_upto = max(self._finalized_upto, limit)
 

@@ -203,7 +203,9 @@ class LoadResult(_LatencyMixin):
     hung: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
     started_at: float = 0.0  # wall-clock time.time() at the start
-    users: int = 0
+    users: int = 0  # configured virtual users
+    peak_active: int = 0  # most users inside their loop at one time
+    idle_users: int = 0  # users that finished no iteration (GIL starvation, late ramp slot)
     cpu_utilisation: float = 0.0  # process CPU seconds per wall second
     gil_contention: bool = False
     late_calls: int = 0
@@ -285,6 +287,8 @@ class LoadResult(_LatencyMixin):
             "started_at": self.started_at,
             "duration": self.duration,
             "users": self.users,
+            "peak_active": self.peak_active,
+            "idle_users": self.idle_users,
             "total": self.total,
             "errors": self.errors,
             "error_rate": self.error_rate,
@@ -326,6 +330,8 @@ class LoadResult(_LatencyMixin):
             interrupted=bool(data.get("interrupted", False)),
             started_at=float(data.get("started_at", 0.0)),
             users=int(data.get("users", 0)),
+            peak_active=int(data.get("peak_active", 0)),
+            idle_users=int(data.get("idle_users", 0)),
             cpu_utilisation=float(data.get("cpu_utilisation", 0.0)),
             gil_contention=bool(data.get("gil_contention", False)),
             late_calls=int(data.get("late_calls", 0)),

@@ -91,10 +91,17 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
         notes.append(f"{title}: error {type_name} x{sample.count}: {message[:200]}")
     if result.gil_contention:
         worst = result.users * 5
+        idle = (
+            f"; {result.idle_users} of {result.users} users never completed a call"
+            if result.idle_users
+            else ""
+        )
         notes.append(
-            f"{title}: GIL contention: {result.users} busy users kept the process at "
-            f"{result.cpu_utilisation:.0%} CPU; with the interpreter's 5ms switch interval a call "
-            f"can wait up to ~{worst:,}ms for the GIL, and latencies above include that wait"
+            f"{title}: GIL contention: {result.users} users kept the process at "
+            f"{result.cpu_utilisation:.0%} CPU (at most {result.peak_active} active at once"
+            f"{idle}); "
+            f"with the interpreter's 5ms switch interval a call can wait up to ~{worst:,}ms for "
+            "the GIL, and latencies above include that wait"
         )
     if result.late_calls:
         notes.append(

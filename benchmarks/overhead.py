@@ -1,0 +1,85 @@
+"""Harness overhead: a no-op target driven by the engine, against a bare timing loop.
+
+Prints, from one run, the calls/s of
+- a bare loop that only does what any measurement must: two ``perf_counter_ns`` and an append,
+- the engine with 1 virtual user, and with 1,000 virtual users, on a no-op target,
+and each one's ratio to the bare loop (goals: >= 0.8 with 1 user, >= 0.7 with 1,000). Timings on a
+shared machine are noisy, so every figure is the median of several rounds, interleaved.
+
+    python benchmarks/overhead.py [--seconds 3] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+from pytest_loadtest._config import resolve_settings
+from pytest_loadtest._engine import Engine
+from pytest_loadtest._scenario import build_plan
+
+
+def noop() -> None:
+    """The target: does nothing, so what is measured is the harness."""
+
+
+def bare_loop(seconds: float) -> float:
+    """Calls/s of a loop doing two clock reads and one append per 'call'."""
+    clock = time.perf_counter_ns
+    buf: list[int] = []
+    append = buf.append
+    end = clock() + int(seconds * 1e9)
+    start = clock()
+    while True:
+        # 1,000 per check so that the end test costs nothing measurable
+        for _ in range(1000):
+            t0 = clock()
+            append(clock() - t0)
+        if buf and t0 >= end:
+            break
+    return len(buf) / ((clock() - start) / 1e9)
+
+
+def engine(users: int, seconds: float) -> float:
+    """Calls/s of the engine running ``noop`` with ``users`` virtual users."""
+    warmup = 1.0 if users > 1 else 0.2  # leave thread start-up out of the figure
+    settings = resolve_settings(
+        [("benchmark", {"users": users, "duration": seconds + warmup, "warmup": warmup})]
+    )
+    return Engine(build_plan(noop), settings).run().throughput
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each measurement")
+    args = parser.parse_args()
+    cases: dict[str, Callable[[], float]] = {
+        "bare loop (2 clock reads + append)": lambda: bare_loop(args.seconds),
+        "engine, 1 user": lambda: engine(1, args.seconds),
+        "engine, 1,000 users": lambda: engine(1000, args.seconds),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.rounds):
+        for name, case in cases.items():
+            samples[name].append(case())
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    bare = medians["bare loop (2 clock reads + append)"]
+    goals = {"engine, 1 user": 0.8, "engine, 1,000 users": 0.7}
+    print(f"{'case':38} {'calls/s':>12} {'ratio':>7}  goal")
+    for name, value in medians.items():
+        goal = goals.get(name)
+        verdict = (
+            "" if goal is None else f">= {goal}  {'met' if value / bare >= goal else 'MISSED'}"
+        )
+        print(f"{name:38} {value:12,.0f} {value / bare:7.3f}  {verdict}")
+    print(f"(median of {args.rounds} rounds of {args.seconds:g}s; each round's calls/s: ", end="")
+    print(
+        "; ".join(f"{k}: {', '.join(f'{v:,.0f}' for v in vs)}" for k, vs in samples.items()) + ")"
+    )
+
+
+if __name__ == "__main__":
+    main()

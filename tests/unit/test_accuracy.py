@@ -1,0 +1,48 @@
+"""Measurement accuracy on the real clock: exact counts, and latency against a known sleep."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+from pytest_loadtest._config import resolve_settings
+from pytest_loadtest._engine import Engine
+from pytest_loadtest._scenario import build_plan
+
+
+def test_count_under_1000_users_matches_the_targets_own_count() -> None:
+    # A CPU-bound target under 1,000 threads: the GIL decides who runs, the count must still
+    # agree exactly, and the result says how many users took part.
+    calls = 0
+    lock = threading.Lock()
+
+    def target() -> None:
+        nonlocal calls
+        with lock:
+            calls += 1
+
+    settings = resolve_settings([("test", {"users": 1000, "duration": 2})])
+    result = Engine(build_plan(target), settings).run()
+    assert result.users == 1000
+    assert 0 < result.peak_active <= 1000
+    assert result.total == calls > 0
+    assert sum(row.calls for row in result.timeline) == calls
+    assert 0 <= result.idle_users < 1000
+
+
+def test_p50_of_a_10ms_sleep_is_within_10_percent_of_the_sleeps_own_duration() -> None:
+    # The sleep overshoots on a busy machine; measure that overshoot beside the run.
+    def target() -> None:
+        time.sleep(0.010)
+
+    own = []
+    for _ in range(30):
+        t0 = time.perf_counter_ns()
+        target()
+        own.append((time.perf_counter_ns() - t0) / 1e6)
+    settings = resolve_settings([("test", {"users": 4, "duration": 1})])
+    result = Engine(build_plan(target), settings).run()
+    expected = statistics.median(own)
+    assert abs(result.p50 - expected) <= 0.10 * expected, (result.p50, expected)
+    assert 10.0 <= result.min <= result.p50 <= result.max
