@@ -272,6 +272,7 @@ def resolve_settings(
     chosen: dict[str, object] = {}
     sources: dict[str, str] = {}
     for source, values in layers:
+        check_layer(source, {k: v for k, v in values.items() if v is None and k not in _SPECS})
         present = {k: v for k, v in values.items() if v is not None}
         for name, value in check_layer(source, present).items():
             if name not in chosen:

@@ -153,8 +153,12 @@ class Engine:
             now(), window_ns=self._window_ns, active_users=lambda: self._active
         )
         self._task_ops = [recorder.operation(t.name, "task") for t in self._plan.tasks]
-        for hook in (*self._plan.on_start, *self._plan.on_stop):
-            self._hook_ops[hook.name] = recorder.operation(hook.name, "hook")
+        task_names = {t.name for t in self._plan.tasks}
+        for kind, hooks in (("on_start", self._plan.on_start), ("on_stop", self._plan.on_stop)):
+            for hook in hooks:
+                # a hook named like a task gets an operation of its own
+                name = hook.name if hook.name not in task_names else f"{hook.name} ({kind})"
+                self._hook_ops[hook.name] = recorder.operation(name, "hook")
         users = []
         for user_id in range(settings.users):
             vu = VirtualUser(user_id, settings.seed, recorder, now)
@@ -192,6 +196,7 @@ class Engine:
             if thread.is_alive():
                 name = vu.current or self._plan.name
                 hung[name] = hung.get(name, 0) + 1
+                vu.flush(self._clock.now_ns())  # its finished calls count; it is stuck in a call
         return hung
 
     def _collect(self) -> None:

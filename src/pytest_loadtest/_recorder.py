@@ -224,7 +224,8 @@ class Recorder:
         else:
             record.histogram.fold_ns(values)
         self.late_calls += int(values.size)
-        self._late_row(op, window).calls += int(values.size)
+        for row in self._late_rows(op, window):
+            row.calls += int(values.size)
 
     def _count_error(self, op: int, window: int, warmup: bool, type_name: str) -> None:
         record = self.operations[op]
@@ -237,11 +238,19 @@ class Recorder:
         if target is not None:
             target.errors += 1
         else:
-            self._late_row(op, window).errors += 1
+            for row in self._late_rows(op, window):
+                row.errors += 1
 
-    def _late_row(self, op: int, window: int) -> TimelineRow:
-        rows = self.operations[op].timeline
+    def _late_rows(self, op: int, window: int) -> list[TimelineRow]:
+        """Rows that a late call of ``op`` in ``window`` counts in: its own, and for a task the
+        overall one."""
         t = window * self.window_ns / 1e9
+        rows = [self._find_row(self.operations[op].timeline, t, window)]
+        if self.operations[op].kind == "task":
+            rows.append(self._find_row(self.timeline, t, window))
+        return rows
+
+    def _find_row(self, rows: list[TimelineRow], t: float, window: int) -> TimelineRow:
         for row in reversed(rows):
             if row.t == t:
                 return row

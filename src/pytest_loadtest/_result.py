@@ -182,6 +182,18 @@ def _row_from_dict(row: Mapping[str, Any]) -> TimelineRow:
     )
 
 
+def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
+    measured = data.get("measured")
+    return Breach(
+        metric=str(data["metric"]),
+        operation=data.get("operation"),
+        measured=math.nan if measured is None else float(measured),
+        threshold=float(data["threshold"]),
+        message=str(data["message"]),
+        low_sample=bool(data.get("low_sample", False)),
+    )
+
+
 @final
 @dataclass(eq=False)
 class LoadResult(_LatencyMixin):
@@ -325,7 +337,7 @@ class LoadResult(_LatencyMixin):
             timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
             settings=dict(data.get("settings", {})),
             sla=parse_sla(sla) if sla else None,
-            sla_breaches=[Breach(**b) for b in data.get("sla_breaches", [])],
+            sla_breaches=[_breach_from_dict(b) for b in data.get("sla_breaches", [])],
             hung={str(k): int(v) for k, v in data.get("hung", {}).items()},
             interrupted=bool(data.get("interrupted", False)),
             started_at=float(data.get("started_at", 0.0)),

@@ -35,6 +35,16 @@ def _takes_user(func: Callable[..., Any], name: str) -> bool:
         for p in signature.parameters.values()
         if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
+    keyword_only = [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind is p.KEYWORD_ONLY
+    ]
+    if keyword_only:
+        raise TargetError(
+            f"target {name!r} requires keyword arguments {keyword_only}; a load target takes none, "
+            "or one: the virtual user"
+        )
     if len(required) > 1:
         raise TargetError(
             f"target {name!r} takes {len(required)} arguments; a load target takes none, "

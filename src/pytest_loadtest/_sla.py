@@ -46,8 +46,9 @@ TAIL_CALLS: Final = 10
 
 def min_calls_for_percentile(percentile: float) -> int:
     """Fewest calls for which ``percentile`` rests on at least :data:`TAIL_CALLS` calls above it."""
-    tail = 1.0 - percentile / 100.0
-    return math.ceil(TAIL_CALLS / tail - 1e-9) if tail > 0 else 1
+    tail = (100.0 - percentile) / 100.0
+    # round first: 1 - 0.999 is not exactly 0.001 in binary, and ceil would add one
+    return math.ceil(round(TAIL_CALLS / tail, 6)) if tail > 0 else 1
 
 
 class MeasuredStats(Protocol):
@@ -88,7 +89,7 @@ class Breach:
         return {
             "metric": self.metric,
             "operation": self.operation,
-            "measured": self.measured,
+            "measured": None if math.isnan(self.measured) else self.measured,
             "threshold": self.threshold,
             "message": self.message,
             "low_sample": self.low_sample,

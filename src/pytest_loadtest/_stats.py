@@ -172,7 +172,11 @@ class LatencyHistogram:
             return [math.nan for _ in qs]
         values = _percentiles_from_counts(self._counts, self.count, qs)
         lo, hi = self.min_ns / 1e6, self.max_ns / 1e6
-        return [min(max(v / 1e6, lo), hi) for v in values]
+        # HDR gives the top of a value's bucket; the extremes are known exactly
+        return [
+            lo if q <= 0 else hi if q >= 100 else min(max(v / 1e6, lo), hi)
+            for q, v in zip(qs, values, strict=True)
+        ]
 
     def percentile_ms(self, q: float) -> float:
         """Latency at one percentile in ms."""
