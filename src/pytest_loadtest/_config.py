@@ -71,6 +71,8 @@ class ThinkTime:
 
 def parse_think_time(value: object) -> ThinkTime:
     """Parse a think time: seconds, a duration, ``(min, max)``, ``"10ms..50ms"`` or a callable."""
+    if isinstance(value, ThinkTime):
+        return value
     if callable(value):
         return ThinkTime(func=value)
     if isinstance(value, str) and (".." in value or "," in value):

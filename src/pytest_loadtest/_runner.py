@@ -61,7 +61,11 @@ class LoadRunner:
                 [*self._above, ("load_runner.run() argument", settings), *self._below]
             )
         except (SettingError, TargetError) as exc:
-            self._fail(str(exc))
+            problem = str(exc)
+        else:
+            problem = ""
+        if problem:  # failed outside the except block: one message, no chained traceback
+            self._fail(problem)
         name = plan.name if not self.results else f"{plan.name} (run {len(self.results) + 1})"
         result = Engine(plan, resolved, clock=self.clock, name=name).run()
         result.test_id = self.test_id

@@ -49,11 +49,23 @@ def _table(results: Sequence[LoadResult], no_sla: bool) -> list[list[str]]:
             rows.append(_row(_title(result), str(result.users), result, verdict))
             continue
         rows.append(_row(_title(result), str(result.users), result, verdict))
-        for op in result.operations.values():
-            indent = "    " if op.kind == "step" else "  "
+        for op in _ordered(result):
+            indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
             suffix = " (hook)" if op.kind == "hook" else ""
             rows.append(_row(f"{indent}{op.name}{suffix}", "", op, ""))
     return rows
+
+
+def _ordered(result: LoadResult) -> list[OperationStats]:
+    """Tasks, each followed by its steps; then hooks; then steps outside any task."""
+    ops = list(result.operations.values())
+    ordered = []
+    for task in (op for op in ops if op.kind == "task"):
+        ordered.append(task)
+        ordered.extend(op for op in ops if op.kind == "step" and op.parent == task.name)
+    ordered.extend(op for op in ops if op.kind == "hook")
+    ordered.extend(op for op in ops if op not in ordered)
+    return ordered
 
 
 def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> list[str]:

@@ -7,7 +7,6 @@ inside hooks and the fixture, only when a load test actually runs.
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import pytest
 
 from pytest_loadtest._config import SETTINGS, SettingError, SettingSpec, check_layer
+from pytest_loadtest._selection import markexpr_selects
 
 if TYPE_CHECKING:
     from pytest_loadtest._result import LoadResult
@@ -26,7 +26,6 @@ _SIGNATURE: Final = (
     "users=10, duration='5s', iterations=None, ramp_up=0, think_time=0, warmup=0, "
     "stop_timeout='5s', seed=None, sla=None"
 )
-_MARKEXPR_SELECTS: Final = re.compile(r"\b(load|soak)\b")
 
 
 @dataclass
@@ -35,7 +34,7 @@ class _State:
     ini: dict[str, tuple[str, object]] = field(default_factory=dict)
     run_all: bool = False
     no_sla: bool = False
-    markexpr_selects: bool = False
+    markexpr: str = ""
     named_files: set[Path] = field(default_factory=set)
     is_worker: bool = False
     results: list[LoadResult] = field(default_factory=list)
@@ -106,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _State(
         run_all=bool(config.getoption("load_run_all")),
         no_sla=bool(config.getoption("load_no_sla")),
-        markexpr_selects=bool(_MARKEXPR_SELECTS.search(config.getoption("markexpr", "") or "")),
+        markexpr=str(config.getoption("markexpr", "") or ""),
         is_worker=hasattr(config, "workerinput"),
     )
     inifile = config.inipath.name if config.inipath else "ini file"
@@ -180,7 +179,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             check_layer(source, values)
         except SettingError as exc:
             raise pytest.UsageError(str(exc)) from None
-        if not _selected(item, state):
+        if not _selected(item, state, set(kinds)):
             kind = kinds[0]
             item.add_marker(
                 pytest.mark.skip(
@@ -190,10 +189,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
-def _selected(item: pytest.Item, state: _State) -> bool:
-    if state.run_all or state.markexpr_selects:
+def _selected(item: pytest.Item, state: _State, kinds: set[str]) -> bool:
+    if state.run_all or item.path.resolve() in state.named_files:
         return True
-    return item.path.resolve() in state.named_files
+    markers = {m.name for m in item.iter_markers()}
+    return markexpr_selects(state.markexpr, markers, kinds)
 
 
 # -- the fixture ----

@@ -96,12 +96,13 @@ def test_header_and_one_row_for_a_single_task() -> None:
 def test_one_row_per_operation() -> None:
     lines = summary_lines([_scenario_result()])
     _, *rows = _table(lines)
-    labels = ["t.py::test_shop [shop]", "  browse", "  buy", "    query", "  login (hook)"]
+    # each step is listed under its own task
+    labels = ["t.py::test_shop [shop]", "  browse", "    query", "  buy", "  login (hook)"]
     assert len(rows) == len(labels)
     for row, label in zip(rows, labels, strict=True):
         assert row.startswith(label + " ")
     assert rows[0].split()[2:4] == ["2", "40"]  # users, calls of the whole target
-    assert rows[2].split()[1] == "10"
+    assert rows[3].split()[1] == "10"
 
 
 def test_columns_are_aligned() -> None:

@@ -1,0 +1,99 @@
+"""Does a ``-m`` expression ask for load tests? A small evaluator of pytest's marker expressions.
+
+A load or soak test runs under ``-m EXPR`` only when its load/soak marker is what selects it:
+``EXPR`` matches the test's markers, and would not match them without that marker. So ``-m load``
+runs load tests, while ``-m "not soak"`` or ``-m slow`` does not start them.
+
+Grammar (pytest's): ``expr := and ('or' and)*``, ``and := not ('and' not)*``,
+``not := 'not' not | '(' expr ')' | ident [ '(' ... ')' ]``. Keyword arguments of a marker in the
+expression (``load(users=1)``) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set
+from typing import Final
+
+__all__ = ["markexpr_selects"]
+
+_TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
+
+
+class _Unparsable(ValueError):
+    pass
+
+
+class _Evaluator:
+    def __init__(self, expression: str, markers: Set[str]) -> None:
+        self.tokens = [m.group(1) for m in _TOKEN.finditer(expression)]
+        self.position = 0
+        self.markers = markers
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise _Unparsable("unexpected end")
+        self.position += 1
+        return token
+
+    def evaluate(self) -> bool:
+        value = self.or_expr()
+        if self.peek() is not None:
+            raise _Unparsable(f"unexpected {self.peek()!r}")
+        return value
+
+    def or_expr(self) -> bool:
+        value = self.and_expr()
+        while self.peek() == "or":
+            self.take()
+            right = self.and_expr()
+            value = value or right
+        return value
+
+    def and_expr(self) -> bool:
+        value = self.not_expr()
+        while self.peek() == "and":
+            self.take()
+            right = self.not_expr()
+            value = value and right
+        return value
+
+    def not_expr(self) -> bool:
+        token = self.take()
+        if token == "not":
+            return not self.not_expr()
+        if token == "(":
+            value = self.or_expr()
+            if self.take() != ")":
+                raise _Unparsable("missing )")
+            return value
+        if token in ("and", "or", ")"):
+            raise _Unparsable(f"unexpected {token!r}")
+        if self.peek() == "(":  # marker keyword arguments: skip to the matching parenthesis
+            depth = 0
+            while True:
+                part = self.take()
+                depth += part == "("
+                depth -= part == ")"
+                if depth == 0:
+                    break
+        return token in self.markers
+
+
+def _matches(expression: str, markers: Set[str]) -> bool:
+    return _Evaluator(expression, markers).evaluate()
+
+
+def markexpr_selects(expression: str, markers: Set[str], kinds: Set[str]) -> bool:
+    """True when ``expression`` matches ``markers`` only thanks to the markers in ``kinds``."""
+    if not expression.strip():
+        return False
+    try:
+        return _matches(expression, markers) and not _matches(expression, markers - kinds)
+    except _Unparsable:
+        # pytest itself rejects what it cannot parse; be conservative and do not start load
+        return False

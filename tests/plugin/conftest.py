@@ -1,0 +1,31 @@
+"""Shared setup of the pytester tests.
+
+``pytester.runpytest()`` runs pytest in this process and afterwards drops every module that the
+inner run imported. numpy's C extension cannot be imported twice in one process, so the modules
+that a load test imports (numpy among them) are imported here, once, before any inner run:
+pytester then keeps them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import pytest_loadtest._engine
+import pytest_loadtest._result
+import pytest_loadtest._runner
+import pytest_loadtest._terminal  # noqa: F401
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """``pytester`` whose inner runs leave out plugins that only cost time.
+
+    The hypothesis plugin, installed beside us, adds about 0.6s to every in-process run;
+    pytest-benchmark warns at configure time under ``-n`` (an error with our
+    ``filterwarnings = error``, which applies inside in-process runs); the cache provider would
+    write ``.pytest_cache`` into each test directory. None of them is under test here.
+    """
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark -p no:cacheprovider"
+    )
+    return pytester

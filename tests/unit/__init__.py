@@ -1,0 +1,1 @@
+"""Unit tests of the plain modules (no pytest machinery under test)."""
