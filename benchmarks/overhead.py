@@ -3,8 +3,10 @@
 Prints, from one run, the calls/s of
 - a bare loop that only does what any measurement must: two ``perf_counter_ns`` and an append,
 - the engine with 1 virtual user, and with 1,000 virtual users, on a no-op target,
-and each one's ratio to the bare loop (goals: >= 0.8 with 1 user, >= 0.7 with 1,000). Timings on a
-shared machine are noisy, so every figure is the median of several rounds, interleaved.
+and each one's ratio to the bare loop (goals: >= 0.8 with 1 user, >= 0.7 with 1,000). Beside them,
+the same bare loop on 1,000 plain threads (no engine): what CPython's GIL itself allows when 1,000
+threads all want the interpreter, so the 1,000-user figure can be read against that ceiling too.
+Timings on a shared machine are noisy, so every figure is the median of several rounds, interleaved.
 
     python benchmarks/overhead.py [--seconds 3] [--rounds 3]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
@@ -42,6 +45,36 @@ def bare_loop(seconds: float) -> float:
     return len(buf) / ((clock() - start) / 1e9)
 
 
+def bare_threads(threads: int, seconds: float) -> float:
+    """Calls/s of the bare loop on ``threads`` plain threads, each released by its own event."""
+    clock = time.perf_counter_ns
+    buffers: list[list[int]] = [[] for _ in range(threads)]
+    events = [threading.Event() for _ in range(threads)]
+    stop = threading.Event()
+
+    def work(index: int) -> None:
+        append = buffers[index].append
+        events[index].wait()
+        while not stop.is_set():
+            for _ in range(1000):
+                t0 = clock()
+                append(clock() - t0)
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    start = clock()
+    for event in events:
+        event.set()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = (clock() - start) / 1e9  # the sleep can overrun when 1,000 threads want the GIL
+    calls = sum(len(b) for b in buffers)
+    for worker in workers:
+        worker.join()
+    return calls / elapsed
+
+
 def engine(users: int, seconds: float) -> float:
     """Calls/s of the engine running ``noop`` with ``users`` virtual users."""
     warmup = 1.0 if users > 1 else 0.2  # leave thread start-up out of the figure
@@ -60,6 +93,7 @@ def main() -> None:
         "bare loop (2 clock reads + append)": lambda: bare_loop(args.seconds),
         "engine, 1 user": lambda: engine(1, args.seconds),
         "engine, 1,000 users": lambda: engine(1000, args.seconds),
+        "bare loop on 1,000 plain threads": lambda: bare_threads(1000, args.seconds),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.rounds):
@@ -75,6 +109,11 @@ def main() -> None:
             "" if goal is None else f">= {goal}  {'met' if value / bare >= goal else 'MISSED'}"
         )
         print(f"{name:38} {value:12,.0f} {value / bare:7.3f}  {verdict}")
+    ceiling = medians["bare loop on 1,000 plain threads"]
+    print(
+        f"engine with 1,000 users / bare loop on 1,000 plain threads: "
+        f"{medians['engine, 1,000 users'] / ceiling:.3f}"
+    )
     print(f"(median of {args.rounds} rounds of {args.seconds:g}s; each round's calls/s: ", end="")
     print(
         "; ".join(f"{k}: {', '.join(f'{v:,.0f}' for v in vs)}" for k, vs in samples.items()) + ")"

@@ -87,17 +87,20 @@ class Engine:
         if self._window_ns % self._tick_ns:
             raise ValueError("window must be a whole number of ticks")
         self._poll = poll
-        self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._collector_stop = threading.Event()
         self._stopping = False
         self._interrupted = False
         self._exhausted = False
         self._crash: BaseException | None = None
-        self._active = 0  # users in their loop now
+        # No lock is shared by user threads: with hundreds of threads on one GIL, a contended
+        # lock becomes a convoy (every hand-over waits for a GIL switch) and throughput collapses.
+        # Counts are lists appended to (atomic under the GIL); each user waits on its own event.
+        self._began: list[int] = []  # one entry per user that entered its loop
+        self._ended: list[int] = []  # one entry per user thread that finished
         self._peak_active = 0
-        self._unfinished = 0  # user threads not yet finished
-        self._go = threading.Event()
+        self._never_began = 0
+        self._go: list[threading.Event] = []
         self._start = 0
         self._deadline = 0
         self._warmup_end = 0
@@ -116,7 +119,8 @@ class Engine:
         except BaseException:
             self._stopping = True
             self._stop_event.set()
-            self._go.set()
+            for event in self._go:
+                event.set()
             raise
         wall_start, cpu_start = time.time(), time.process_time()
         self._start = start = now()
@@ -128,7 +132,8 @@ class Engine:
         recorder.warmup_end_ns = self._warmup_end
         collector = threading.Thread(target=self._collect, name="loadtest-collector", daemon=True)
         collector.start()
-        self._go.set()
+        for event in self._go:
+            event.set()
         try:
             self._wait_for_end()
         except KeyboardInterrupt:
@@ -150,7 +155,7 @@ class Engine:
         other users keep the interpreter busy, so none is started during the run."""
         settings, now = self._settings, self._clock.now_ns
         recorder = self._recorder = Recorder(
-            now(), window_ns=self._window_ns, active_users=lambda: self._active
+            now(), window_ns=self._window_ns, active_users=self._active_users
         )
         self._task_ops = [recorder.operation(t.name, "task") for t in self._plan.tasks]
         task_names = {t.name for t in self._plan.tasks}
@@ -163,14 +168,15 @@ class Engine:
         for user_id in range(settings.users):
             vu = VirtualUser(user_id, settings.seed, recorder, now)
             offset = int(settings.ramp_up * NS * user_id / settings.users)
+            go = threading.Event()
+            self._go.append(go)
             thread = threading.Thread(
                 target=self._user_main,
-                args=(vu, offset),
+                args=(vu, offset, go),
                 name=f"loadtest-user-{user_id}",
                 daemon=True,
             )
             users.append((thread, vu))
-            self._unfinished += 1
             thread.start()
         return users
 
@@ -178,7 +184,7 @@ class Engine:
         clock = self._clock
         while not self._stopping:
             now = clock.now_ns()
-            if now >= self._deadline or self._unfinished == 0:
+            if now >= self._deadline or len(self._ended) == self._settings.users:
                 return
             clock.sleep(min(self._poll, (self._deadline - now) / NS), self._stop_event)
 
@@ -205,19 +211,24 @@ class Engine:
             self._recorder.drain(self._clock.now_ns())
 
     # -- user threads -----------------------------------------------------------------------------
-    def _user_main(self, vu: VirtualUser, offset_ns: int) -> None:
-        self._go.wait()
+    def _active_users(self) -> int:
+        """Users inside their loop now; also keeps the peak (called by the collector)."""
+        active = len(self._began) - (len(self._ended) - self._never_began)
+        self._peak_active = max(self._peak_active, active)
+        return active
+
+    def _user_main(self, vu: VirtualUser, offset_ns: int, go: threading.Event) -> None:
+        go.wait()
         clock = self._clock
         due = self._start + offset_ns
         while not self._stopping and (now := clock.now_ns()) < due:
             clock.sleep((due - now) / NS, self._stop_event)
         if self._stopping or self._exhausted or clock.now_ns() >= self._deadline:
-            with self._lock:
-                self._unfinished -= 1
+            self._never_began += 1  # only read for a statistic: a rare lost update is harmless
+            self._ended.append(vu.id)
             return
-        with self._lock:
-            self._active += 1
-            self._peak_active = max(self._peak_active, self._active)
+        self._began.append(vu.id)
+        self._active_users()
         vu.span_start = clock.now_ns()
         try:
             if self._plan.simple and self._settings.think_time.is_zero:
@@ -234,9 +245,7 @@ class Engine:
         finally:
             vu.flush(clock.now_ns())
             vu.close()
-            with self._lock:
-                self._active -= 1
-                self._unfinished -= 1
+            self._ended.append(vu.id)
 
     def _next_check(self, t: int) -> int:
         """The next time a user must look up from its loop, or -1 when it must stop."""

@@ -12,6 +12,7 @@ operation's histogram: each duration is folded once.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -188,8 +189,9 @@ class Recorder:
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
             groups.setdefault(key, []).append(chunk)
         for (op, window, warmup), chunks in groups.items():
+            # chain is C-level: a generator expression here costs ~3x the whole fold
             values = np.fromiter(
-                (v for chunk in chunks for v in chunk), dtype=np.int64, count=sum(map(len, chunks))
+                itertools.chain.from_iterable(chunks), dtype=np.int64, count=sum(map(len, chunks))
             )
             self._fold(op, window, warmup, values)
         errors = self._pending_errors

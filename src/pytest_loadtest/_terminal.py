@@ -131,7 +131,8 @@ def failure_message(results: Sequence[LoadResult]) -> str:
             continue
         lines.append(
             f"load test {result.name!r} breached its SLA ({result.total:,} calls, "
-            f"{result.users} users, {result.duration:.1f}s, p95 {format_latency_ms(result.p95)}, "
+            f"{result.users} user{'s' if result.users != 1 else ''}, {result.duration:.1f}s, "
+            f"p95 {format_latency_ms(result.p95)}, "
             f"errors {result.error_rate:.2%}):"
         )
         lines.extend(f"  - {breach.message}" for breach in result.sla_breaches)

@@ -238,12 +238,17 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
-    outcome = yield
-    runner = item.stash.get(_RUNNER, None)
-    if runner is not None and runner.results:
-        from pytest_loadtest._terminal import failure_message, user_property
+    try:
+        outcome = yield
+    finally:  # a failing test body still reports what its runs measured
+        runner = item.stash.get(_RUNNER, None)
+        if runner is not None and runner.results:
+            from pytest_loadtest._terminal import user_property
 
-        item.user_properties.extend(user_property(r) for r in runner.results)
+            item.user_properties.extend(user_property(r) for r in runner.results)
+    if runner is not None and runner.results:
+        from pytest_loadtest._terminal import failure_message
+
         failed = [r for r in runner.results if not r.passed]
         if failed and not item.config.stash[_STATE].no_sla:
             _fail(failure_message(failed))

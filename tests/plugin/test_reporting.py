@@ -280,3 +280,25 @@ def test_results_of_a_test_that_fails_are_still_shown(pytester: pytest.Pytester)
     result = pytester.runpytest("-m", "load")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*expected five*", "*load test results*", "test_fail.py::test_f*"])
+
+
+def test_user_properties_reach_junitxml_when_the_body_fails(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_xml_fail="""
+        import pytest
+
+        def ping():
+            pass
+
+        @pytest.mark.load(users=1, iterations=5)
+        def test_props(load_runner):
+            load_runner.run(ping)
+            assert False, "the body's own check"
+        """
+    )
+    result = pytester.runpytest("--load-run-all", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the body's own check*"])
+    root = ET.parse(pytester.path / "out.xml").getroot()
+    names = {p.get("name") for p in root.iter("property")}
+    assert names == {"loadtest[ping]"}
