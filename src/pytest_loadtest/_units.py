@@ -43,6 +43,19 @@ def _finite_number(value: object) -> float | None:
     return number
 
 
+def _non_negative_number(value: object, what: str) -> float | None:
+    """A number >= 0 as a float; ``None`` for a string (to be parsed further); else an error
+    saying the value is not ``what``."""
+    number = _finite_number(value)
+    if number is not None:
+        if number < 0:
+            raise ValueError(f"{value!r} is negative")
+        return number
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not {what}")
+    return None
+
+
 def parse_duration(value: object) -> float:
     """Parse a duration to seconds.
 
@@ -52,15 +65,10 @@ def parse_duration(value: object) -> float:
     >>> parse_duration("1h30m")
     5400.0
     """
-    number = _finite_number(value)
+    number = _non_negative_number(value, "a duration (a number of seconds or a string like '30s')")
     if number is not None:
-        if number < 0:
-            raise ValueError(f"{value!r} is negative")
         return number
-    if not isinstance(value, str):
-        raise ValueError(
-            f"{value!r} is not a duration (a number of seconds or a string like '30s')"
-        )
+    assert isinstance(value, str)
     text = value.strip().lower()
     try:
         seconds = float(text)
@@ -84,13 +92,10 @@ def parse_duration(value: object) -> float:
 
 def parse_latency_ms(value: object) -> float:
     """Parse a latency threshold to milliseconds: numbers are ms; strings may carry us/ms/s."""
-    number = _finite_number(value)
+    number = _non_negative_number(value, "a latency (a number of ms or a string like '250ms')")
     if number is not None:
-        if number < 0:
-            raise ValueError(f"{value!r} is negative")
         return number
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a latency (a number of ms or a string like '250ms')")
+    assert isinstance(value, str)
     match = _LATENCY.match(value.lower())
     if match is None:
         raise ValueError(f"{value!r} is not a latency (use ms, or a unit us, ms, s: '250ms', '2s')")
