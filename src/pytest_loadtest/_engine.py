@@ -96,10 +96,10 @@ class Engine:
         # No lock is shared by user threads: with hundreds of threads on one GIL, a contended
         # lock becomes a convoy (every hand-over waits for a GIL switch) and throughput collapses.
         # Counts are lists appended to (atomic under the GIL); each user waits on its own event.
-        self._began: list[int] = []  # one entry per user that entered its loop
-        self._ended: list[int] = []  # one entry per user thread that finished
+        self._began: list[int] = []  # users that entered their loop
+        self._ended: list[int] = []  # users that entered their loop and left it
+        self._skipped: list[int] = []  # users whose turn never came (stopped before their slot)
         self._peak_active = 0
-        self._never_began = 0
         self._go: list[threading.Event] = []
         self._start = 0
         self._deadline = 0
@@ -184,7 +184,7 @@ class Engine:
         clock = self._clock
         while not self._stopping:
             now = clock.now_ns()
-            if now >= self._deadline or len(self._ended) == self._settings.users:
+            if now >= self._deadline or self._finished() == self._settings.users:
                 return
             clock.sleep(min(self._poll, (self._deadline - now) / NS), self._stop_event)
 
@@ -211,9 +211,13 @@ class Engine:
             self._recorder.drain(self._clock.now_ns())
 
     # -- user threads -----------------------------------------------------------------------------
+    def _finished(self) -> int:
+        """User threads that are done, whether or not they ran."""
+        return len(self._ended) + len(self._skipped)
+
     def _active_users(self) -> int:
         """Users inside their loop now; also keeps the peak (called by the collector)."""
-        active = len(self._began) - (len(self._ended) - self._never_began)
+        active = len(self._began) - len(self._ended)
         self._peak_active = max(self._peak_active, active)
         return active
 
@@ -224,8 +228,7 @@ class Engine:
         while not self._stopping and (now := clock.now_ns()) < due:
             clock.sleep((due - now) / NS, self._stop_event)
         if self._stopping or self._exhausted or clock.now_ns() >= self._deadline:
-            self._never_began += 1  # only read for a statistic: a rare lost update is harmless
-            self._ended.append(vu.id)
+            self._skipped.append(vu.id)
             return
         self._began.append(vu.id)
         self._active_users()
