@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_loadtest._config import LoadSettings, SettingError, ThinkTime
-    from pytest_loadtest._engine import Clock, Engine, SystemClock
+    from pytest_loadtest._clock import Clock, SystemClock
+    from pytest_loadtest._engine import Engine
     from pytest_loadtest._recorder import ErrorSample, TimelineRow
     from pytest_loadtest._result import LoadResult, OperationStats
     from pytest_loadtest._runner import LoadRunner
@@ -45,7 +46,7 @@ __all__ = [
 _HOMES = {
     "SLA": "_sla",
     "Breach": "_sla",
-    "Clock": "_engine",
+    "Clock": "_clock",
     "Engine": "_engine",
     "ErrorSample": "_recorder",
     "LatencyHistogram": "_stats",
@@ -55,7 +56,7 @@ _HOMES = {
     "OperationStats": "_result",
     "Scenario": "_scenario",
     "SettingError": "_config",
-    "SystemClock": "_engine",
+    "SystemClock": "_clock",
     "TargetError": "_scenario",
     "ThinkTime": "_config",
     "TimelineRow": "_recorder",

@@ -9,12 +9,24 @@ Every parser is a pure function; an error names the setting, the bad value and w
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._sla import SLA, parse_sla
+from pytest_loadtest._parsers import (
+    ThinkTime,
+    parse_bool,
+    parse_optional_count,
+    parse_positive_duration,
+    parse_rate,
+    parse_seed,
+    parse_setting_sla,
+    parse_think_time,
+)
+from pytest_loadtest._shapes import Profile, Stage, format_stages, parse_stages
+from pytest_loadtest._sla import SLA
 from pytest_loadtest._units import parse_count, parse_duration
 
 __all__ = [
@@ -36,87 +48,6 @@ DEFAULT_MAX_DURATION: Final = 600.0
 
 class SettingError(ValueError):
     """A setting had a bad value; the message names setting, value and source."""
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ThinkTime:
-    """Pause between a virtual user's iterations: constant, uniform ``(low, high)``, or callable."""
-
-    low: float = 0.0
-    high: float = 0.0
-    func: Callable[[Any], float] | None = None
-
-    @property
-    def is_zero(self) -> bool:
-        """True when there is never any pause."""
-        return self.func is None and self.high <= 0.0
-
-    def sample(self, vu: Any, rng: random.Random) -> float:
-        """Seconds to pause for this virtual user now."""
-        if self.func is not None:
-            return max(0.0, float(self.func(vu)))
-        if self.high > self.low:
-            return rng.uniform(self.low, self.high)
-        return self.low
-
-    def describe(self) -> str:
-        """Human-readable form for summaries."""
-        if self.func is not None:
-            return getattr(self.func, "__name__", "callable")
-        if self.high > self.low:
-            return f"{self.low:g}..{self.high:g}s"
-        return f"{self.low:g}s"
-
-
-def parse_think_time(value: object) -> ThinkTime:
-    """Parse a think time: seconds, a duration, ``(min, max)``, ``"10ms..50ms"`` or a callable."""
-    if isinstance(value, ThinkTime):
-        return value
-    if callable(value):
-        return ThinkTime(func=value)
-    if isinstance(value, str) and (".." in value or "," in value):
-        sep = ".." if ".." in value else ","
-        value = tuple(part.strip() for part in value.split(sep, 1))
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{value!r} must be a single duration or a (min, max) pair")
-        low, high = parse_duration(value[0]), parse_duration(value[1])
-        if high < low:
-            raise ValueError(f"{value!r}: max is below min")
-        return ThinkTime(low, high)
-    seconds = parse_duration(value)
-    return ThinkTime(seconds, seconds)
-
-
-def _parse_optional_count(value: object) -> int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return None
-    return parse_count(value)
-
-
-def _parse_seed(value: object) -> int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an integer seed")
-    try:
-        return int(value)  # type: ignore[call-overload,no-any-return]
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not an integer seed") from None
-
-
-def _parse_positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError(f"{value!r} must be longer than 0")
-    return seconds
-
-
-def _parse_sla(value: object) -> SLA | None:
-    if value is None:
-        return None
-    return parse_sla(value)
 
 
 @final
@@ -151,14 +82,14 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec("users", parse_count, "number of virtual users (threads). Default 10.", "N"),
     SettingSpec(
         "duration",
-        _parse_positive_duration,
+        parse_positive_duration,
         "how long a run lasts: seconds or '500ms', '30s', '10m', '1h30m'. Default 5s "
         f"(with iterations set: at most {DEFAULT_MAX_DURATION:g}s).",
         "DURATION",
     ),
     SettingSpec(
         "iterations",
-        _parse_optional_count,
+        parse_optional_count,
         "total iterations shared by all users; the run ends at whichever of duration and "
         "iterations comes first. Default: no limit.",
         "N",
@@ -186,13 +117,73 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "DURATION",
     ),
     SettingSpec(
+        "ramp_down",
+        parse_duration,
+        "stop the users (or lower the rate) linearly over the last DURATION of the run. Default 0.",
+        "DURATION",
+    ),
+    SettingSpec(
+        "stages",
+        parse_stages,
+        "closed-model profile: 'DURATION:USERS,...', each stage moving linearly from the previous "
+        "target (0 at the start) to its own, like k6's ramping-vus; e.g. '30s:100,2m:100,10s:0'.",
+        "STAGES",
+    ),
+    SettingSpec(
+        "pacing",
+        parse_duration,
+        "closed model: each user starts an iteration at most every DURATION (Locust's "
+        "constant_pacing). Default 0 (off).",
+        "DURATION",
+    ),
+    SettingSpec(
+        "rate",
+        parse_rate,
+        "open model: iterations started per second, whatever earlier ones take; latency is "
+        "measured from each iteration's intended start (coordinated omission corrected).",
+        "PER_SECOND",
+    ),
+    SettingSpec(
+        "rate_stages",
+        parse_stages,
+        "open-model profile: 'DURATION:RATE,...' from rate 0 at the start, e.g. '30s:100,1m:1000'.",
+        "STAGES",
+    ),
+    SettingSpec(
+        "max_users",
+        parse_count,
+        "open model: most virtual users serving iterations at once; an iteration due when all "
+        "are busy is dropped and counted. Default 1000.",
+        "N",
+    ),
+    SettingSpec(
+        "abort_on_breach",
+        parse_bool,
+        "stop a run early once the SLA, evaluated over a rolling window, stays breached for "
+        "longer than abort_grace (k6's abortOnFail). Default off.",
+        "BOOL",
+    ),
+    SettingSpec(
+        "abort_grace",
+        parse_duration,
+        "how long a rolling SLA breach may last before abort_on_breach stops the run "
+        "(k6's delayAbortEval). Default 0.",
+        "DURATION",
+    ),
+    SettingSpec(
+        "abort_window",
+        parse_positive_duration,
+        "length of the rolling window abort_on_breach evaluates the SLA over. Default 5s.",
+        "DURATION",
+    ),
+    SettingSpec(
         "seed",
-        _parse_seed,
+        parse_seed,
         "base seed of the per-user random generators (vu.random); reported with each result "
         "so a run can be repeated. Default: random.",
         "INT",
     ),
-    SettingSpec("sla", _parse_sla, "service-level targets", cli=False, ini=False),
+    SettingSpec("sla", parse_setting_sla, "service-level targets", cli=False, ini=False),
 )
 
 _SPECS: Final = {spec.name: spec for spec in SETTINGS}
@@ -206,7 +197,18 @@ _DEFAULTS: Final[Mapping[str, object]] = {
     "stop_timeout": 5.0,
     "seed": None,
     "sla": None,
+    "ramp_down": 0.0,
+    "stages": None,
+    "pacing": 0.0,
+    "rate": None,
+    "rate_stages": None,
+    "max_users": 1000,
+    "abort_on_breach": False,
+    "abort_grace": 0.0,
+    "abort_window": 5.0,
 }
+#: Settings that choose the load model; the highest layer setting any of them decides.
+PROFILE_KEYS: Final = ("users", "stages", "rate", "rate_stages")
 
 
 @final
@@ -223,11 +225,44 @@ class LoadSettings:
     stop_timeout: float = 5.0
     seed: int = 0
     sla: SLA | None = None
+    ramp_down: float = 0.0
+    stages: tuple[Stage, ...] | None = None
+    pacing: float = 0.0
+    rate: float | None = None
+    rate_stages: tuple[Stage, ...] | None = None
+    max_users: int = 1000
+    abort_on_breach: bool = False
+    abort_grace: float = 0.0
+    abort_window: float = 5.0
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """``"open"`` (an arrival rate) or ``"closed"`` (a number of users)."""
+        return "open" if self.rate is not None or self.rate_stages is not None else "closed"
+
+    def profile(self) -> Profile:
+        """Users (closed model) or iterations per second (open model) as a function of time."""
+        if self.rate_stages is not None:
+            return Profile.from_stages(self.rate_stages)
+        if self.stages is not None:
+            return Profile.from_stages(self.stages)
+        value = float(self.rate if self.rate is not None else self.users)
+        return Profile.constant(
+            value, duration=self.duration, ramp_up=self.ramp_up, ramp_down=self.ramp_down
+        )
+
+    @property
+    def peak_users(self) -> int:
+        """Threads a closed-model run needs: the profile's highest number of users."""
+        if self.stages is None:
+            return self.users
+        return max(1, math.ceil(max(target for _, target in self.stages)))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (callables shown by name)."""
         return {
+            "model": self.model,
             "users": self.users,
             "duration": self.duration,
             "iterations": self.iterations,
@@ -237,6 +272,16 @@ class LoadSettings:
             "stop_timeout": self.stop_timeout,
             "seed": self.seed,
             "sla": self.sla.to_dict() if self.sla is not None else None,
+            "ramp_down": self.ramp_down,
+            "stages": format_stages(self.stages) if self.stages is not None else None,
+            "pacing": self.pacing,
+            "rate": self.rate,
+            "rate_stages": format_stages(self.rate_stages) if self.rate_stages else None,
+            "max_users": self.max_users,
+            "abort_on_breach": self.abort_on_breach,
+            "abort_grace": self.abort_grace,
+            "abort_window": self.abort_window,
+            "profile": self.profile().describe(),
             "sources": dict(self.sources),
         }
 
@@ -270,24 +315,51 @@ def resolve_settings(
 
     Each layer is ``(source description, {setting: raw value})``. Values that are ``None`` in a
     layer are treated as unset there, so an absent command-line option falls through.
+
+    The load model is chosen whole: the highest layer that sets any of ``users``, ``stages``,
+    ``rate`` or ``rate_stages`` decides it, and lower layers' profile settings (and settings that
+    only make sense with another model) give way instead of mixing in.
     """
     chosen: dict[str, object] = {}
     sources: dict[str, str] = {}
-    for source, values in layers:
+    rank: dict[str, int] = {}
+    profile_layer: tuple[int, str, list[str]] | None = None
+    for index, (source, values) in enumerate(layers):
         check_layer(source, {k: v for k, v in values.items() if v is None and k not in _SPECS})
         present = {k: v for k, v in values.items() if v is not None}
-        for name, value in check_layer(source, present).items():
+        parsed = check_layer(source, present)
+        keys: list[str] = [k for k in PROFILE_KEYS if k in parsed]
+        if keys and profile_layer is None:
+            if len(keys) > 1:
+                raise SettingError(
+                    f"{source}: {' and '.join(keys)} are different load profiles; give one "
+                    "(users/stages: a closed model of virtual users; rate/rate_stages: an open "
+                    "model of arrivals)"
+                )
+            profile_layer = (index, source, keys)
+        for name, value in parsed.items():
             if name not in chosen:
-                chosen[name] = value
-                sources[name] = source
+                chosen[name], sources[name], rank[name] = value, source, index
+    if profile_layer is not None:
+        _keep_profile(chosen, sources, rank, profile_layer)
+    if "pacing" in chosen and "think_time" in chosen and rank["pacing"] != rank["think_time"]:
+        lower = "pacing" if rank["pacing"] > rank["think_time"] else "think_time"
+        del chosen[lower]  # both pace iterations: the higher layer's choice wins
+        sources.pop(lower)
     for name, default in _DEFAULTS.items():
         if name not in chosen:
             chosen[name] = default
             sources[name] = "default"
+    stages = chosen["stages"] if chosen["stages"] is not None else chosen["rate_stages"]
     if chosen["duration"] is None:
-        chosen["duration"] = (
-            DEFAULT_DURATION if chosen["iterations"] is None else DEFAULT_MAX_DURATION
-        )
+        if stages is not None:
+            chosen["duration"] = sum(d for d, _ in stages)  # type: ignore[attr-defined]
+            key = "stages" if chosen["stages"] is not None else "rate_stages"
+            sources["duration"] = f"the {key} ({sources[key]})"
+        else:
+            chosen["duration"] = (
+                DEFAULT_DURATION if chosen["iterations"] is None else DEFAULT_MAX_DURATION
+            )
     if chosen["seed"] is None:
         chosen["seed"] = (seed_source or (lambda: random.SystemRandom().randrange(2**31)))()
     settings = LoadSettings(sources=sources, **chosen)  # type: ignore[arg-type]
@@ -295,9 +367,74 @@ def resolve_settings(
     return settings
 
 
+#: Settings that belong to one profile; set with another, they conflict (same or higher layer)
+#: or give way (lower layer).
+_BELONGS: Final[Mapping[str, tuple[str, ...]]] = {
+    "ramp_up": ("users", "rate"),
+    "ramp_down": ("users", "rate"),
+    "think_time": ("users", "stages"),
+    "pacing": ("users", "stages"),
+    "max_users": ("rate", "rate_stages"),
+    "duration": PROFILE_KEYS,  # with stages, a lower layer's duration gives way to the stages
+}
+
+
+def _keep_profile(
+    chosen: dict[str, object],
+    sources: dict[str, str],
+    rank: dict[str, int],
+    profile_layer: tuple[int, str, list[str]],
+) -> None:
+    index, source, (key,) = profile_layer
+    for name in PROFILE_KEYS:
+        if name != key and name in chosen:
+            del chosen[name]  # a lower layer's profile yields to the chosen one
+            sources.pop(name)
+    for name, owners in _BELONGS.items():
+        if name not in chosen:
+            continue
+        if name == "duration":
+            if key in ("stages", "rate_stages") and rank[name] > index:
+                del chosen[name]  # the stages say how long the run lasts
+            continue
+        if key in owners:
+            continue
+        if rank[name] == index:
+            value = chosen[name]
+            raise SettingError(
+                f"{sources[name]}: {name}={_show(value)} does not apply to {key}= (from {source}); "
+                f"it goes with {' or '.join(o + '=' for o in owners)}"
+            )
+        del chosen[name]
+        sources.pop(name)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, ThinkTime):
+        return value.describe()
+    return repr(value)
+
+
 def _check_consistency(settings: LoadSettings) -> None:
+    src = settings.sources
     if settings.warmup >= settings.duration:
         raise SettingError(
-            f"{settings.sources['warmup']}: warmup={settings.warmup:g}s leaves nothing to measure "
-            f"in duration={settings.duration:g}s (from {settings.sources['duration']})"
+            f"{src['warmup']}: warmup={settings.warmup:g}s leaves nothing to measure "
+            f"in duration={settings.duration:g}s (from {src['duration']})"
         )
+    if settings.ramp_down > 0 and settings.ramp_up + settings.ramp_down > settings.duration:
+        raise SettingError(
+            f"ramp_up={settings.ramp_up:g}s (from {src['ramp_up']}) plus ramp_down="
+            f"{settings.ramp_down:g}s (from {src['ramp_down']}) is longer than "
+            f"duration={settings.duration:g}s (from {src['duration']})"
+        )
+    if settings.pacing > 0 and not settings.think_time.is_zero:
+        raise SettingError(
+            f"pacing={settings.pacing:g}s (from {src['pacing']}) and think_time="
+            f"{settings.think_time.describe()} (from {src['think_time']}) both set the pause "
+            "between iterations; give one"
+        )
+    for name in ("stages", "rate_stages"):
+        stages = getattr(settings, name)
+        if stages is not None and not any(target > 0 for _, target in stages):
+            raise SettingError(f"{src[name]}: {name} never rise above 0, so nothing would run")

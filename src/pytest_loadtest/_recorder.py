@@ -42,6 +42,7 @@ class TimelineRow:
     p99: float
     max: float
     warmup: bool = False
+    dropped: int = 0  # open model: iterations due in this window that found no free user
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; latencies in ms, ``None`` for an empty window."""
@@ -55,6 +56,7 @@ class TimelineRow:
             "p99": _none_if_nan(self.p99),
             "max": _none_if_nan(self.max),
             "warmup": self.warmup,
+            "dropped": self.dropped,
         }
 
 
@@ -124,6 +126,7 @@ class Recorder:
         window_ns: int = 1_000_000_000,
         lateness_windows: int = 5,
         active_users: Callable[[], int] = lambda: 0,
+        keep_windows: int = 0,
     ) -> None:
         self.start_ns = start_ns
         self.warmup_end_ns = warmup_end_ns if warmup_end_ns is not None else start_ns
@@ -141,6 +144,9 @@ class Recorder:
         self._finalized_upto = 0  # windows below this index are rows already
         self.timeline: list[TimelineRow] = []
         self.late_calls = 0
+        # finalised windows kept for rolling evaluation: (window, {operation: calls})
+        self._kept: deque[tuple[int, dict[int, _Window]]] = deque(maxlen=max(keep_windows, 1))
+        self._keep = keep_windows > 0
 
     # -- registration (rare: once per operation per virtual user) -----------------------------
     def operation(self, name: str, kind: str = "task", parent: str | None = None) -> int:
@@ -295,10 +301,36 @@ class Recorder:
                     per_op[op] = calls
                 if record.kind == "task":
                     overall.merge(calls)
+            if self._keep:
+                self._kept.append(
+                    (window, {op: w for (op, warmup), w in parts.items() if not warmup})
+                )
             for op, calls in per_op.items():
                 self.operations[op].timeline.append(self._row(calls, window, users))
             self.timeline.append(self._row(overall, window, users))
         self._finalized_upto = max(self._finalized_upto, limit)
+
+    def rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:
+        """Measured calls of windows ``first``..``last`` (inclusive) merged per operation, as
+        ``{operation: (histogram, errors)}``; windows must be open or kept."""
+        merged: dict[int, tuple[LatencyHistogram, int]] = {}
+
+        def add(op: int, calls: _Window) -> None:
+            hist, errors = merged.get(op, (None, 0))
+            if hist is None:
+                hist = LatencyHistogram()
+            hist.add(calls.histogram)
+            merged[op] = (hist, errors + calls.errors)
+
+        for window, per_op in list(self._kept):
+            if first <= window <= last:
+                for op, calls in per_op.items():
+                    add(op, calls)
+        for window in range(max(first, self._finalized_upto), last + 1):
+            for (op, warmup), calls in list(self._open.get(window, {}).items()):
+                if not warmup:
+                    add(op, calls)
+        return merged
 
     def finish(self, end_ns: int) -> None:
         """Fold what is left and finalise every window up to and including ``end_ns``'s."""

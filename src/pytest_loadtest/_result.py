@@ -11,96 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
+from pytest_loadtest._abort import Abort
+from pytest_loadtest._latency import LatencyMixin, LatencyStats
 from pytest_loadtest._recorder import ErrorSample, TimelineRow
 from pytest_loadtest._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._stats import LatencyHistogram
 
-__all__ = ["SCHEMA_VERSION", "LoadResult", "OperationStats"]
+__all__ = ["SCHEMA_VERSION", "LatencyStats", "LoadResult", "OperationStats"]
 
 #: Version of the ``to_dict()`` layout; bumped on incompatible change.
 SCHEMA_VERSION: Final = 1
 
 
-class _LatencyMixin:
-    """Latency accessors over a ``histogram`` attribute, all in milliseconds."""
-
-    histogram: LatencyHistogram
-
-    def percentile(self, q: float) -> float:
-        """Latency at percentile ``q`` (0..100) in ms; ``nan`` when nothing was measured."""
-        return self.histogram.percentile_ms(q)
-
-    @property
-    def p50(self) -> float:
-        """Median latency, ms."""
-        return self.percentile(50)
-
-    @property
-    def p75(self) -> float:
-        """75th percentile, ms."""
-        return self.percentile(75)
-
-    @property
-    def p90(self) -> float:
-        """90th percentile, ms."""
-        return self.percentile(90)
-
-    @property
-    def p95(self) -> float:
-        """95th percentile, ms."""
-        return self.percentile(95)
-
-    @property
-    def p99(self) -> float:
-        """99th percentile, ms."""
-        return self.percentile(99)
-
-    @property
-    def p999(self) -> float:
-        """99.9th percentile, ms."""
-        return self.percentile(99.9)
-
-    @property
-    def min(self) -> float:
-        """Fastest call, ms (exact)."""
-        return self.histogram.min_ms
-
-    @property
-    def max(self) -> float:
-        """Slowest call, ms (exact)."""
-        return self.histogram.max_ms
-
-    @property
-    def mean(self) -> float:
-        """Mean latency, ms (exact)."""
-        return self.histogram.mean_ms
-
-    @property
-    def stdev(self) -> float:
-        """Population standard deviation of latency, ms (exact)."""
-        return self.histogram.stdev_ms
-
-    def latency_summary(self) -> dict[str, float | None]:
-        """Main latency figures in ms (``None`` where nothing was measured)."""
-        ps = self.histogram.percentiles_ms([50, 75, 90, 95, 99, 99.9])
-        values = {
-            "min": self.min,
-            "p50": ps[0],
-            "p75": ps[1],
-            "p90": ps[2],
-            "p95": ps[3],
-            "p99": ps[4],
-            "p999": ps[5],
-            "max": self.max,
-            "mean": self.mean,
-            "stdev": self.stdev,
-        }
-        return {k: None if math.isnan(v) else v for k, v in values.items()}
-
-
 @final
 @dataclass(eq=False)
-class OperationStats(_LatencyMixin):
+class OperationStats(LatencyMixin):
     """Statistics of one operation: a task, a callable of a mapping, or a step."""
 
     name: str
@@ -111,6 +36,7 @@ class OperationStats(_LatencyMixin):
     errors_by_type: dict[str, ErrorSample] = field(default_factory=dict)
     timeline: list[TimelineRow] = field(default_factory=list)
     parent: str | None = None
+    service_time: LatencyStats | None = None  # open model: from the actual start
 
     @property
     def total(self) -> int:
@@ -142,6 +68,7 @@ class OperationStats(_LatencyMixin):
             "errors_by_type": {k: v.to_dict() for k, v in self.errors_by_type.items()},
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
+            "service_time": self.service_time.to_dict() if self.service_time else None,
         }
 
     @classmethod
@@ -161,6 +88,7 @@ class OperationStats(_LatencyMixin):
                 for k, v in data.get("errors_by_type", {}).items()
             },
             timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
+            service_time=LatencyStats.from_dict(data.get("service_time")),
         )
 
 
@@ -179,6 +107,7 @@ def _row_from_dict(row: Mapping[str, Any]) -> TimelineRow:
         p99=num("p99"),
         max=num("max"),
         warmup=bool(row.get("warmup", False)),
+        dropped=int(row.get("dropped", 0)),
     )
 
 
@@ -196,7 +125,7 @@ def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
 
 @final
 @dataclass(eq=False)
-class LoadResult(_LatencyMixin):
+class LoadResult(LatencyMixin):
     """Everything measured in one ``load_runner.run()``.
 
     The top-level figures cover the target's calls (tasks), not its steps; ``operations`` holds
@@ -222,6 +151,15 @@ class LoadResult(_LatencyMixin):
     gil_contention: bool = False
     late_calls: int = 0
     test_id: str = ""
+    model: str = "closed"  # "closed" (users) or "open" (arrival rate)
+    dropped: int = 0  # open model: iterations due when every user was busy
+    scheduled: int = 0  # open model: iterations due in the run, dropped ones included
+    service_time: LatencyStats | None = None  # open model: latency from the actual start
+    start_lag: LatencyStats | None = None  # open model: actual minus intended start
+    aborted: Abort | None = None  # abort_on_breach stopped the run
+    spike_end: float | None = None  # seconds: end of the descent after the profile's peak
+    window: float = 1.0  # seconds per timeline row
+    probe: bool = False  # a find_capacity step: its breaches are findings, not failures
 
     @property
     def total(self) -> int:
@@ -282,9 +220,47 @@ class LoadResult(_LatencyMixin):
                     + listed,
                 )
             )
+        if self.aborted is not None:
+            breaches.append(
+                Breach(
+                    "aborted",
+                    None,
+                    self.aborted.at,
+                    self.aborted.grace,
+                    self.aborted.message(float(self.settings.get("duration", self.duration))),
+                )
+            )
         if self.sla is not None:
             breaches.extend(self.sla.evaluate(self, self.operations))
         return breaches
+
+    def recovery_time(
+        self,
+        sla: object = None,
+        *,
+        after: float | None = None,
+        stable: object = "3s",
+        operation: str | None = None,
+    ) -> float | None:
+        """Seconds from the end of the spike until the per-window figures were back within
+        bounds (and stayed there for ``stable``); ``None`` if they never were.
+
+        ``sla``: an SLA mapping (``{"p95": "200ms", "error_rate": "1%"}``), a number (a p95
+        limit in ms) or ``None`` for this run's SLA. Windows are the timeline's (1 s); the checks
+        available per window are p50, p95, p99, max, error_rate and throughput_min. ``after``:
+        when the spike ended, seconds since the start; by default the end of the descent after
+        the stage profile's peak (:attr:`spike_end`).
+        """
+        from pytest_loadtest._recovery import recovery_time
+
+        return recovery_time(self, sla, after=after, stable=stable, operation=operation)
+
+    @property
+    def achieved_rate(self) -> float:
+        """Open model: iterations started per second over the whole run (0.0 closed)."""
+        duration = float(self.settings.get("duration", 0.0) or 0.0)
+        started = self.scheduled - self.dropped
+        return started / duration if duration > 0 and self.model == "open" else 0.0
 
     def low_sample_checks(self) -> list[Check]:
         """SLA percentile targets that rest on too few calls to mean much."""
@@ -314,6 +290,15 @@ class LoadResult(_LatencyMixin):
             "cpu_utilisation": self.cpu_utilisation,
             "gil_contention": self.gil_contention,
             "late_calls": self.late_calls,
+            "model": self.model,
+            "dropped": self.dropped,
+            "scheduled": self.scheduled,
+            "service_time": self.service_time.to_dict() if self.service_time else None,
+            "start_lag": self.start_lag.to_dict() if self.start_lag else None,
+            "aborted": self.aborted.to_dict() if self.aborted else None,
+            "spike_end": self.spike_end,
+            "window": self.window,
+            "probe": self.probe,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -347,4 +332,13 @@ class LoadResult(_LatencyMixin):
             cpu_utilisation=float(data.get("cpu_utilisation", 0.0)),
             gil_contention=bool(data.get("gil_contention", False)),
             late_calls=int(data.get("late_calls", 0)),
+            model=str(data.get("model", "closed")),
+            dropped=int(data.get("dropped", 0)),
+            scheduled=int(data.get("scheduled", 0)),
+            service_time=LatencyStats.from_dict(data.get("service_time")),
+            start_lag=LatencyStats.from_dict(data.get("start_lag")),
+            aborted=Abort.from_dict(data["aborted"]) if data.get("aborted") else None,
+            spike_end=None if data.get("spike_end") is None else float(data["spike_end"]),
+            window=float(data.get("window", 1.0)),
+            probe=bool(data.get("probe", False)),
         )

@@ -45,8 +45,9 @@ def test_unknown_marker_kwarg(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         [
             "ERROR: @pytest.mark.load of test_bad.py::test_bad: unknown setting 'userz' "
-            "(known: duration, iterations, ramp_up, seed, sla, stop_timeout, think_time, users, "
-            "warmup)"
+            "(known: abort_grace, abort_on_breach, abort_window, duration, iterations, "
+            "max_users, pacing, ramp_down, ramp_up, rate, rate_stages, seed, sla, stages, "
+            "stop_timeout, think_time, users, warmup)"
         ]
     )
 
@@ -249,7 +250,7 @@ def test_run_with_target_taking_two_arguments(pytester: pytest.Pytester) -> None
 def test_run_with_unknown_kwarg(pytester: pytest.Pytester) -> None:
     result = run_fails(pytester, "load_runner.run(target, userz=3)")
     result.stdout.fnmatch_lines(
-        ["load_runner.run() argument: unknown setting 'userz' (known: duration, *)"]
+        ["load_runner.run() argument: unknown setting 'userz' (known: abort_grace, *)"]
     )
 
 

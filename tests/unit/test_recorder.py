@@ -238,6 +238,7 @@ def test_timeline_row_to_dict() -> None:
         "p99": 3.0,
         "max": 4.0,
         "warmup": True,
+        "dropped": 0,
     }
     assert ErrorSample("E", 2, "m", "tb").to_dict() == {
         "type": "E",

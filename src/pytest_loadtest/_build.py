@@ -1,0 +1,91 @@
+"""Turning what an engine recorded into a :class:`~pytest_loadtest._result.LoadResult`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Final
+
+from pytest_loadtest._open import SERVICE, START_LAG, OpenDriver
+from pytest_loadtest._result import LatencyStats, LoadResult, OperationStats
+from pytest_loadtest._stats import LatencyHistogram
+
+if TYPE_CHECKING:
+    from pytest_loadtest._engine import Engine
+
+__all__ = ["build_result"]
+
+NS: Final = 1_000_000_000
+#: Users at or above which a busy process is flagged for GIL contention.
+GIL_USERS: Final = 32
+
+
+def build_result(
+    engine: Engine, end: int, hung: dict[str, int], idle: int, wall_start: float, cpu: float
+) -> LoadResult:
+    """The result of a finished run of ``engine``."""
+    recorder, settings = engine.recorder, engine.settings
+    measured = max(0.0, (end - max(engine.start_ns, engine.warmup_end)) / NS)
+    operations: dict[str, OperationStats] = {}
+    shadows: dict[tuple[str, str], LatencyHistogram] = {}
+    for record in recorder.operations:
+        if record.kind in (SERVICE, START_LAG):
+            assert record.parent is not None
+            shadows[(record.parent, record.kind)] = record.histogram
+            continue
+        operations[record.name] = OperationStats(
+            name=record.name,
+            kind=record.kind,
+            parent=record.parent,
+            histogram=record.histogram,
+            errors=record.errors,
+            duration=measured,
+            errors_by_type=record.errors_by_type,
+            timeline=record.timeline,
+        )
+    service_time = start_lag = None
+    dropped = scheduled = 0
+    driver = engine.driver
+    if isinstance(driver, OpenDriver):
+        service, lag = LatencyHistogram(), LatencyHistogram()
+        for (parent, kind), hist in shadows.items():
+            (service if kind == SERVICE else lag).add(hist)
+            if kind == SERVICE:
+                operations[parent].service_time = LatencyStats(hist)
+        service_time, start_lag = LatencyStats(service), LatencyStats(lag)
+        dropped, scheduled = driver.dropped, driver.scheduled
+        for row in recorder.timeline:
+            row.dropped = driver.dropped_by_window.get(round(row.t * NS) // engine.window_ns, 0)
+    users = settings.max_users if settings.model == "open" else settings.peak_users
+    crowd = users if settings.model == "closed" else engine.peak_active
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
+    profile = settings.profile()
+    staged = settings.stages is not None or settings.rate_stages is not None
+    result = LoadResult(
+        name=engine.name,
+        histogram=recorder.overall_histogram(),
+        errors=sum(r.errors for r in recorder.operations if r.kind == "task"),
+        duration=measured,
+        operations=operations,
+        timeline=recorder.timeline,
+        settings=settings.to_dict(),
+        sla=settings.sla,
+        hung=hung,
+        interrupted=engine.interrupted,
+        started_at=wall_start,
+        users=users,
+        peak_active=engine.peak_active,
+        idle_users=idle if settings.model == "closed" else 0,
+        cpu_utilisation=cpu,
+        gil_contention=bool(gil_enabled and crowd >= GIL_USERS and cpu >= 0.85),
+        late_calls=recorder.late_calls,
+        model=settings.model,
+        dropped=dropped,
+        scheduled=scheduled,
+        service_time=service_time,
+        start_lag=start_lag,
+        aborted=engine.abort.result if engine.abort is not None else None,
+        spike_end=profile.spike_end() if staged else None,
+        window=engine.window_ns / NS,
+    )
+    result.sla_breaches = result.evaluate_sla()
+    return result

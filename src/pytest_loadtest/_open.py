@@ -1,0 +1,156 @@
+"""The open model: iterations start at a rate, whatever earlier ones take (k6's arrival-rate
+executors, wrk2's constant throughput).
+
+The main thread is the dispatcher. Iteration ``k`` is due at a time fixed in advance by the rate
+profile (:class:`~pytest_loadtest._shapes.Arrivals`); at that time the dispatcher hands it to a
+free user of a pool of at most ``max_users``, or, when every user is busy, drops it and counts it.
+Free users wait on a stack (last in, first out), so only as many distinct users ever run as the
+load needs at its peak, and ``on_start`` hooks run only for those.
+
+Coordinated omission (as wrk2 defines it) is corrected: each call's latency is measured from its
+*intended* start, so a stall is charged to every call that should have started during it. The
+plain service time (from the actual start) and the start lag (actual minus intended start) are
+recorded beside it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Final, final
+
+from pytest_loadtest._shapes import Arrivals
+from pytest_loadtest._vu import VirtualUser
+
+if TYPE_CHECKING:
+    from pytest_loadtest._engine import Engine
+
+__all__ = ["SERVICE", "START_LAG", "OpenDriver"]
+
+NS: Final = 1_000_000_000
+#: Kinds of the shadow operations that hold service times and start lags of each task.
+SERVICE: Final = "service"
+START_LAG: Final = "start_lag"
+
+
+@final
+class _Slot:
+    """A pool user's mailbox: the intended start of its next iteration, and a wake-up."""
+
+    __slots__ = ("due", "go")
+
+    def __init__(self) -> None:
+        self.due = 0
+        self.go = threading.Event()
+
+
+@final
+class OpenDriver:
+    """Dispatches iterations at the profile's rate to a pool of users; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        settings = engine.settings
+        self.arrivals = Arrivals(settings.profile())
+        self.threads = settings.max_users
+        self._slots = [_Slot() for _ in range(self.threads)]
+        self._free = list(reversed(self._slots))  # user 0 on top
+        self.dropped = 0
+        self.scheduled = 0
+        self.dropped_by_window: dict[int, int] = {}
+        recorder = engine.recorder
+        self.service_ops = [
+            recorder.operation(f"{t.name}\x00{SERVICE}", SERVICE, t.name) for t in engine.plan.tasks
+        ]
+        self.lag_ops = [
+            recorder.operation(f"{t.name}\x00{START_LAG}", START_LAG, t.name)
+            for t in engine.plan.tasks
+        ]
+
+    def start(self) -> None:
+        """Nothing to release: users wait for iterations."""
+
+    def wake_all(self) -> None:
+        """Wake every waiting user so that it sees the run stopping."""
+        for slot in self._slots:
+            slot.go.set()
+
+    def active(self) -> int:
+        """Users inside an iteration now."""
+        return self.threads - len(self._free)
+
+    def main(self) -> None:
+        """Dispatch iterations on schedule until the deadline, the iteration limit or a stop."""
+        engine = self.engine
+        clock, arrivals, free = engine.clock, self.arrivals, self._free
+        now = clock.now_ns
+        start, deadline, limit = engine.start_ns, engine.deadline, engine.limit
+        window_ns = engine.window_ns
+        k = 0
+        due = arrivals.due_ns(0, start)
+        while not engine.stopping and due < deadline and (limit is None or k < limit):
+            t = now()
+            if t < due:
+                clock.sleep(min((due - t) / NS, 0.05), engine.stop_event)
+                continue
+            if free:
+                slot = free.pop()  # only this thread pops: the check above holds
+                slot.due = due
+                slot.go.set()
+                busy = self.threads - len(free)
+                if busy > engine.peak_active:
+                    engine.peak_active = busy
+            else:
+                self.dropped += 1
+                window = (due - start) // window_ns
+                self.dropped_by_window[window] = self.dropped_by_window.get(window, 0) + 1
+            k += 1
+            due = arrivals.due_ns(k, start)
+        self.scheduled = k
+        if limit is not None and k >= limit:
+            engine.exhausted = True
+            engine.wait_until(lambda: len(free) + len(engine.exited) >= self.threads)
+        else:
+            engine.wait_until(lambda: False)  # the run lasts its duration
+
+    def user_main(self, vu: VirtualUser) -> None:
+        """Run each iteration handed over, measured from its intended start."""
+        engine = self.engine
+        slot = self._slots[vu.id]
+        now = engine.clock.now_ns
+        plan, callers, ops = engine.plan, engine.callers, engine.task_ops
+        service_ops, lag_ops = self.service_ops, self.lag_ops
+        free = self._free
+        started = False
+        try:
+            while True:
+                slot.go.wait()
+                slot.go.clear()
+                if engine.stopping:
+                    return
+                intended = slot.due
+                vu.span_start = now()
+                if not started:
+                    started = True
+                    if not all(engine.call_hook(vu, hook) for hook in plan.on_start):
+                        return  # this user cannot serve; the pool is one smaller
+                index = engine.pick(vu)
+                op = ops[index]
+                vu.current = plan.tasks[index].name
+                t0 = now()
+                try:
+                    callers[index](vu)
+                except Exception as exc:
+                    t1 = now()
+                    vu.record_error(op, t0, exc)
+                else:
+                    t1 = now()
+                vu.buffer(op).append(t1 - intended)
+                vu.buffer(service_ops[index]).append(t1 - t0)
+                vu.buffer(lag_ops[index]).append(t0 - intended)
+                vu.iteration += 1
+                vu.flush(t1)
+                free.append(slot)
+        finally:
+            if started:
+                for hook in plan.on_stop:
+                    engine.call_hook(vu, hook)

@@ -1,0 +1,98 @@
+"""Recovery after a spike: how long until the per-window figures were back within bounds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pytest_loadtest._recorder import TimelineRow
+from pytest_loadtest._sla import SLA, Check, parse_sla
+from pytest_loadtest._units import parse_duration
+
+if TYPE_CHECKING:
+    from pytest_loadtest._result import LoadResult
+
+__all__ = ["WINDOW_METRICS", "recovery_time"]
+
+#: What a timeline row can be checked for.
+WINDOW_METRICS = ("p50", "p95", "p99", "max", "error_rate", "throughput_min")
+
+
+def _spec(result: LoadResult, sla: object) -> SLA:
+    if sla is None:
+        if result.sla is None:
+            raise ValueError(
+                "recovery_time() needs bounds: this run has no SLA; give one, e.g. "
+                "recovery_time({'p95': '200ms', 'error_rate': '1%'}) or recovery_time(200)"
+            )
+        return result.sla
+    if isinstance(sla, (int, float)) and not isinstance(sla, bool):
+        return parse_sla({"p95": sla})
+    return parse_sla(sla)
+
+
+def _ok(check: Check, row: TimelineRow | None, window: float) -> bool:
+    if row is None or row.calls == 0:
+        return False  # no call in the window: no evidence of recovery
+    if check.metric == "error_rate":
+        measured = row.errors / row.calls
+    elif check.metric == "throughput_min":
+        measured = row.calls / window
+    else:
+        measured = float(getattr(row, check.metric))
+    return not math.isnan(measured) and check.passed(measured)
+
+
+def recovery_time(
+    result: LoadResult,
+    sla: object = None,
+    *,
+    after: float | None = None,
+    stable: object = "3s",
+    operation: str | None = None,
+) -> float | None:
+    """See :meth:`LoadResult.recovery_time`."""
+    spec = _spec(result, sla)
+    for check in spec.checks:
+        if check.metric not in WINDOW_METRICS:
+            raise ValueError(
+                f"recovery_time() checks each {result.window:g}s window of the timeline, which "
+                f"has no {check.metric}; use {', '.join(WINDOW_METRICS)}"
+            )
+    start = result.spike_end if after is None else float(after)
+    if start is None:
+        raise ValueError(
+            "this run's profile has no spike (no stage falls after its peak); give the spike's "
+            "end as recovery_time(..., after=SECONDS)"
+        )
+    window = result.window
+    needed = max(1, math.ceil(parse_duration(stable) / window - 1e-9))
+    times = [row.t for row in result.timeline if row.t + window > start]
+    rows: dict[str | None, dict[float, TimelineRow]] = {None: {r.t: r for r in result.timeline}}
+    for name, op in result.operations.items():
+        rows[name] = {r.t: r for r in op.timeline}
+
+    def table(check: Check) -> dict[float, TimelineRow]:
+        name = check.operation if check.operation is not None else operation
+        if name is not None and name not in rows:
+            raise ValueError(
+                f"no operation {name!r} in this result (have: {sorted(result.operations)})"
+            )
+        return rows[name]
+
+    tables = [(check, table(check)) for check in spec.checks]
+
+    def ok_at(t: float) -> bool:
+        return all(_ok(check, found.get(t), window) for check, found in tables)
+
+    return _first_stable(times, ok_at, needed, start)
+
+
+def _first_stable(times: Sequence[float], ok_at: object, needed: int, start: float) -> float | None:
+    assert callable(ok_at)
+    for i, t in enumerate(times):
+        following = times[i : i + needed]
+        if all(ok_at(u) for u in following):
+            return max(0.0, t - start)
+    return None
