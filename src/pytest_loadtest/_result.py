@@ -159,7 +159,8 @@ class LoadResult(LatencyMixin):
     aborted: Abort | None = None  # abort_on_breach stopped the run
     spike_end: float | None = None  # seconds: end of the descent after the profile's peak
     window: float = 1.0  # seconds per timeline row
-    probe: bool = False  # a find_capacity step: its breaches are findings, not failures
+    # a find_capacity step ({"search", "by", "load", "held"}): breaches are findings, not failures
+    probe: dict[str, Any] | None = None
 
     @property
     def total(self) -> int:
@@ -340,5 +341,5 @@ class LoadResult(LatencyMixin):
             aborted=Abort.from_dict(data["aborted"]) if data.get("aborted") else None,
             spike_end=None if data.get("spike_end") is None else float(data["spike_end"]),
             window=float(data.get("window", 1.0)),
-            probe=bool(data.get("probe", False)),
+            probe=dict(data["probe"]) if data.get("probe") else None,
         )

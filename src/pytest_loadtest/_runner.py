@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn, final
 
+from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
+from pytest_loadtest._clock import Clock
 from pytest_loadtest._config import SettingError, resolve_settings
-from pytest_loadtest._engine import Clock, Engine
+from pytest_loadtest._engine import Engine
 from pytest_loadtest._result import LoadResult
-from pytest_loadtest._scenario import TargetError, build_plan
+from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
+from pytest_loadtest._units import parse_duration
 
 __all__ = ["LoadRunner"]
 
@@ -49,26 +52,109 @@ class LoadRunner:
         """Drive ``target`` with virtual users and return what was measured.
 
         ``target``: a callable taking no argument or the virtual user, a mapping of names to such
-        callables (equal weights), or a :class:`~pytest_loadtest.Scenario`. Keyword arguments are
-        settings (``users``, ``duration``, ``iterations``, ``ramp_up``, ``think_time``, ``warmup``,
-        ``stop_timeout``, ``seed``, ``sla``); the command line still overrides them.
+        callables (equal weights), or a :class:`~pytest_loadtest.Scenario` (its settings, from a
+        scenario file, rank between these keyword arguments and the marker). Keyword arguments
+        are settings (see the README); the command line still overrides them.
 
         SLA breaches are collected on the result and fail the test when it ends.
         """
+        plan, layers = self._prepare(target, [("load_runner.run() argument", settings)])
+        return self._run(plan, layers)
+
+    def find_capacity(
+        self,
+        target: Any,
+        *,
+        start: float = 10,
+        step: float = 10,
+        step_duration: object = "30s",
+        limit: float = 1000,
+        by: str = "users",
+        **settings: Any,
+    ) -> Capacity:
+        """Step the load up from ``start`` by ``step`` until the SLA breaks or ``limit`` is passed.
+
+        ``by="users"`` steps the number of virtual users (closed model); ``by="rate"`` the
+        iterations started per second (open model; a step that drops more than 1% of its
+        iterations did not hold). Each step is a run of ``step_duration`` with the other
+        settings; ``abort_on_breach`` is on unless set, so a breaking step ends early. The steps'
+        breaches do not fail the test: assert on the returned :class:`Capacity`.
+        """
+        problem = ""
+        try:
+            if by not in ("users", "rate"):
+                raise SettingError(f"find_capacity(): by={by!r} must be 'users' or 'rate'")
+            seconds = parse_duration(step_duration)
+            for name, value in (("start", start), ("step", step), ("limit", limit)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    raise SettingError(f"find_capacity(): {name}={value!r} must be a number > 0")
+            if limit < start:
+                raise SettingError(f"find_capacity(): limit={limit!r} is below start={start!r}")
+            if seconds <= 0:
+                raise SettingError(f"find_capacity(): step_duration={step_duration!r} is not > 0")
+        except (SettingError, ValueError) as exc:
+            problem = str(exc)
+        if problem:
+            self._fail(problem)
+        settings.setdefault("abort_on_breach", True)
+        plan, layers = self._prepare(target, [("find_capacity() argument", settings)])
+        if resolve_settings(layers).sla is None:
+            self._fail("find_capacity() needs an SLA to know when the load broke: give sla={...}")
+        search = Capacity(by)
+        load = float(start)
+        while load <= limit + 1e-9:
+            key = by if by == "rate" else "users"
+            top = (
+                f"find_capacity() step {len(search.steps) + 1}",
+                {key: load, "duration": seconds},
+            )
+            unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
+            probe = {"search": plan.name, "by": by, "load": load}
+            result = self._run(plan, [top, *layers], name=f"{plan.name} @ {unit}", probe=probe)
+            reason = step_verdict(result)
+            search.steps.append(CapacityStep(load, result, reason))
+            result.probe = {**probe, "held": not reason}
+            if reason:
+                break
+            load += step
+        return search
+
+    def _prepare(self, target: Any, run_layers: list[Layer]) -> tuple[Plan, list[Layer]]:
         try:
             plan = build_plan(target)
-            resolved = resolve_settings(
-                [*self._above, ("load_runner.run() argument", settings), *self._below]
-            )
+            scenario: list[Layer] = []
+            if isinstance(target, Scenario) and target.settings:
+                scenario = [(target.source, target.settings)]
+            layers = [*self._above, *run_layers, *scenario, *self._below]
+            resolve_settings(layers)  # fail early on bad settings
         except (SettingError, TargetError) as exc:
             problem = str(exc)
         else:
+            return plan, layers
+        self._fail(problem)  # outside the except block: one message, no chained traceback
+
+    def _run(
+        self,
+        plan: Plan,
+        layers: list[Layer],
+        *,
+        name: str = "",
+        probe: dict[str, object] | None = None,
+    ) -> LoadResult:
+        try:
+            resolved = resolve_settings(layers)
+        except SettingError as exc:
+            problem = str(exc)
+        else:
             problem = ""
-        if problem:  # failed outside the except block: one message, no chained traceback
+        if problem:
             self._fail(problem)
-        name = plan.name if not self.results else f"{plan.name} (run {len(self.results) + 1})"
+        if not name:
+            taken = sum(1 for r in self.results if r.probe is None)
+            name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
         result = Engine(plan, resolved, clock=self.clock, name=name).run()
         result.test_id = self.test_id
+        result.probe = probe
         self.results.append(result)
         self._on_result(result)
         if result.interrupted:

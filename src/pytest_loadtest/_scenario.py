@@ -102,6 +102,22 @@ class Scenario:
         self.tasks: list[Task] = []
         self.on_start_hooks: list[Task] = []
         self.on_stop_hooks: list[Task] = []
+        #: Settings that come with the scenario (from a scenario file); they rank between
+        #: ``run()`` keyword arguments and the marker.
+        self.settings: dict[str, object] = {}
+        self.source = f"scenario {name!r}"
+        self.description = ""
+
+    @classmethod
+    def from_file(cls, path: object, actions: Mapping[str, Callable[..., Any]]) -> Scenario:
+        """Load a TOML scenario file, mapping its action names to ``actions``' callables.
+
+        Raises :class:`~pytest_loadtest.ScenarioFileError` naming the file, key and value of
+        anything wrong. See the README for the format.
+        """
+        from pytest_loadtest._scenario_file import load_scenario
+
+        return load_scenario(cls, path, actions)
 
     @overload
     def task(self, func: F, /) -> F: ...
@@ -122,13 +138,18 @@ class Scenario:
         """Register a task; use as ``@scenario.task`` or ``@scenario.task(weight=3)``."""
 
         def register(f: Callable[..., Any]) -> Callable[..., Any]:
-            task = Task.of(f, name, weight)
-            if any(t.name == task.name for t in self.tasks):
-                raise TargetError(f"scenario {self.name!r} already has a task named {task.name!r}")
-            self.tasks.append(task)
+            self.add_task(f, weight=weight, name=name)
             return f
 
         return register(func) if func is not None else register
+
+    def add_task(self, func: object, *, weight: float = 1.0, name: str | None = None) -> Task:
+        """Add a task without decorating; returns it."""
+        task = Task.of(func, name, weight)
+        if any(t.name == task.name for t in self.tasks):
+            raise TargetError(f"scenario {self.name!r} already has a task named {task.name!r}")
+        self.tasks.append(task)
+        return task
 
     def on_start(self, func: F) -> F:
         """Run ``func(vu)`` once per virtual user before its first iteration."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from pytest_loadtest._result import LoadResult, OperationStats
 from pytest_loadtest._sla import min_calls_for_percentile
@@ -12,7 +12,7 @@ from pytest_loadtest._units import format_latency_ms, format_rate
 
 __all__ = ["failure_message", "summary_lines"]
 
-_COLUMNS: Final = ("users", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
+_COLUMNS: Final = ("load", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
 
 
 def _row(label: str, users: str, stats: LoadResult | OperationStats, verdict: str) -> list[str]:
@@ -31,6 +31,8 @@ def _row(label: str, users: str, stats: LoadResult | OperationStats, verdict: st
 
 
 def _verdict(result: LoadResult, no_sla: bool) -> str:
+    if result.probe is not None:
+        return "held" if result.probe.get("held") else "broke"
     if result.passed:
         return "pass" if result.sla is not None else "-"
     return "BREACH" if no_sla else "FAIL"
@@ -40,15 +42,24 @@ def _title(result: LoadResult) -> str:
     return f"{result.test_id} [{result.name}]" if result.test_id else result.name
 
 
+def _load(result: LoadResult) -> str:
+    """Users (closed model) or the configured rate (open model)."""
+    if result.model != "open":
+        return str(result.users)
+    rate = result.settings.get("rate")
+    if isinstance(rate, (int, float)):
+        return f"{format_rate(rate)}/s"
+    return "stages/s"
+
+
 def _table(results: Sequence[LoadResult], no_sla: bool) -> list[list[str]]:
     rows = []
     for result in results:
         verdict = _verdict(result, no_sla)
         tasks = [op for op in result.operations.values() if op.kind == "task"]
+        rows.append(_row(_title(result), _load(result), result, verdict))
         if len(result.operations) == 1 and tasks:
-            rows.append(_row(_title(result), str(result.users), result, verdict))
             continue
-        rows.append(_row(_title(result), str(result.users), result, verdict))
         for op in _ordered(result):
             indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
             suffix = " (hook)" if op.kind == "hook" else ""
@@ -80,7 +91,37 @@ def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> lis
         cells += [cell.rjust(widths[i]) for i, cell in enumerate(row[1:], 1)]
         lines.append("  ".join(cells).rstrip())
     notes = [note for result in results for note in _notes(result, no_sla)]
+    notes += _capacity_notes(results)
     return lines + ([""] if notes else []) + notes
+
+
+def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
+    """One line per capacity search: the highest load that held, and what broke."""
+    searches: dict[tuple[str, str], list[tuple[dict[str, Any], LoadResult]]] = {}
+    for result in results:
+        if result.probe is not None:
+            key = (result.test_id, str(result.probe.get("search", "")))
+            searches.setdefault(key, []).append((result.probe, result))
+    notes = []
+    for (test_id, search), steps in searches.items():
+        unit = " users" if steps[0][0].get("by", "users") == "users" else "/s"
+        held = [(p, r) for p, r in steps if p.get("held")]
+        broke = [(p, r) for p, r in steps if not p.get("held")]
+        title = f"{test_id} [{search}]" if test_id else search
+        line = f"{title}: capacity search: "
+        if held:
+            probe, best = held[-1]
+            line += f"held {probe['load']:g}{unit} at {format_rate(best.throughput)} calls/s"
+        else:
+            line += "no step held"
+        if broke:
+            probe, first = broke[0]
+            why = first.sla_breaches[0].message if first.sla_breaches else "dropped iterations"
+            line += f"; broke at {probe['load']:g}{unit}: {why}"
+        else:
+            line += "; nothing broke up to the limit"
+        notes.append(line)
+    return notes
 
 
 def _notes(result: LoadResult, no_sla: bool) -> list[str]:
@@ -88,8 +129,13 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
     notes = []
     if result.interrupted:
         notes.append(f"{title}: interrupted; figures cover what was measured before the stop")
+    if result.model == "open":
+        notes.append(_open_note(result, title))
     for breach in result.sla_breaches:
-        word = "breach (not failing: --load-no-sla)" if no_sla else "SLA breach"
+        if result.probe is not None:
+            word = "capacity step broke (not a failure)"
+        else:
+            word = "breach (not failing: --load-no-sla)" if no_sla else "SLA breach"
         notes.append(f"{title}: {word}: {breach.message}")
     for check in result.low_sample_checks():
         stats = result if check.operation is None else result.operations[check.operation]
@@ -123,11 +169,27 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
     return notes
 
 
+def _open_note(result: LoadResult, title: str) -> str:
+    share = result.dropped / result.scheduled if result.scheduled else 0.0
+    text = (
+        f"{title}: open model: {format_rate(result.achieved_rate)} iterations/s started, "
+        f"{result.dropped:,} dropped ({share:.1%}) with all {result.users} users busy"
+    )
+    if result.service_time is not None and result.start_lag is not None:
+        text += (
+            f"; latency from the intended start (coordinated omission corrected) p99 "
+            f"{format_latency_ms(result.p99)}, service time p99 "
+            f"{format_latency_ms(result.service_time.p99)}, start lag p50/p99 "
+            f"{format_latency_ms(result.start_lag.p50)}/{format_latency_ms(result.start_lag.p99)}"
+        )
+    return text
+
+
 def failure_message(results: Sequence[LoadResult]) -> str:
     """The message that fails a test whose results breached their SLA."""
     lines = []
     for result in results:
-        if result.passed:
+        if result.passed or result.probe is not None:
             continue
         lines.append(
             f"load test {result.name!r} breached its SLA ({result.total:,} calls, "

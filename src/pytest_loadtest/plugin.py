@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 MARKERS: Final = ("load", "soak")
 _SIGNATURE: Final = (
-    "users=10, duration='5s', iterations=None, ramp_up=0, think_time=0, warmup=0, "
-    "stop_timeout='5s', seed=None, sla=None"
+    "users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, stages=None, "
+    "think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, "
+    "stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, "
+    "abort_window='5s'"
 )
 
 
@@ -68,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("loadtest", "load testing")
     for spec in SETTINGS:
         if spec.cli:
+            flag = {"nargs": "?", "const": True} if spec.metavar == "BOOL" else {}
             group.addoption(
                 spec.option,
                 dest=spec.dest,
@@ -75,6 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 type=_argtype(spec),
                 default=None,
                 help=f"{spec.help} Overrides markers and run() arguments.",
+                **flag,
             )
         if spec.ini:
             parser.addini(spec.ini_name, f"load testing: {spec.help}", default="")
@@ -238,18 +242,28 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
+    from pytest_loadtest._config import SettingError
+    from pytest_loadtest._scenario import TargetError
+    from pytest_loadtest._scenario_file import ScenarioFileError
+
+    problem = ""
+    outcome: object = None
     try:
         outcome = yield
+    except (ScenarioFileError, SettingError, TargetError) as exc:
+        problem = str(exc)  # bad input of ours: a clear message, not a traceback
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
             from pytest_loadtest._terminal import user_property
 
             item.user_properties.extend(user_property(r) for r in runner.results)
+    if problem:
+        _fail(problem)
     if runner is not None and runner.results:
         from pytest_loadtest._terminal import failure_message
 
-        failed = [r for r in runner.results if not r.passed]
+        failed = [r for r in runner.results if not r.passed and r.probe is None]
         if failed and not item.config.stash[_STATE].no_sla:
             _fail(failure_message(failed))
     return outcome

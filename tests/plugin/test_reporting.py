@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-HEADER_ROW = "test / operation*users*calls*calls/s*err%*p50*p95*p99*max*SLA"
+HEADER_ROW = "test / operation*load*calls*calls/s*err%*p50*p95*p99*max*SLA"
 
 
 def test_section_has_a_header_and_one_row_per_test(pytester: pytest.Pytester) -> None:

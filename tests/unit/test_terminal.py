@@ -67,7 +67,7 @@ def test_header_and_one_row_for_a_single_task() -> None:
         "test",
         "/",
         "operation",
-        "users",
+        "load",
         "calls",
         "calls/s",
         "err%",

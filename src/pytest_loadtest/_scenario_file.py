@@ -1,0 +1,141 @@
+"""Scenario files: a load profile, weighted actions and an SLA, in TOML.
+
+::
+
+    name = "black_friday"
+    description = "sale opens: many users, short think time"
+
+    [load]                      # any setting: users or rate, ramp_up, stages, duration, ...
+    users = 200
+    ramp_up = "10s"
+    duration = "1m"
+    think_time = "1s"
+
+    [actions]                   # action name = weight
+    search = 5
+    paginate = 3
+
+    [hooks]                     # optional: actions run per user before/after its iterations
+    on_start = ["login"]
+    on_stop = ["logout"]
+
+    [sla]
+    p95 = "2s"
+    error_rate = "1%"
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from pytest_loadtest._config import SettingError, check_layer
+
+if TYPE_CHECKING:
+    from pytest_loadtest._scenario import Scenario
+
+__all__ = ["ScenarioFileError", "load_scenario"]
+
+TOP_KEYS: Final = ("name", "description", "load", "actions", "hooks", "sla")
+HOOK_KEYS: Final = ("on_start", "on_stop")
+
+
+class ScenarioFileError(ValueError):
+    """A scenario file cannot be used; the message names the file, the key and the value."""
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    where = f"scenario file {path}"
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+            return data
+    except FileNotFoundError:
+        raise ScenarioFileError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise ScenarioFileError(f"{where}: cannot be read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioFileError(f"{where}: not valid TOML: {exc}") from None
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ScenarioFileError(f"{where}: [{key}] must be a table, got {key} = {value!r}")
+    return value
+
+
+def load_scenario(
+    cls: type[Scenario], path: object, actions: Mapping[str, Callable[..., Any]]
+) -> Scenario:
+    """Build a :class:`Scenario` of ``cls`` from the file at ``path``."""
+    from pytest_loadtest._scenario import TargetError
+
+    file = Path(str(path))
+    where = f"scenario file {file}"
+    if not isinstance(actions, Mapping):
+        raise ScenarioFileError(
+            f"{where}: actions= must map the file's action names to callables, got {actions!r}"
+        )
+    data = _read(file)
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise ScenarioFileError(
+            f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(TOP_KEYS)})"
+        )
+    name = data.get("name", file.stem)
+    if not isinstance(name, str) or not name:
+        raise ScenarioFileError(f"{where}: name = {name!r} must be a non-empty string")
+    scenario = cls(name)
+    scenario.source = where
+    scenario.description = str(data.get("description", ""))
+    load = dict(_table(data, "load", where))
+    if "sla" in load:
+        raise ScenarioFileError(f"{where}: put the SLA in an [sla] table, not in [load]")
+    sla = _table(data, "sla", where)
+    if sla:
+        load["sla"] = dict(sla)
+    try:
+        check_layer(where, load)
+    except SettingError as exc:
+        raise ScenarioFileError(str(exc)) from None
+    scenario.settings = load
+
+    def action(action_name: object, key: str) -> Callable[..., Any]:
+        if not isinstance(action_name, str) or action_name not in actions:
+            given = ", ".join(sorted(actions)) or "none"
+            raise ScenarioFileError(
+                f"{where}: {key} names action {action_name!r}, which actions= does not map to a "
+                f"callable (given: {given})"
+            )
+        return actions[action_name]
+
+    weighted = _table(data, "actions", where)
+    if not weighted:
+        raise ScenarioFileError(f"{where}: [actions] is missing or empty: name the actions to run")
+    try:
+        for action_name, weight in weighted.items():
+            func = action(action_name, f"[actions] {action_name} = {weight!r}")
+            scenario.add_task(func, weight=weight, name=action_name)
+        hooks = _table(data, "hooks", where)
+        for key, names in hooks.items():
+            if key not in HOOK_KEYS:
+                raise ScenarioFileError(
+                    f"{where}: unknown key {key!r} in [hooks] (allowed: {', '.join(HOOK_KEYS)})"
+                )
+            if not isinstance(names, list):
+                raise ScenarioFileError(
+                    f"{where}: [hooks] {key} = {names!r} must be a list of action names"
+                )
+            register = scenario.on_start if key == "on_start" else scenario.on_stop
+            for hook_name in names:
+                register(action(hook_name, f"[hooks] {key}"))
+    except TargetError as exc:
+        raise ScenarioFileError(f"{where}: {exc}") from None
+    return scenario
