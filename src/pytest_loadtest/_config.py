@@ -37,6 +37,7 @@ __all__ = [
     "SettingError",
     "SettingSpec",
     "ThinkTime",
+    "parse_think_time",
     "resolve_settings",
 ]
 

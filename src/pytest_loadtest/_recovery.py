@@ -89,8 +89,11 @@ def recovery_time(
     return _first_stable(times, ok_at, needed, start)
 
 
-def _first_stable(times: Sequence[float], ok_at: object, needed: int, start: float) -> float | None:
-    assert callable(ok_at)
+def _first_stable(
+    times: Sequence[float], ok_at: Callable[[float], bool], needed: int, start: float
+) -> float | None:
+    """Time from ``start`` to the first window from which ``needed`` windows in a row are ok
+    (fewer at the end of the run)."""
     for i, t in enumerate(times):
         following = times[i : i + needed]
         if all(ok_at(u) for u in following):

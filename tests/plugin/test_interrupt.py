@@ -55,7 +55,7 @@ def test_keyboard_interrupt_from_a_target_stops_the_session(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(
         [
             "*= load test results =*",
-            "test / operation*users*calls*SLA",
+            "test / operation*load*calls*SLA",
             "test_int.py::test_int [[]target[]] *",
         ]
     )

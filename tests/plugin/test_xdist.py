@@ -35,7 +35,7 @@ def test_results_reach_the_controller(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_dist=SUITE)
     result = pytester.runpytest("-n", "2", "-m", "load")
     result.assert_outcomes(passed=2, failed=1)  # xdist does not count deselected
-    result.stdout.fnmatch_lines(["*load test results*", "test / operation*users*calls*SLA"])
+    result.stdout.fnmatch_lines(["*load test results*", "test / operation*load*calls*SLA"])
     text = result.stdout.str()
     section = text.split("load test results", 1)[1]
     assert "test_dist.py::test_first [ping]" in section

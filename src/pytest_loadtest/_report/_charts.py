@@ -1,0 +1,378 @@
+"""Plotly figure specifications (plain dicts) for one load result: no plotting library needed.
+
+Each function returns ``{"data": [...], "layout": {...}}`` that ``Plotly.newPlot`` draws. Text
+that reaches Plotly (trace names, labels) is HTML-escaped, because Plotly reads a subset of HTML
+in text. SLA targets are drawn where they apply: latency targets as dashed horizontal lines on the
+latency chart and as markers on the percentile distribution, ``throughput_min`` and ``error_rate``
+on the throughput chart.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from pytest_loadtest._report._model import ResultView, count, number, ordered_operations
+from pytest_loadtest._units import format_latency_ms
+
+__all__ = ["CHART_KINDS", "figures"]
+
+Figure = dict[str, Any]
+
+#: The charts of one result, in page order.
+CHART_KINDS: Final = ("latency", "throughput", "users", "distribution")
+_PERCENTILE_OF: Final = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
+_PERCENTILE_OF_MORE: Final = {**_PERCENTILE_OF, "p99.9": 99.9}
+_SLA_COLOR: Final = "#d62728"
+_OPERATION_SLA_COLOR: Final = "#8c564b"
+_COLORS: Final = {"p50": "#2ca02c", "p95": "#ff7f0e", "p99": "#9467bd", "max": "#7f7f7f"}
+_TICKS: Final = (0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _value(value: object) -> float | None:
+    n = number(value)
+    return n if math.isfinite(n) else None
+
+
+def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
+        "height": 330,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "xaxis": {"title": {"text": "seconds since start"}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
+        "hovermode": "x unified",
+        "shapes": [],
+        "annotations": [],
+    }
+    layout.update(extra)
+    return layout
+
+
+def _hline(layout: dict[str, Any], y: float, label: str, *, yref: str = "y") -> None:
+    """A dashed horizontal SLA line across the chart with its label at the right end."""
+    layout["shapes"].append(
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": yref,
+            "y0": y,
+            "y1": y,
+            "line": {"color": _SLA_COLOR, "width": 1.5, "dash": "dash"},
+        }
+    )
+    layout["annotations"].append(
+        {
+            "xref": "paper",
+            "x": 1,
+            "xanchor": "right",
+            "yref": yref,
+            "y": y,
+            "yanchor": "bottom",
+            "text": _text(label),
+            "showarrow": False,
+            "font": {"color": _SLA_COLOR, "size": 11},
+        }
+    )
+
+
+def _warmup(layout: dict[str, Any], rows: Sequence[Mapping[str, Any]], window: float) -> None:
+    times = [number(row.get("t")) for row in rows if row.get("warmup")]
+    if times:
+        layout["shapes"].append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "x0": min(times),
+                "x1": max(times) + window,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(128,128,128,0.12)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+
+
+def _overall_checks(data: Mapping[str, Any]) -> dict[str, float]:
+    sla = data.get("sla")
+    if not isinstance(sla, Mapping):
+        return {}
+    return {str(k): v for k, v in sla.items() if k != "operations" and _value(v) is not None}
+
+
+def _operation_checks(data: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    sla = data.get("sla")
+    per_op = sla.get("operations") if isinstance(sla, Mapping) else None
+    if not isinstance(per_op, Mapping):
+        return {}
+    return {
+        str(name): {str(k): v for k, v in checks.items() if _value(v) is not None}
+        for name, checks in per_op.items()
+        if isinstance(checks, Mapping)
+    }
+
+
+def latency_figure(view: ResultView) -> Figure:
+    """p50, p95 and p99 (and max, hidden) per window, with the latency SLA lines."""
+    rows = view.timeline
+    xs = [row.get("t") for row in rows]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": key,
+            "x": xs,
+            "y": [_value(row.get(key)) for row in rows],
+            "line": {"color": _COLORS[key], "width": 1 if key == "max" else 2},
+            "marker": {"size": 4},
+            "visible": "legendonly" if key == "max" else True,
+            "hovertemplate": "%{y:.3f} ms",
+        }
+        for key in ("p50", "p95", "p99", "max")
+    ]
+    tasks = [op for op in ordered_operations(view.data) if op.get("kind") == "task"]
+    if len(tasks) > 1:
+        for op in tasks:
+            op_rows = [r for r in op.get("timeline") or [] if isinstance(r, Mapping)]
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": _text(f"{op.get('name', '')} p95"),
+                    "x": [row.get("t") for row in op_rows],
+                    "y": [_value(row.get("p95")) for row in op_rows],
+                    "visible": "legendonly",
+                    "hovertemplate": "%{y:.3f} ms",
+                }
+            )
+    layout = _layout("Latency over time", "ms")
+    for metric, threshold in _overall_checks(view.data).items():
+        if metric in (*_PERCENTILE_OF_MORE, "max", "mean"):
+            _hline(layout, float(threshold), f"{metric} SLA {format_latency_ms(float(threshold))}")
+    _warmup(layout, rows, view.window)
+    return {"data": data, "layout": layout}
+
+
+def throughput_figure(view: ResultView) -> Figure:
+    """Calls/s and errors/s per window, error % on a second axis, with their SLA lines."""
+    rows = view.timeline
+    window = view.window
+    xs = [row.get("t") for row in rows]
+    calls = [count(row.get("calls")) for row in rows]
+    errors = [count(row.get("errors")) for row in rows]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "calls/s",
+            "x": xs,
+            "y": [c / window for c in calls],
+            "line": {"color": "#1f77b4", "width": 2},
+            "marker": {"size": 4},
+        },
+        {
+            "type": "bar",
+            "name": "errors/s",
+            "x": xs,
+            "y": [e / window for e in errors],
+            "marker": {"color": "rgba(214,39,40,0.6)"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "error %",
+            "x": xs,
+            "y": [100 * e / c if c else None for c, e in zip(calls, errors, strict=True)],
+            "yaxis": "y2",
+            "line": {"color": _SLA_COLOR, "width": 1, "dash": "dot"},
+            "hovertemplate": "%{y:.2f}%",
+        },
+    ]
+    if any(count(row.get("dropped")) for row in rows):
+        data.append(
+            {
+                "type": "bar",
+                "name": "dropped/s",
+                "x": xs,
+                "y": [count(row.get("dropped")) / window for row in rows],
+                "marker": {"color": "rgba(127,127,127,0.6)"},
+            }
+        )
+    checks = _overall_checks(view.data)
+    shares = [100 * e / c for c, e in zip(calls, errors, strict=True) if c]
+    top = max([*shares, 100 * float(checks.get("error_rate", 0.0)), 1e-3])
+    layout = _layout(
+        "Throughput and errors over time",
+        "per second",
+        yaxis2={
+            "title": {"text": "error %"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, top * 1.15],
+            "tickformat": ".2~f",
+            "showgrid": False,
+        },
+        barmode="overlay",
+    )
+    layout["margin"]["r"] = 55
+    if "throughput_min" in checks:
+        _hline(
+            layout, float(checks["throughput_min"]), f"throughput_min {checks['throughput_min']}/s"
+        )
+    if "error_rate" in checks:
+        rate = 100 * float(checks["error_rate"])
+        _hline(layout, rate, f"error_rate SLA {rate:.2f}%", yref="y2")
+    _warmup(layout, rows, window)
+    return {"data": data, "layout": layout}
+
+
+def _planned(settings: Mapping[str, Any], end: float) -> tuple[list[float], list[float]] | None:
+    """The planned number of users over time (closed model), from the settings' profile."""
+    profile = settings.get("profile")
+    if settings.get("model", "closed") != "closed" or not isinstance(profile, list):
+        return None
+    points = [
+        (number(p[0]), number(p[1]))
+        for p in profile
+        if isinstance(p, (list, tuple)) and len(p) == 2
+    ]
+    points = [(t, u) for t, u in points if math.isfinite(t) and math.isfinite(u)]
+    if not points:
+        return None
+    if points[-1][0] < end:
+        points.append((end, points[-1][1]))  # a profile holds its last value
+    return [t for t, _ in points], [u for _, u in points]
+
+
+def users_figure(view: ResultView) -> Figure:
+    """Active users per window, and the planned users when the profile is known."""
+    rows = view.timeline
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "active users",
+            "x": [row.get("t") for row in rows],
+            "y": [count(row.get("users")) for row in rows],
+            "line": {"shape": "hv", "color": "#17becf", "width": 2},
+            "marker": {"size": 4},
+        }
+    ]
+    settings = view.data.get("settings")
+    end = number(view.data.get("duration"))
+    planned = (
+        _planned(settings, end if math.isfinite(end) else 0.0)
+        if isinstance(settings, Mapping)
+        else None
+    )
+    if planned is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "planned users",
+                "x": planned[0],
+                "y": planned[1],
+                "line": {"color": "#7f7f7f", "dash": "dot"},
+            }
+        )
+    layout = _layout("Active users over time", "users")
+    _warmup(layout, rows, view.window)
+    return {"data": data, "layout": layout}
+
+
+def _position(percentile: float) -> float:
+    """x of a percentile on the log axis: 1 / (1 - q), so 90% -> 10, 99% -> 100, 99.9% -> 1000."""
+    return 100.0 / (100.0 - percentile)
+
+
+def _curve(name: str, pairs: Sequence[tuple[float, float]], **extra: Any) -> dict[str, Any]:
+    kept = [(p, ms) for p, ms in pairs if p < 100 and math.isfinite(ms)]
+    trace = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": _text(name),
+        "x": [_position(p) for p, _ in kept],
+        "y": [ms for _, ms in kept],
+        "customdata": [p for p, _ in kept],
+        "hovertemplate": "p%{customdata}: %{y:.3f} ms",
+        "marker": {"size": 5},
+    }
+    trace.update(extra)
+    return trace
+
+
+def _sla_markers(
+    name: str, checks: Mapping[str, float], operation: str | None = None
+) -> dict[str, Any] | None:
+    points = [(p, float(checks[m])) for m, p in _PERCENTILE_OF_MORE.items() if m in checks]
+    scope = f"{operation} " if operation else ""
+    color = _SLA_COLOR if operation is None else _OPERATION_SLA_COLOR
+    if not points:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": _text(name),
+        "x": [_position(p) for p, _ in points],
+        "y": [ms for _, ms in points],
+        "text": [_text(f"{scope}p{p:g} ≤ {format_latency_ms(ms)}") for p, ms in points],
+        "textposition": "top center",
+        "customdata": [p for p, _ in points],
+        "hovertemplate": "SLA p%{customdata}: %{y:.3f} ms",
+        "marker": {"symbol": "line-ew-open", "size": 18, "color": color, "line": {"width": 3}},
+        "textfont": {"color": color, "size": 10},
+    }
+
+
+def distribution_figure(view: ResultView) -> Figure:
+    """Latency by percentile (HDR), percentile on a log axis, SLA targets as markers."""
+    data = [_curve("all calls", view.distribution(), line={"color": "#1f77b4", "width": 3})]
+    ops = [op for op in ordered_operations(view.data) if op.get("kind") != "hook"]
+    if len(ops) > 1:
+        for op in ops:
+            name = str(op.get("name", ""))
+            pairs = view.distribution(name)
+            if pairs:
+                data.append(_curve(name, pairs, line={"width": 1.5}))
+    markers = _sla_markers("SLA", _overall_checks(view.data))
+    if markers is not None:
+        data.append(markers)
+    for op_name, checks in _operation_checks(view.data).items():
+        op_markers = _sla_markers(f"SLA {op_name}", checks, op_name)
+        if op_markers is not None:
+            data.append(op_markers)
+    layout = _layout(
+        "Latency by percentile",
+        "ms",
+        xaxis={
+            "title": {"text": "percentile"},
+            "type": "log",
+            "tickvals": [_position(p) for p in _TICKS],
+            "ticktext": [f"{p:g}%" for p in _TICKS],
+            "range": [0, math.log10(_position(_TICKS[-1])) + 0.1],
+        },
+        hovermode="closest",
+    )
+    return {"data": data, "layout": layout}
+
+
+def figures(view: ResultView) -> dict[str, Figure]:
+    """Every chart of one result, keyed by :data:`CHART_KINDS`."""
+    return {
+        "latency": latency_figure(view),
+        "throughput": throughput_figure(view),
+        "users": users_figure(view),
+        "distribution": distribution_figure(view),
+    }

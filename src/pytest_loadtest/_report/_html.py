@@ -1,0 +1,380 @@
+"""``index.html``: one self-contained page with a table of every load test and, per test, charts,
+SLA targets, operations and errors.
+
+Charts are drawn by Plotly's offline bundle, inlined once in the page (from the optional
+``plotly`` package: ``pytest-loadtest[report]``), so the file works opened from disk with no
+network. Without the extra the page is still written, with its tables and a notice instead of
+the charts. Every user-provided string is HTML-escaped; figure data sits in
+``<script type="application/json">`` blocks whose ``<``, ``>`` and ``&`` are ``\\u`` escapes, and a
+Content-Security-Policy allows only the page's own scripts (by hash), so markup that slipped into
+the data could not run anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import html
+import importlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
+from pytest_loadtest._report._charts import figures
+from pytest_loadtest._report._json import jsonable
+from pytest_loadtest._report._model import ResultView, count, number, ordered_operations
+from pytest_loadtest._units import format_latency_ms, format_rate
+
+__all__ = [
+    "MISSING_EXTRA",
+    "ReportError",
+    "load_plotly_js",
+    "render_html",
+    "script_json",
+]
+
+#: Said wherever charts are left out because the optional extra is not installed.
+MISSING_EXTRA: Final = (
+    "charts need the optional plotly package: pip install 'pytest-loadtest[report]'"
+)
+_CLOSING_SCRIPT: Final = re.compile(r"</script|<!--", re.IGNORECASE)
+_MESSAGE_LIMIT: Final = 2_000
+
+
+class ReportError(Exception):
+    """A report could not be written; the message says which file and why."""
+
+
+def load_plotly_js() -> str | None:
+    """Plotly's offline JavaScript bundle, or ``None`` when the ``plotly`` package is missing."""
+    try:
+        offline = importlib.import_module("plotly.offline")
+    except ImportError:
+        return None
+    bundle = str(offline.get_plotlyjs())
+    if _CLOSING_SCRIPT.search(bundle):
+        raise ReportError("the plotly bundle contains '</script' and cannot be inlined")
+    return bundle
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def script_json(value: object) -> str:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>``, ``&`` and the
+    JavaScript line separators escaped, so no ``</script>`` or ``<!--`` can appear in it."""
+    text = json.dumps(jsonable(value), allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escape)
+    return text
+
+
+def _ms(stats: Mapping[str, Any], key: str) -> str:
+    return format_latency_ms(number((stats.get("latency_ms") or {}).get(key)))
+
+
+def _rate(value: object) -> str:
+    n = number(value)
+    return format_rate(n) if n == n else "-"
+
+
+def _percent(value: object) -> str:
+    n = number(value)
+    return f"{n:.2%}" if n == n else "-"
+
+
+def _badge(verdict: str) -> str:
+    css = {"pass": "pass", "fail": "fail"}.get(verdict, "none")
+    return f'<span class="badge {css}">{_e(verdict.upper() if css != "none" else verdict)}</span>'
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    """A table; ``head`` is escaped here, ``rows`` cells must be escaped by the caller."""
+    cls = f' class="{css}"' if css else ""
+    header = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table{cls}><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _summary_table(items: Sequence[ResultView]) -> str:
+    rows = []
+    for view in items:
+        d = view.data
+        rows.append(
+            [
+                f'<a href="#{view.anchor}">{_e(view.title)}</a>',
+                _badge(view.verdict),
+                _e(d.get("users", "")),
+                f"{number(d.get('duration')):.1f}s",
+                f"{count(d.get('total')):,}",
+                _rate(d.get("throughput")),
+                _percent(d.get("error_rate")),
+                *(_ms(d, key) for key in ("p50", "p95", "p99", "max")),
+            ]
+        )
+    head = ["test", "SLA", "users", "duration", "calls", "calls/s", "errors"]
+    return _table([*head, "p50", "p95", "p99", "max"], rows, "summary")
+
+
+def _measured(data: Mapping[str, Any], metric: str) -> str:
+    if metric == "error_rate":
+        return _percent(data.get("error_rate"))
+    if metric == "throughput_min":
+        return _rate(data.get("throughput")) + "/s"
+    return _ms(data, "p999" if metric == "p99.9" else metric)
+
+
+def _target(metric: str, threshold: object) -> str:
+    if metric == "error_rate":
+        return "≤ " + _percent(threshold)
+    if metric == "throughput_min":
+        return "≥ " + _rate(threshold) + "/s"
+    return "≤ " + format_latency_ms(number(threshold))
+
+
+def _sla_section(view: ResultView) -> str:
+    sla = view.data.get("sla")
+    breaches = [b for b in view.data.get("sla_breaches") or [] if isinstance(b, Mapping)]
+    parts = []
+    if isinstance(sla, Mapping):
+        ops = view.data.get("operations") or {}
+        scopes: list[tuple[str | None, Mapping[str, Any]]] = [(None, sla)]
+        per_op = sla.get("operations")
+        if isinstance(per_op, Mapping):
+            scopes += [(str(k), v) for k, v in per_op.items() if isinstance(v, Mapping)]
+        rows = []
+        for operation, checks in scopes:
+            stats = view.data if operation is None else ops.get(operation) or {}
+            for metric, threshold in checks.items():
+                if metric == "operations":
+                    continue
+                failed = any(
+                    b.get("metric") == metric and b.get("operation") == operation for b in breaches
+                )
+                rows.append(
+                    [
+                        _e(operation if operation is not None else "all calls"),
+                        _e(metric),
+                        _e(_target(str(metric), threshold)),
+                        _e(_measured(stats, str(metric))),
+                        _badge("fail" if failed else "pass"),
+                    ]
+                )
+        parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
+    if breaches:
+        items = "".join(f"<li>{_e(b.get('message', ''))}</li>" for b in breaches)
+        parts.append(f'<ul class="breaches">{items}</ul>')
+    if not parts:
+        return ""
+    return "<h3>SLA</h3>" + "".join(parts)
+
+
+def _notes(view: ResultView) -> str:
+    d = view.data
+    notes = []
+    if d.get("interrupted"):
+        notes.append("interrupted: figures cover what was measured before the stop")
+    if d.get("aborted"):
+        notes.append(f"aborted early: {d.get('aborted')}")
+    hung = d.get("hung")
+    if isinstance(hung, Mapping) and hung:
+        listed = ", ".join(f"{k} x{v}" for k, v in sorted(hung.items()))
+        notes.append(f"calls still running after stop_timeout: {listed}")
+    if d.get("gil_contention"):
+        notes.append(
+            f"GIL contention: CPU at {number(d.get('cpu_utilisation')):.0%}, at most "
+            f"{d.get('peak_active')} users active at once; latencies include GIL waits"
+        )
+    if count(d.get("idle_users")):
+        notes.append(f"{d.get('idle_users')} users never completed a call")
+    if count(d.get("late_calls")):
+        notes.append(f"{d.get('late_calls')} calls reached the timeline after their window")
+    for finding in d.get("findings") or []:
+        notes.append(
+            str(finding.get("message", finding)) if isinstance(finding, Mapping) else str(finding)
+        )
+    if not notes:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+
+
+def _operations_table(view: ResultView) -> str:
+    rows = []
+    for op in ordered_operations(view.data):
+        name = str(op.get("name", ""))
+        kind = str(op.get("kind", ""))
+        indent = ' class="step"' if kind == "step" else ""
+        rows.append(
+            [
+                f"<span{indent}>{_e(name)}</span>",
+                _e(kind),
+                f"{count(op.get('total')):,}",
+                _rate(op.get("throughput")),
+                _percent(op.get("error_rate")),
+                *(_ms(op, key) for key in ("p50", "p95", "p99", "p999", "max", "mean")),
+            ]
+        )
+    head = ["operation", "kind", "calls", "calls/s", "errors", "p50", "p95", "p99", "p99.9"]
+    return "<h3>Operations</h3>" + _table([*head, "max", "mean"], rows, "operations")
+
+
+def _errors_table(view: ResultView) -> str:
+    rows = []
+    for op in ordered_operations(view.data):
+        for sample in (op.get("errors_by_type") or {}).values():
+            if not isinstance(sample, Mapping):
+                continue
+            message = str(sample.get("message") or "")
+            if len(message) > _MESSAGE_LIMIT:
+                message = message[:_MESSAGE_LIMIT] + "…"
+            trace = str(sample.get("traceback") or "")
+            details = (
+                f"<details><summary>traceback</summary><pre>{_e(trace)}</pre></details>"
+                if trace
+                else ""
+            )
+            rows.append(
+                [
+                    _e(op.get("name", "")),
+                    f"<code>{_e(sample.get('type', ''))}</code>",
+                    f"{count(sample.get('count')):,}",
+                    f'<pre class="message">{_e(message)}</pre>{details}',
+                ]
+            )
+    if not rows:
+        return ""
+    head = ["operation", "type", "count", "first message"]
+    return "<h3>Errors</h3>" + _table(head, rows, "errors")
+
+
+def _facts(view: ResultView) -> str:
+    d = view.data
+    raw = d.get("settings")
+    settings: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    started = number(d.get("started_at"))
+    when = (
+        datetime.datetime.fromtimestamp(started, datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        )
+        if started == started and started > 0
+        else ""
+    )
+    facts = [
+        ("started", when),
+        ("model", settings.get("model", "")),
+        ("users", d.get("users", "")),
+        ("duration", f"{number(d.get('duration')):.2f}s"),
+        ("calls", f"{count(d.get('total')):,}"),
+        ("errors", f"{count(d.get('errors')):,}"),
+    ]
+    shown = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v not in ("", None))
+    return f'<dl class="facts">{shown}</dl>'
+
+
+def _section(view: ResultView, charts: bool) -> str:
+    parts = [
+        f'<section class="result" id="{view.anchor}">',
+        f"<h2>{_e(view.title)} {_badge(view.verdict)}</h2>",
+        _facts(view),
+        _notes(view),
+        _sla_section(view),
+    ]
+    if charts:
+        parts.append('<div class="charts">')
+        for kind, figure in figures(view).items():
+            ident = f"figure-{view.index}-{kind}"
+            parts.append(
+                f'<div class="chart" data-kind="{kind}" data-figure="{ident}"></div>'
+                f'<script type="application/json" id="{ident}">{script_json(figure)}</script>'
+            )
+        parts.append("</div>")
+    parts += [_operations_table(view), _errors_table(view)]
+    settings = view.data.get("settings")
+    if settings:
+        pretty = json.dumps(jsonable(settings), indent=1, ensure_ascii=False)
+        parts.append(f"<details><summary>settings</summary><pre>{_e(pretty)}</pre></details>")
+    parts.append("</section>")
+    return "\n".join(p for p in parts if p)
+
+
+def _metadata(metadata: Mapping[str, Any]) -> str:
+    shown = []
+    for key, value in metadata.items():
+        text = value if isinstance(value, str) else json.dumps(jsonable(value), ensure_ascii=False)
+        shown.append(f"<dt>{_e(key)}</dt><dd>{_e(text)}</dd>")
+    return f'<details class="meta"><summary>run</summary><dl>{"".join(shown)}</dl></details>'
+
+
+def _headline(metadata: Mapping[str, Any]) -> str:
+    python = metadata.get("python")
+    platform = metadata.get("platform")
+    git = metadata.get("git")
+    bits = [
+        str(metadata.get("created_at", "")),
+        f"pytest-loadtest {metadata.get('plugin_version', '')}",
+        f"Python {python.get('version', '')}" if isinstance(python, Mapping) else "",
+        str(platform.get("platform", "")) if isinstance(platform, Mapping) else "",
+        f"commit {str(git.get('commit', ''))[:12]}" if isinstance(git, Mapping) else "",
+    ]
+    return " · ".join(_e(b) for b in bits if b)
+
+
+def _script(code: str) -> tuple[str, str]:
+    """The ``<script>`` element and its CSP source expression."""
+    code = code.replace("\r\n", "\n").replace("\r", "\n")  # what the HTML parser hashes
+    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
+    return f"<script>{code}</script>", f"'sha256-{digest}'"
+
+
+def render_html(
+    items: Sequence[ResultView], metadata: Mapping[str, Any], *, plotly_js: str | None
+) -> str:
+    """The whole page; charts only when ``plotly_js`` (the bundle) is given."""
+    charts = plotly_js is not None and bool(items)
+    scripts = [_script(CAPTURE_SCRIPT)]
+    if charts:
+        assert plotly_js is not None
+        scripts.append(_script(plotly_js))
+    scripts.append(_script(RENDER_SCRIPT))
+    csp = (
+        "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; "
+        f"script-src {' '.join(source for _, source in scripts)}"
+    )
+    head_scripts = "\n".join(element for element, _ in scripts[:-1])
+    notice = "" if charts or not items else f'<p class="notice">No charts: {_e(MISSING_EXTRA)}.</p>'
+    body = (
+        [_summary_table(items), *(_section(view, charts) for view in items)]
+        if items
+        else ["<p>No load test ran.</p>"]
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            "<title>Load test report</title>",
+            f"<style>{STYLE}</style>",
+            head_scripts,
+            "</head><body>",
+            "<h1>Load test report</h1>",
+            f'<p class="headline">{_headline(metadata)}</p>',
+            _metadata(metadata),
+            notice,
+            *body,
+            '<pre id="report-errors" hidden></pre>',
+            scripts[-1][0],
+            "</body></html>",
+            "",
+        ]
+    )

@@ -1,0 +1,158 @@
+"""A Markdown summary of load results for GitHub Actions' job summary (``GITHUB_STEP_SUMMARY``).
+
+The caller passes the path (``os.environ["GITHUB_STEP_SUMMARY"]``); nothing here reads the
+environment. Every user-provided string goes through :func:`escape_markdown`, which turns
+Markdown and HTML punctuation into numeric character references: they render as the characters
+themselves and can neither close a table cell nor start markup, a link, a mention or a script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from pytest_loadtest._report._model import ResultView, count, number, views
+from pytest_loadtest._units import format_latency_ms, format_rate
+
+if TYPE_CHECKING:
+    from pytest_loadtest._result import LoadResult
+
+__all__ = ["append_step_summary", "escape_markdown", "markdown_summary"]
+
+#: Characters that mean something to GitHub-flavoured Markdown or HTML in a table cell:
+#: emphasis, code, links and images, autolinks and tags, table pipes, headings, math, mentions.
+_SPECIAL: Final = frozenset("\\`*_{}[]()<>#+!|~&$@")
+_MESSAGE_LIMIT: Final = 200
+_VERDICT: Final = {"pass": "✅ pass", "fail": "❌ fail", "no SLA": "no SLA"}
+
+
+def escape_markdown(text: object, *, limit: int | None = None) -> str:
+    """``text`` as literal inline Markdown, safe inside a table cell; one line.
+
+    Line breaks become ``<br>``; with ``limit``, text longer than ``limit`` characters is cut
+    and ends with an ellipsis.
+    """
+    raw = str(text)
+    if limit is not None and len(raw) > limit:
+        raw = raw[: max(limit - 1, 0)] + "…"
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    out = []
+    for char in raw:
+        if char == "\n":
+            out.append("<br>")
+        elif char in _SPECIAL or (ord(char) < 32):
+            out.append(f"&#{ord(char)};")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _ms(stats: Mapping[str, Any], key: str) -> str:
+    latency = stats.get("latency_ms") or {}
+    value = number(latency.get(key))
+    return format_latency_ms(value)
+
+
+def _results_table(items: Sequence[ResultView]) -> list[str]:
+    lines = [
+        _row(["test", "SLA", "users", "calls", "calls/s", "errors", "p50", "p95", "p99", "max"]),
+        _row(["---", "---", *["---:"] * 8]),
+    ]
+    for view in items:
+        data = view.data
+        rate = number(data.get("throughput"))
+        error_rate = number(data.get("error_rate"))
+        verdict = _VERDICT[view.verdict]
+        if data.get("interrupted") or data.get("aborted"):
+            verdict += " (stopped early)"
+        lines.append(
+            _row(
+                [
+                    escape_markdown(view.title),
+                    verdict,
+                    escape_markdown(data.get("users", "")),
+                    f"{count(data.get('total')):,}",
+                    format_rate(rate) if rate == rate else "-",
+                    f"{error_rate:.2%}" if error_rate == error_rate else "-",
+                    _ms(data, "p50"),
+                    _ms(data, "p95"),
+                    _ms(data, "p99"),
+                    _ms(data, "max"),
+                ]
+            )
+        )
+    return lines
+
+
+def _breaches_table(items: Sequence[ResultView]) -> list[str]:
+    rows = [
+        _row([escape_markdown(view.title), escape_markdown(breach.get("message", ""))])
+        for view in items
+        for breach in view.data.get("sla_breaches") or []
+        if isinstance(breach, dict)
+    ]
+    if not rows:
+        return []
+    return ["", "**SLA breaches**", "", _row(["test", "breach"]), _row(["---", "---"]), *rows]
+
+
+def _errors_table(items: Sequence[ResultView]) -> list[str]:
+    rows = []
+    for view in items:
+        for op in (view.data.get("operations") or {}).values():
+            if not isinstance(op, dict) or op.get("kind") == "step":
+                continue  # a failing step fails its task too: count it once
+            for sample in (op.get("errors_by_type") or {}).values():
+                if not isinstance(sample, dict):
+                    continue
+                first = str(sample.get("message") or "").strip().splitlines()
+                rows.append(
+                    _row(
+                        [
+                            escape_markdown(view.title),
+                            escape_markdown(op.get("name", "")),
+                            escape_markdown(sample.get("type", "")),
+                            f"{count(sample.get('count')):,}",
+                            escape_markdown(first[0] if first else "", limit=_MESSAGE_LIMIT),
+                        ]
+                    )
+                )
+    if not rows:
+        return []
+    header = _row(["test", "operation", "error", "count", "first message"])
+    return ["", "**Errors**", "", header, _row(["---", "---", "---", "---:", "---"]), *rows]
+
+
+def markdown_summary(results: Sequence[LoadResult], *, title: str = "Load test results") -> str:
+    """A Markdown section: a table of every result, then SLA breaches and errors, if any."""
+    items = views(results)
+    lines = [f"### {escape_markdown(title)}", ""]
+    if not items:
+        lines.append("No load test ran.")
+    else:
+        failed = sum(1 for view in items if view.verdict == "fail")
+        lines.append(
+            f"{len(items)} load test run{'s' if len(items) != 1 else ''}, "
+            f"{failed} with SLA breaches."
+        )
+        lines += ["", *_results_table(items), *_breaches_table(items), *_errors_table(items)]
+    return "\n".join(lines) + "\n"
+
+
+def append_step_summary(
+    path: Path | str, results: Sequence[LoadResult], *, title: str = "Load test results"
+) -> Path:
+    """Append :func:`markdown_summary` to the file at ``path`` (created if missing).
+
+    Other steps append to the same file, so it is appended to in one write rather than replaced.
+    """
+    target = Path(path)
+    text = markdown_summary(results, title=title)
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + text)
+    return target

@@ -1,0 +1,193 @@
+"""Live progress of a running load test: one status line, in place on a terminal or every N s.
+
+:func:`format_progress` is a pure function of a :class:`ProgressSnapshot`. :class:`ProgressPrinter`
+decides when to write it: ``live`` rewrites one line in place (``\\r``, padded over the previous
+text) at most every ``live_interval`` seconds, ``line`` writes a plain line every ``interval``
+seconds (CI logs, IDE consoles: no control characters), ``off`` writes nothing. The caller gives
+the write callable (pytest's terminal writer) and, in tests, a fake clock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal, final, get_args
+
+from pytest_loadtest._units import format_latency_ms, format_rate
+
+__all__ = [
+    "ProgressMode",
+    "ProgressPrinter",
+    "ProgressSnapshot",
+    "choose_progress_mode",
+    "format_progress",
+    "parse_progress_mode",
+]
+
+ProgressMode = Literal["live", "line", "off"]
+MODES: Final[tuple[str, ...]] = get_args(ProgressMode)
+#: Seconds between two plain lines in ``line`` mode.
+LINE_INTERVAL: Final = 10.0
+#: Least seconds between two in-place updates in ``live`` mode (a terminal redraw costs).
+LIVE_INTERVAL: Final = 0.25
+
+
+def parse_progress_mode(value: object) -> ProgressMode:
+    """``"live"``, ``"line"`` or ``"off"`` (any case); ``ValueError`` naming the choices."""
+    text = str(value).strip().lower()
+    for mode in get_args(ProgressMode):
+        if text == mode:
+            return mode  # type: ignore[no-any-return]
+    raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {value!r}")
+
+
+def choose_progress_mode(
+    requested: ProgressMode | None, *, isatty: bool, verbosity: int
+) -> ProgressMode:
+    """The mode to use: ``requested`` when given, else ``off`` under ``-q`` (verbosity < 0),
+    ``live`` on a terminal and ``line`` elsewhere."""
+    if requested is not None:
+        return requested
+    if verbosity < 0:
+        return "off"
+    return "live" if isatty else "line"
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ProgressSnapshot:
+    """What a running load test has done so far.
+
+    ``total`` is the planned duration in seconds (``None``: the run ends by iterations or has no
+    planned end); ``iterations``/``iterations_total`` count finished and planned iterations
+    when the run is bounded by them. Rates and the p95 are over a recent window; ``p95_ms`` is
+    ``nan`` while nothing was measured.
+    """
+
+    elapsed: float
+    total: float | None
+    active_users: int
+    calls_per_s: float
+    error_rate: float
+    p95_ms: float
+    name: str = ""
+    users: int | None = None
+    calls: int | None = None
+    iterations_total: int | None = None
+
+
+def _seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.0f}s" if value >= 10 else f"{value:.1f}s"
+    minutes, seconds = divmod(int(value), 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_progress(snapshot: ProgressSnapshot, *, width: int | None = None) -> str:
+    """One status line, e.g.
+    ``load test_a [create] 12s/30s 40% | users 50/50 | 1,234 calls/s | err 0.10% | p95 12.3ms``.
+
+    With ``width`` the line is cut to at most ``width`` characters, from the name first, so
+    that it never wraps (an in-place update of a wrapped line leaves garbage on the screen).
+    """
+    s = snapshot
+    when = _seconds(max(s.elapsed, 0.0))
+    if s.total is not None and s.total > 0:
+        share = min(max(s.elapsed / s.total, 0.0), 1.0)
+        when += f"/{_seconds(s.total)} {share:.0%}"
+    parts = [when]
+    users = f"users {s.active_users}" + (f"/{s.users}" if s.users is not None else "")
+    parts.append(users)
+    if s.calls is not None:
+        done = f"{s.calls:,}" + (f"/{s.iterations_total:,}" if s.iterations_total else "")
+        parts.append(f"{done} calls")
+    rate = s.calls_per_s if math.isfinite(s.calls_per_s) else 0.0
+    parts.append(f"{format_rate(rate)} calls/s")
+    error_rate = s.error_rate if math.isfinite(s.error_rate) else 0.0
+    parts.append(f"err {error_rate:.2%}")
+    parts.append(f"p95 {format_latency_ms(s.p95_ms)}")
+    body = " | ".join(parts)
+    name = " ".join(s.name.split())  # a name with a newline would break the line
+    line = f"load {name} {body}" if name else f"load {body}"
+    if width is None or len(line) <= width:
+        return line
+    room = width - len(body) - len("load  ")
+    if name and room >= 4:
+        return f"load {name[: room - 1]}… {body}"
+    return line[: max(width - 1, 0)] + "…" if width > 0 else ""
+
+
+@final
+class ProgressPrinter:
+    """Writes progress lines through ``write`` according to ``mode``; thread-safe.
+
+    Call :meth:`update` as often as convenient (it throttles itself) and :meth:`finish` when the
+    run ends: in ``live`` mode it wipes the status line, so that what pytest prints next starts
+    on a clean line.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[str], object],
+        mode: ProgressMode,
+        *,
+        interval: float = LINE_INTERVAL,
+        live_interval: float = LIVE_INTERVAL,
+        width: int | Callable[[], int] = 80,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if interval <= 0 or live_interval < 0:
+            raise ValueError("progress intervals must be positive")
+        self.mode = mode
+        self._write = write
+        self._interval = interval
+        self._live_interval = live_interval
+        self._width = width
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._last: float | None = None
+        self._shown = 0  # characters of the status line now on screen (live mode)
+
+    def _columns(self) -> int:
+        width = self._width() if callable(self._width) else self._width
+        return max(width - 1, 10)  # the last column would make some terminals wrap
+
+    def update(self, snapshot: ProgressSnapshot, *, force: bool = False) -> bool:
+        """Show ``snapshot`` if it is time to (always with ``force``); True when written."""
+        if self.mode == "off":
+            return False
+        with self._lock:
+            now = self._clock()
+            if self.mode == "line":
+                since = self._started if self._last is None else self._last
+                if not force and now - since < self._interval:
+                    return False
+                self._write(format_progress(snapshot) + "\n")
+            else:
+                if not force and self._last is not None and now - self._last < self._live_interval:
+                    return False
+                line = format_progress(snapshot, width=self._columns())
+                padding = " " * max(self._shown - len(line), 0)
+                self._write("\r" + line + padding)
+                self._shown = len(line)
+            self._last = now
+            return True
+
+    def finish(self, snapshot: ProgressSnapshot | None = None) -> None:
+        """End of the run: wipe the live line; in ``line`` mode write ``snapshot`` if given."""
+        with self._lock:
+            if self.mode == "live" and self._shown:
+                self._write("\r" + " " * self._shown + "\r")
+                self._shown = 0
+            elif self.mode == "line" and snapshot is not None and self._last is not None:
+                # only runs long enough to have printed a line get a closing one
+                self._write(format_progress(snapshot) + "\n")

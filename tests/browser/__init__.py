@@ -1,0 +1,1 @@
+"""Tests of the HTML load report in a real (headless) browser."""
