@@ -10,11 +10,13 @@ driver: :class:`~pytest_loadtest._closed.ClosedDriver` (a number of users follow
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final, Protocol, final
+from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 from pytest_loadtest._abort import AbortMonitor
 from pytest_loadtest._clock import Clock, SystemClock
@@ -22,7 +24,11 @@ from pytest_loadtest._config import LoadSettings
 from pytest_loadtest._recorder import Recorder
 from pytest_loadtest._result import LoadResult
 from pytest_loadtest._scenario import Plan, Task
+from pytest_loadtest._stats import LatencyHistogram
 from pytest_loadtest._vu import VirtualUser
+
+if TYPE_CHECKING:
+    from pytest_loadtest._report._progress import ProgressSnapshot
 
 __all__ = ["Clock", "Engine", "SystemClock"]
 
@@ -81,8 +87,10 @@ class Engine:
         tick: float = 0.1,
         window: float = 1.0,
         poll: float = 0.01,
+        progress: Callable[[ProgressSnapshot], object] | None = None,
     ) -> None:
         self.plan = plan
+        self.progress = progress
         self.settings = settings
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.name = name or plan.name
@@ -143,12 +151,22 @@ class Engine:
     # -- main thread -----------------------------------------------------------------------------
     def run(self) -> LoadResult:
         """Run to the end (duration, iterations, abort or KeyboardInterrupt); collect the result."""
-        settings, now = self.settings, self.clock.now_ns
         try:
             users = self._create_users()
         except BaseException:
             self._signal_stop()
             raise
+        # Objects that exist before the run (the user threads, the target's module state) are
+        # frozen out of the collector's view, so that a full collection in the run scans only
+        # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
+        gc.freeze()
+        try:
+            return self._run(users)
+        finally:
+            gc.unfreeze()
+
+    def _run(self, users: list[tuple[threading.Thread, VirtualUser]]) -> LoadResult:
+        settings, now = self.settings, self.clock.now_ns
         wall_start, cpu_start = time.time(), time.process_time()
         self.start_ns = start = now()
         self.deadline = start + int(settings.duration * NS)
@@ -222,12 +240,39 @@ class Engine:
         return hung
 
     def _collect(self) -> None:
-        recorder, abort = self.recorder, self.abort
+        recorder, abort, progress = self.recorder, self.abort, self.progress
         while not self._collector_stop.wait(self.tick_ns / NS):
             now = self.clock.now_ns()
             recorder.drain(now)
             if abort is not None and not self.stopping and abort.observe(self, now):
                 self._signal_stop()
+            if progress is not None and not self.stopping:
+                progress(self.snapshot(now))
+
+    def snapshot(self, now: int) -> ProgressSnapshot:
+        """Where the run is: elapsed time, active users, and the last complete window's calls/s,
+        error rate and p95 (for live progress)."""
+        from pytest_loadtest._report._progress import ProgressSnapshot
+
+        recorder = self.recorder
+        window = (now - self.tick_ns - recorder.start_ns) // recorder.window_ns - 1
+        hist, errors = LatencyHistogram(), 0
+        if window >= 0:
+            for index, (part, part_errors) in recorder.rolling(window, window).items():
+                if recorder.operations[index].kind == "task":
+                    hist.add(part)
+                    errors += part_errors
+        return ProgressSnapshot(
+            elapsed=(now - self.start_ns) / NS,
+            total=self.settings.duration,
+            active_users=self.driver.active(),
+            calls_per_s=hist.count / (recorder.window_ns / NS),
+            error_rate=errors / hist.count if hist.count else 0.0,
+            p95_ms=hist.percentile_ms(95) if hist.count else math.nan,
+            name=self.name,
+            users=self.driver.threads,
+            iterations_total=self.settings.iterations,
+        )
 
     # -- user threads -----------------------------------------------------------------------------
     def note_active(self) -> None:

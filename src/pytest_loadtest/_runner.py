@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn, final
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, final
 
 from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._clock import Clock
@@ -13,9 +13,24 @@ from pytest_loadtest._result import LoadResult
 from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._units import parse_duration
 
+if TYPE_CHECKING:
+    from pytest_loadtest._report._progress import ProgressSnapshot
+
 __all__ = ["LoadRunner"]
 
 Layer = tuple[str, Mapping[str, object]]
+
+
+class Progress(Protocol):
+    """Shows a run's progress: what :class:`~pytest_loadtest._report.ProgressPrinter` does."""
+
+    def update(self, snapshot: ProgressSnapshot) -> object:
+        """A new snapshot (called by the collector thread, several times a second)."""
+        ...
+
+    def finish(self) -> object:
+        """The run ended."""
+        ...
 
 
 def _raise(message: str) -> NoReturn:
@@ -39,6 +54,7 @@ class LoadRunner:
         on_result: Callable[[LoadResult], None] = lambda result: None,
         fail: Callable[[str], NoReturn] = _raise,
         clock: Clock | None = None,
+        progress: Callable[[], Progress] | None = None,
     ) -> None:
         self.test_id = test_id
         self.results: list[LoadResult] = []
@@ -47,6 +63,7 @@ class LoadRunner:
         self._below = list(layers_below)
         self._on_result = on_result
         self._fail = fail
+        self._progress = progress
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -152,7 +169,19 @@ class LoadRunner:
         if not name:
             taken = sum(1 for r in self.results if r.probe is None)
             name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
-        result = Engine(plan, resolved, clock=self.clock, name=name).run()
+        printer = self._progress() if self._progress is not None else None
+        engine = Engine(
+            plan,
+            resolved,
+            clock=self.clock,
+            name=name,
+            progress=printer.update if printer is not None else None,
+        )
+        try:
+            result = engine.run()
+        finally:
+            if printer is not None:
+                printer.finish()
         result.test_id = self.test_id
         result.probe = probe
         self.results.append(result)

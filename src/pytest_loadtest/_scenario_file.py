@@ -102,7 +102,7 @@ def load_scenario(
     if sla:
         load["sla"] = dict(sla)
     try:
-        check_layer(where, load)
+        check_layer(f"{where} [load]", load)
     except SettingError as exc:
         raise ScenarioFileError(str(exc)) from None
     scenario.settings = load

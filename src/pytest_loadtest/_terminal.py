@@ -173,7 +173,8 @@ def _open_note(result: LoadResult, title: str) -> str:
     share = result.dropped / result.scheduled if result.scheduled else 0.0
     text = (
         f"{title}: open model: {format_rate(result.achieved_rate)} iterations/s started, "
-        f"{result.dropped:,} dropped ({share:.1%}) with all {result.users} users busy"
+        f"{result.dropped:,} dropped ({share:.1%}: due while all max_users={result.users} "
+        "were busy)"
     )
     if result.service_time is not None and result.start_lag is not None:
         text += (

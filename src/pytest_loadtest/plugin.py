@@ -7,10 +7,12 @@ inside hooks and the fixture, only when a load test actually runs.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 import pytest
 
@@ -18,6 +20,7 @@ from pytest_loadtest._config import SETTINGS, SettingError, SettingSpec, check_l
 from pytest_loadtest._selection import markexpr_selects
 
 if TYPE_CHECKING:
+    from pytest_loadtest._report import ProgressMode
     from pytest_loadtest._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
 
@@ -40,6 +43,11 @@ class _State:
     named_files: set[Path] = field(default_factory=set)
     is_worker: bool = False
     results: list[LoadResult] = field(default_factory=list)
+    report_dir: Path | None = None
+    progress: ProgressMode = "off"
+    stream: TextIO | None = None  # the real standard output, for progress during a test
+    written: list[Path] = field(default_factory=list)
+    report_problem: str = ""
 
 
 _STATE: Final = pytest.StashKey[_State]()
@@ -94,6 +102,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="report SLA breaches without failing the tests.",
     )
+    group.addoption(
+        "--load-report",
+        dest="load_report",
+        metavar="DIR",
+        default=None,
+        help="write index.html, results.json, timeline.csv and summary.csv of the session's "
+        "load tests into DIR (charts need pytest-loadtest[report]).",
+    )
+    parser.addini(
+        "load_report", "load testing: directory for the session's load report", default=""
+    )
+    group.addoption(
+        "--load-progress",
+        dest="load_progress",
+        metavar="MODE",
+        default=None,
+        choices=("live", "line", "off"),
+        help="progress of a running load test: live (one line updated in place), line (a line "
+        "every 10s), off. Default: live on a terminal, line otherwise, off under -q.",
+    )
+    parser.addini("load_progress", "load testing: live, line or off", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,9 +156,43 @@ def pytest_configure(config: pytest.Config) -> None:
         state.named_files = {Path(p) for p in named}
     else:
         state.named_files = _named_files(config)
+        _configure_output(config, state, inifile)
     config.stash[_STATE] = state
     if not state.is_worker:
         config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
+
+
+def _configure_output(config: pytest.Config, state: _State, inifile: str) -> None:
+    """Report directory and progress mode (controller only: xdist workers show no progress)."""
+    from pytest_loadtest._report import choose_progress_mode, parse_progress_mode, real_stdout
+
+    report = config.getoption("load_report") or config.getini("load_report")
+    if report:
+        path = config.invocation_params.dir / str(report)
+        if path.exists() and not path.is_dir():
+            source = "--load-report" if config.getoption("load_report") else inifile
+            raise pytest.UsageError(f"{source}: {report!r} is a file, not a directory")
+        state.report_dir = path
+    requested = config.getoption("load_progress") or config.getini("load_progress") or None
+    try:
+        mode = parse_progress_mode(requested) if requested else None
+    except ValueError as exc:
+        raise pytest.UsageError(f"{inifile} option load_progress: {exc}") from None
+    stream = real_stdout()
+    verbosity = config.get_verbosity()
+    state.progress = choose_progress_mode(mode, isatty=stream.isatty(), verbosity=verbosity)
+    if state.progress == "off" and stream is not sys.stdout:
+        stream.close()
+        return
+    state.stream = stream
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close the progress stream."""
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.stream is not None and state.stream is not sys.stdout:
+        state.stream.close()
+        state.stream = None
 
 
 def _named_files(config: pytest.Config) -> set[Path]:
@@ -216,6 +279,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     Settings come from, highest first: the command line, ``run()`` keyword arguments, the test's
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
+    from pytest_loadtest._report import progress_factory
     from pytest_loadtest._runner import LoadRunner
 
     item = request.node
@@ -233,6 +297,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
         layers_below=[(source, marker_values), *_layers(state.ini)],
         on_result=on_result,
         fail=_fail,
+        progress=progress_factory(state.stream, state.progress) if state.stream else None,
     )
     item.stash[_RUNNER] = runner
     return runner
@@ -299,12 +364,44 @@ class _Reporter:
 
         self.state.results.extend(LoadResult.from_dict(data) for data in results)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write the report and the GitHub job summary, before the terminal summary."""
+        state = self.state
+        if not state.results:
+            return
+        from pytest_loadtest._report import ReportError, append_step_summary, write_report
+
+        try:
+            if state.report_dir is not None:
+                metadata = {
+                    "pytest": pytest.__version__,
+                    "args": list(session.config.invocation_params.args),
+                }
+                state.written = write_report(state.report_dir, state.results, metadata=metadata)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                append_step_summary(summary, state.results)
+        except (ReportError, OSError) as exc:
+            state.report_problem = f"load report not written: {exc}"
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the "load test results" section."""
-        if not self.state.results:
+        state = self.state
+        if not state.results:
             return
         from pytest_loadtest._terminal import summary_lines
 
         terminalreporter.section("load test results")
-        for line in summary_lines(self.state.results, no_sla=self.state.no_sla):
+        for line in summary_lines(state.results, no_sla=state.no_sla):
             terminalreporter.write_line(line)
+        if state.written:
+            from pytest_loadtest._report import charts_note
+
+            index = next((p for p in state.written if p.name == "index.html"), state.written[0])
+            terminalreporter.write_line(f"load report: {index}")
+            note = charts_note()
+            if note:
+                terminalreporter.write_line(note)
+        if state.report_problem:
+            terminalreporter.write_line(state.report_problem, red=True)

@@ -44,6 +44,8 @@ from pytest_loadtest._report._progress import (
     choose_progress_mode,
     format_progress,
     parse_progress_mode,
+    progress_factory,
+    real_stdout,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ __all__ = [
     "git_commit",
     "markdown_summary",
     "parse_progress_mode",
+    "progress_factory",
+    "real_stdout",
     "write_report",
 ]
 

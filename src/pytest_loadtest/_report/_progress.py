@@ -10,11 +10,14 @@ the write callable (pytest's terminal writer) and, in tests, a fake clock.
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal, final, get_args
+from typing import Final, Literal, TextIO, final, get_args
 
 from pytest_loadtest._units import format_latency_ms, format_rate
 
@@ -25,6 +28,8 @@ __all__ = [
     "choose_progress_mode",
     "format_progress",
     "parse_progress_mode",
+    "progress_factory",
+    "real_stdout",
 ]
 
 ProgressMode = Literal["live", "line", "off"]
@@ -191,3 +196,37 @@ class ProgressPrinter:
             elif self.mode == "line" and snapshot is not None and self._last is not None:
                 # only runs long enough to have printed a line get a closing one
                 self._write(format_progress(snapshot) + "\n")
+
+
+def real_stdout() -> TextIO:
+    """A stream of our own on the process's standard output as it is now (call it before
+    pytest's fd-level capture starts for a test: writes to it are then never captured), or
+    ``sys.stdout`` itself when that is not a file descriptor (an IDE's stream, pytester's)."""
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return sys.stdout
+    return open(fd, "w", encoding="utf-8", errors="replace")  # closed by the caller
+
+
+def progress_factory(stream: TextIO, mode: ProgressMode) -> Callable[[], ProgressPrinter] | None:
+    """A maker of one :class:`ProgressPrinter` per run, writing to ``stream``; ``None`` when
+    ``mode`` is ``off``. The first write of a run starts a new line: pytest has just written
+    the test's name."""
+    if mode == "off":
+        return None
+
+    def make() -> ProgressPrinter:
+        started = False
+
+        def write(text: str) -> None:
+            nonlocal started
+            if not started:
+                started = True
+                text = "\n" + text
+            stream.write(text)
+            stream.flush()
+
+        return ProgressPrinter(write, mode, width=lambda: shutil.get_terminal_size().columns)
+
+    return make
