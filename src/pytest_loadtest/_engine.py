@@ -250,15 +250,19 @@ class Engine:
                 progress(self.snapshot(now))
 
     def snapshot(self, now: int) -> ProgressSnapshot:
-        """Where the run is: elapsed time, active users, and the last complete window's calls/s,
-        error rate and p95 (for live progress)."""
+        """Where the run is: elapsed time, active users, and over the last second or so (the
+        last complete window and what has been handed over of the current one) calls/s, error
+        rate and p95. For live progress."""
         from pytest_loadtest._report._progress import ProgressSnapshot
 
         recorder = self.recorder
-        window = (now - self.tick_ns - recorder.start_ns) // recorder.window_ns - 1
+        flushed = now - self.tick_ns - recorder.start_ns  # users hand over at every tick
+        current = max(flushed, 0) // recorder.window_ns
+        first = max(current - 1, 0)
+        span = (flushed - first * recorder.window_ns) / NS
         hist, errors = LatencyHistogram(), 0
-        if window >= 0:
-            for index, (part, part_errors) in recorder.rolling(window, window).items():
+        if span > 0:
+            for index, (part, part_errors) in recorder.rolling(first, current).items():
                 if recorder.operations[index].kind == "task":
                     hist.add(part)
                     errors += part_errors
@@ -266,7 +270,7 @@ class Engine:
             elapsed=(now - self.start_ns) / NS,
             total=self.settings.duration,
             active_users=self.driver.active(),
-            calls_per_s=hist.count / (recorder.window_ns / NS),
+            calls_per_s=hist.count / span if span > 0 else 0.0,
             error_rate=errors / hist.count if hist.count else 0.0,
             p95_ms=hist.percentile_ms(95) if hist.count else math.nan,
             name=self.name,

@@ -45,6 +45,7 @@ class _State:
     results: list[LoadResult] = field(default_factory=list)
     report_dir: Path | None = None
     progress: ProgressMode = "off"
+    progress_interval: float = 10.0
     stream: TextIO | None = None  # the real standard output, for progress during a test
     written: list[Path] = field(default_factory=list)
     report_problem: str = ""
@@ -123,6 +124,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "every 10s), off. Default: live on a terminal, line otherwise, off under -q.",
     )
     parser.addini("load_progress", "load testing: live, line or off", default="")
+    group.addoption(
+        "--load-progress-interval",
+        dest="load_progress_interval",
+        metavar="DURATION",
+        default=None,
+        help="seconds between two progress lines in line mode. Default 10s.",
+    )
+    parser.addini(
+        "load_progress_interval", "load testing: seconds between progress lines", default=""
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -165,6 +176,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _configure_output(config: pytest.Config, state: _State, inifile: str) -> None:
     """Report directory and progress mode (controller only: xdist workers show no progress)."""
     from pytest_loadtest._report import choose_progress_mode, parse_progress_mode, real_stdout
+    from pytest_loadtest._units import parse_duration
 
     report = config.getoption("load_report") or config.getini("load_report")
     if report:
@@ -178,6 +190,19 @@ def _configure_output(config: pytest.Config, state: _State, inifile: str) -> Non
         mode = parse_progress_mode(requested) if requested else None
     except ValueError as exc:
         raise pytest.UsageError(f"{inifile} option load_progress: {exc}") from None
+    interval = config.getoption("load_progress_interval") or config.getini("load_progress_interval")
+    if interval:
+        source = (
+            "--load-progress-interval"
+            if config.getoption("load_progress_interval")
+            else f"{inifile} option load_progress_interval"
+        )
+        try:
+            state.progress_interval = parse_duration(interval)
+            if state.progress_interval <= 0:
+                raise ValueError(f"{interval!r} must be longer than 0")
+        except ValueError as exc:
+            raise pytest.UsageError(f"{source}: {exc}") from None
     stream = real_stdout()
     verbosity = config.get_verbosity()
     state.progress = choose_progress_mode(mode, isatty=stream.isatty(), verbosity=verbosity)
@@ -297,7 +322,11 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
         layers_below=[(source, marker_values), *_layers(state.ini)],
         on_result=on_result,
         fail=_fail,
-        progress=progress_factory(state.stream, state.progress) if state.stream else None,
+        progress=(
+            progress_factory(state.stream, state.progress, state.progress_interval)
+            if state.stream
+            else None
+        ),
     )
     item.stash[_RUNNER] = runner
     return runner

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import pytest_loadtest._engine
+import pytest_loadtest._report
 import pytest_loadtest._result
 import pytest_loadtest._runner
 import pytest_loadtest._terminal  # noqa: F401

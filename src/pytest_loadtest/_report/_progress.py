@@ -209,7 +209,9 @@ def real_stdout() -> TextIO:
     return open(fd, "w", encoding="utf-8", errors="replace")  # closed by the caller
 
 
-def progress_factory(stream: TextIO, mode: ProgressMode) -> Callable[[], ProgressPrinter] | None:
+def progress_factory(
+    stream: TextIO, mode: ProgressMode, interval: float = LINE_INTERVAL
+) -> Callable[[], ProgressPrinter] | None:
     """A maker of one :class:`ProgressPrinter` per run, writing to ``stream``; ``None`` when
     ``mode`` is ``off``. The first write of a run starts a new line: pytest has just written
     the test's name."""
@@ -227,6 +229,8 @@ def progress_factory(stream: TextIO, mode: ProgressMode) -> Callable[[], Progres
             stream.write(text)
             stream.flush()
 
-        return ProgressPrinter(write, mode, width=lambda: shutil.get_terminal_size().columns)
+        return ProgressPrinter(
+            write, mode, interval=interval, width=lambda: shutil.get_terminal_size().columns
+        )
 
     return make
