@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 
 from pytest_loadtest._config import LoadSettings
+from pytest_loadtest._latency import CallStatsMixin
 from pytest_loadtest._sla import SLA, Breach
 from pytest_loadtest._stats import LatencyHistogram
 
@@ -69,35 +70,12 @@ class Abort:
 
 @final
 @dataclass(eq=False)
-class _Rolling:
-    """What an SLA check reads, over a rolling window."""
+class _Rolling(CallStatsMixin):
+    """What an SLA check reads, over a rolling window of ``duration`` seconds."""
 
     histogram: LatencyHistogram
     errors: int
-    seconds: float
-
-    @property
-    def total(self) -> int:
-        return self.histogram.count
-
-    @property
-    def error_rate(self) -> float:
-        return self.errors / self.total if self.total else 0.0
-
-    @property
-    def throughput(self) -> float:
-        return self.total / self.seconds
-
-    @property
-    def mean(self) -> float:
-        return self.histogram.mean_ms
-
-    @property
-    def max(self) -> float:
-        return self.histogram.max_ms
-
-    def percentile(self, q: float) -> float:
-        return self.histogram.percentile_ms(q)
+    duration: float
 
 
 @final

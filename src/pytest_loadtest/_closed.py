@@ -56,9 +56,7 @@ class ClosedDriver:
         engine.wait_until(lambda: len(engine.exited) == self.threads)
 
     def _wanted(self, user_id: int, t: int) -> bool:
-        # a user starts where the profile crosses its number; the margin keeps it from being
-        # judged unwanted at that very point
-        return self.profile.at((t - self.engine.start_ns) / NS) > user_id - 1e-6
+        return self.profile.at((t - self.engine.start_ns) / NS) > user_id
 
     def _check(self, vu: VirtualUser, t: int) -> int:
         """Next check time, or -1 when the run ends or the profile no longer wants this user."""

@@ -9,7 +9,7 @@ from typing import Any, final
 
 from pytest_loadtest._stats import LatencyHistogram
 
-__all__ = ["LatencyMixin", "LatencyStats"]
+__all__ = ["CallStatsMixin", "LatencyMixin", "LatencyStats"]
 
 
 class LatencyMixin:
@@ -114,3 +114,26 @@ class LatencyStats(LatencyMixin):
         if not data:
             return None
         return cls(LatencyHistogram.from_dict(data["histogram"]))
+
+
+class CallStatsMixin(LatencyMixin):
+    """Latencies plus call counts over a ``histogram``, ``errors`` and ``duration`` (seconds)."""
+
+    errors: int
+    duration: float
+
+    @property
+    def total(self) -> int:
+        """Measured calls, failed ones included."""
+        return self.histogram.count
+
+    @property
+    def error_rate(self) -> float:
+        """Failed calls / calls (0.0 when there were no calls)."""
+        return self.errors / self.total if self.total else 0.0
+
+    @property
+    def throughput(self) -> float:
+        """Calls per second over the measured period."""
+        return self.total / self.duration if self.duration > 0 else 0.0
+

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, final
 
 from pytest_loadtest._abort import Abort
-from pytest_loadtest._latency import LatencyMixin, LatencyStats
+from pytest_loadtest._latency import CallStatsMixin, LatencyStats
 from pytest_loadtest._recorder import ErrorSample, TimelineRow
 from pytest_loadtest._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._stats import LatencyHistogram
@@ -25,7 +25,7 @@ SCHEMA_VERSION: Final = 1
 
 @final
 @dataclass(eq=False)
-class OperationStats(LatencyMixin):
+class OperationStats(CallStatsMixin):
     """Statistics of one operation: a task, a callable of a mapping, or a step."""
 
     name: str
@@ -37,21 +37,6 @@ class OperationStats(LatencyMixin):
     timeline: list[TimelineRow] = field(default_factory=list)
     parent: str | None = None
     service_time: LatencyStats | None = None  # open model: from the actual start
-
-    @property
-    def total(self) -> int:
-        """Measured calls, failed ones included."""
-        return self.histogram.count
-
-    @property
-    def error_rate(self) -> float:
-        """Failed calls / calls (0.0 when there were no calls)."""
-        return self.errors / self.total if self.total else 0.0
-
-    @property
-    def throughput(self) -> float:
-        """Calls per second over the measured period."""
-        return self.total / self.duration if self.duration > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -125,7 +110,7 @@ def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
 
 @final
 @dataclass(eq=False)
-class LoadResult(LatencyMixin):
+class LoadResult(CallStatsMixin):
     """Everything measured in one ``load_runner.run()``.
 
     The top-level figures cover the target's calls (tasks), not its steps; ``operations`` holds
@@ -161,21 +146,6 @@ class LoadResult(LatencyMixin):
     window: float = 1.0  # seconds per timeline row
     # a find_capacity step ({"search", "by", "load", "held"}): breaches are findings, not failures
     probe: dict[str, Any] | None = None
-
-    @property
-    def total(self) -> int:
-        """Measured calls of the target, failed ones included."""
-        return self.histogram.count
-
-    @property
-    def error_rate(self) -> float:
-        """Failed calls / calls (0.0 when there were no calls)."""
-        return self.errors / self.total if self.total else 0.0
-
-    @property
-    def throughput(self) -> float:
-        """Calls per second over the measured period."""
-        return self.total / self.duration if self.duration > 0 else 0.0
 
     @property
     def errors_by_type(self) -> dict[str, ErrorSample]:

@@ -21,6 +21,8 @@ __all__ = ["Arrivals", "Profile", "Stage", "format_stages", "parse_stages"]
 
 Stage = tuple[float, float]  # (duration in seconds, target at its end)
 NS: Final = 1_000_000_000
+#: How far past a crossing :meth:`Profile.first_above` answers, so that the value there exceeds it.
+_PAST: Final = 1e-6
 
 
 def _target(value: object, where: str) -> float:
@@ -131,16 +133,17 @@ class Profile:
         times, values = self.times, self.values
         if t >= times[-1]:
             return values[-1]
-        if t <= 0:
+        if t < 0:
             return values[0]
-        i = bisect.bisect_right(times, t) - 1
+        i = bisect.bisect_right(times, t) - 1  # at a jump, the value after it
         t0, t1 = times[i], times[i + 1]
         return values[i] + (values[i + 1] - values[i]) * (t - t0) / (t1 - t0)
 
     def first_above(self, level: float, after: float = 0.0) -> float | None:
         """Earliest time from ``after`` on at which the value exceeds ``level``; ``None``: never.
 
-        Where the value rises through ``level`` this is the crossing point itself.
+        Where the value rises through ``level``, this is a microsecond past the crossing point
+        (at the crossing itself the value only equals ``level``).
         """
         if self.at(after) > level:
             return after
@@ -151,8 +154,10 @@ class Profile:
                 continue
             if t1 == t0:  # a jump
                 return max(t0, after)
-            crossing = t0 + (level - v0) * (t1 - t0) / (v1 - v0) if v0 <= level else t0
-            return max(crossing, after)
+            if v0 > level:
+                return max(t0, after)
+            crossing = t0 + (level - v0) * (t1 - t0) / (v1 - v0)
+            return max(min(crossing + _PAST, t1), after)
         return None
 
     def spike_end(self) -> float | None:
