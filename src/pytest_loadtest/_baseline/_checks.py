@@ -1,0 +1,191 @@
+"""Regression checks parsed from ``--load-compare-fail`` specs: ``p95:10%,throughput:-5%``.
+
+Syntax: checks separated by commas, each ``METRIC:THRESHOLD``; the threshold is how much worse
+the current run may be than the baseline before the check fails (it fails when the change is
+strictly larger, and beyond sampling noise):
+
+=========================================== ====================================================
+``p50 p75 p90 p95 p99 p99.9 mean max``       ``10%`` or ``+10%``: latency rose by more than 10%;
+                                             ``+20ms`` (``us``, ``µs``, ``ms``, ``s``): rose by
+                                             more than 20 ms
+``throughput``                               ``-5%`` or ``5%``: calls/s fell by more than 5%;
+                                             ``-100/s``: fell by more than 100 calls/s
+``error_rate``                               ``+0.5%`` or ``0.5%``: the error rate rose by more
+                                             than 0.5 percentage points (1.0% -> 1.6% fails)
+=========================================== ====================================================
+
+A threshold never has the "better" sign (``p95:-10%`` or ``throughput:+5%`` is an error), and
+``0%`` fails on any increase that is beyond noise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, final
+
+from pytest_loadtest._units import format_latency_ms, format_rate
+
+__all__ = ["LATENCY_METRICS", "METRICS", "CheckSpecError", "RegressionCheck", "parse_checks"]
+
+#: Latency metrics and their percentile (``None``: not a percentile).
+LATENCY_METRICS: Final[dict[str, float | None]] = {
+    "p50": 50.0,
+    "p75": 75.0,
+    "p90": 90.0,
+    "p95": 95.0,
+    "p99": 99.0,
+    "p99.9": 99.9,
+    "mean": None,
+    "max": None,
+}
+METRICS: Final = (*LATENCY_METRICS, "throughput", "error_rate")
+
+_THRESHOLD: Final = re.compile(
+    r"^(?P<sign>[+-]?)\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>%|ms|us|µs|s|/s)?$"
+)
+_MS_PER_UNIT: Final = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+class CheckSpecError(ValueError):
+    """A ``--load-compare-fail`` spec that cannot be parsed; names the bad part."""
+
+    def __init__(self, part: str, reason: str) -> None:
+        self.part = part
+        self.reason = reason
+        super().__init__(f"bad regression check {part!r}: {reason}")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RegressionCheck:
+    """One check: how much worse ``metric`` may get.
+
+    ``threshold``: a fraction when ``relative`` (0.10 for 10%); otherwise milliseconds for
+    latency, calls/s for throughput, and a fraction (0.005 for 0.5 points) for the error rate.
+    """
+
+    metric: str
+    threshold: float
+    relative: bool
+
+    @property
+    def percentile(self) -> float | None:
+        """The percentile of a ``pNN`` metric, else ``None``."""
+        return LATENCY_METRICS.get(self.metric)
+
+    def worsening(self, baseline: float, current: float) -> float:
+        """How much worse ``current`` is, in the threshold's terms (negative: better)."""
+        if self.metric == "error_rate":
+            return current - baseline
+        delta = baseline - current if self.metric == "throughput" else current - baseline
+        if not self.relative:
+            return delta
+        if baseline == 0:
+            return 0.0 if delta == 0 else math.copysign(math.inf, delta)
+        return delta / baseline
+
+    def exceeded(self, baseline: float, current: float) -> bool:
+        """Whether the change is larger than the threshold (``False`` when a figure is NaN)."""
+        worse = self.worsening(baseline, current)
+        return not math.isnan(worse) and worse > self.threshold
+
+    def threshold_text(self) -> str:
+        """``+10%``, ``+20ms``, ``-5%``, ``-100/s`` or ``+0.5 points``."""
+        if self.metric == "error_rate":
+            return f"+{_number(self.threshold * 100)} points"
+        sign = "-" if self.metric == "throughput" else "+"
+        if self.relative:
+            return f"{sign}{_number(self.threshold * 100)}%"
+        if self.metric == "throughput":
+            return f"-{format_rate(self.threshold)}/s"
+        return f"+{format_latency_ms(self.threshold)}"
+
+    def format_value(self, value: float) -> str:
+        """A figure of this check's metric: ``1.20ms``, ``1,234/s``, ``0.52%``."""
+        if self.metric == "throughput":
+            return f"{format_rate(value)}/s"
+        if self.metric == "error_rate":
+            return f"{value * 100:.2f}%"
+        return format_latency_ms(value)
+
+    def change_text(self, baseline: float, current: float) -> str:
+        """The change as the threshold reads: ``+12.3%``, ``+4.1ms``, ``+0.61 points``."""
+        if self.metric == "error_rate":
+            return f"{(current - baseline) * 100:+.2f} points"
+        if self.relative:
+            if baseline == 0:
+                return "from 0" if current else "+0%"
+            return f"{(current - baseline) / baseline * 100:+.1f}%"
+        if self.metric == "throughput":
+            return f"{current - baseline:+,.1f}/s"
+        sign = "+" if current >= baseline else "-"
+        return f"{sign}{format_latency_ms(abs(current - baseline))}"
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.threshold_text().replace(' points', '%')}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _parse_one(part: str) -> RegressionCheck:
+    metric, colon, threshold = (piece.strip() for piece in part.partition(":"))
+    if not colon:
+        raise CheckSpecError(part, "expected METRIC:THRESHOLD, for example p95:10%")
+    metric = metric.lower()
+    if metric not in METRICS:
+        raise CheckSpecError(part, f"unknown metric {metric!r} (allowed: {', '.join(METRICS)})")
+    match = _THRESHOLD.match(threshold)
+    if match is None:
+        raise CheckSpecError(
+            part, f"threshold {threshold!r} is not a number with a unit (10%, +20ms, -100/s)"
+        )
+    sign, unit = match["sign"], match["unit"]
+    value = float(match["number"])
+    if metric == "throughput":
+        if sign == "+":
+            raise CheckSpecError(part, "a throughput threshold is a drop: write throughput:-5%")
+        if unit not in ("%", "/s"):
+            raise CheckSpecError(part, "give throughput as a percentage (-5%) or calls/s (-100/s)")
+        relative = unit == "%"
+        return RegressionCheck(metric, value / 100 if relative else value, relative)
+    if sign == "-":
+        raise CheckSpecError(
+            part, f"a {metric} threshold is an increase: write {metric}:+{value:g}{unit or '%'}"
+        )
+    if metric == "error_rate":
+        if unit != "%":
+            raise CheckSpecError(
+                part, "give the error rate increase in percentage points: error_rate:+0.5%"
+            )
+        return RegressionCheck(metric, value / 100, relative=False)
+    if unit == "%":
+        return RegressionCheck(metric, value / 100, relative=True)
+    if unit in _MS_PER_UNIT:
+        return RegressionCheck(metric, value * _MS_PER_UNIT[unit], relative=False)
+    raise CheckSpecError(part, f"give {metric} as a percentage (10%) or a duration (+20ms)")
+
+
+def parse_checks(spec: str | Iterable[str]) -> tuple[RegressionCheck, ...]:
+    """Parse ``"p95:10%,throughput:-5%"`` (or several such strings, one per option given).
+
+    :class:`CheckSpecError` (a ``ValueError``) naming the bad part, for an unknown metric, a
+    threshold without unit or of the wrong sign, an empty part, or a metric given twice.
+    """
+    texts = [spec] if isinstance(spec, str) else list(spec)
+    checks: dict[tuple[str, bool], RegressionCheck] = {}
+    for text in texts:
+        for raw in text.split(","):
+            part = raw.strip()
+            if not part:
+                raise CheckSpecError(text, "empty check between commas")
+            check = _parse_one(part)
+            kind = (check.metric, check.relative)
+            if kind in checks:
+                raise CheckSpecError(part, f"{check.metric} is given more than once")
+            checks[kind] = check
+    return tuple(checks.values())

@@ -1,0 +1,349 @@
+"""Compare a run with a saved baseline: rows of old/new/change, check verdicts, warnings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, final
+
+from pytest_loadtest._baseline._checks import RegressionCheck
+from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
+from pytest_loadtest._baseline._metadata import RunMetadata
+from pytest_loadtest._baseline._noise import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MIN_CALLS,
+    LOW_SAMPLE,
+    Noise,
+    judge,
+)
+from pytest_loadtest._baseline._storage import Baseline
+from pytest_loadtest._result import LoadResult
+
+__all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
+
+#: Metrics shown for every compared test and operation.
+REPORTED: Final = ("p50", "p95", "p99", "throughput", "error_rate")
+_HEADINGS: Final = {"throughput": "calls/s", "error_rate": "err%"}
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One metric of one row: baseline and current figure, and whether they differ beyond noise.
+
+    Latencies are ms, throughput calls/s, error rates fractions.
+    """
+
+    metric: str
+    baseline: float
+    current: float
+    noise: Noise
+
+    @property
+    def change(self) -> float:
+        """Relative change (0.1 = +10%) for latency and throughput; for the error rate, the
+        difference of the rates (0.005 = +0.5 points)."""
+        if self.metric == "error_rate":
+            return self.current - self.baseline
+        if self.baseline == 0:
+            return 0.0 if self.current == 0 else math.inf
+        return (self.current - self.baseline) / self.baseline
+
+    def text(self) -> str:
+        """``1.20ms -> 1.25ms +4.2%``; a ``*`` marks a change beyond sampling noise."""
+        check = RegressionCheck(self.metric, 0.0, relative=self.metric != "error_rate")
+        star = "*" if self.noise.significant else ""
+        return (
+            f"{check.format_value(self.baseline)} -> {check.format_value(self.current)} "
+            f"{check.change_text(self.baseline, self.current).replace(' points', 'pp')}{star}"
+        )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A compared test and operation (``key.operation`` ``None``: all calls of the run)."""
+
+    key: EntryKey
+    kind: str
+    baseline_calls: int
+    current_calls: int
+    deltas: tuple[Delta, ...]
+
+    def delta(self, metric: str) -> Delta:
+        """The delta of ``metric`` (``KeyError`` when it is not in :data:`REPORTED`)."""
+        for delta in self.deltas:
+            if delta.metric == metric:
+                return delta
+        raise KeyError(metric)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One regression check applied to one test and operation."""
+
+    key: EntryKey
+    check: RegressionCheck
+    baseline: float
+    current: float
+    noise: Noise
+
+    @property
+    def exceeded(self) -> bool:
+        """The change is past the threshold (noise aside)."""
+        return self.check.exceeded(self.baseline, self.current)
+
+    @property
+    def failed(self) -> bool:
+        """Past the threshold and beyond sampling noise: a regression."""
+        return self.exceeded and self.noise.significant is True
+
+    @property
+    def status(self) -> str:
+        """``FAIL``, ``within noise`` (past the threshold only), ``low sample`` or ``pass``."""
+        if self.noise.verdict == LOW_SAMPLE:
+            return LOW_SAMPLE
+        if self.exceeded:
+            return "FAIL" if self.failed else "within noise"
+        return "pass"
+
+    def message(self) -> str:
+        """Test, operation, metric, baseline, current, threshold, and the noise verdict."""
+        key, check = self.key, self.check
+        where = f"{key.operation!r}" if key.operation is not None else "all operations"
+        head = (
+            f"{key.test_id} [{key.run}]: {check.metric} of {where} was "
+            f"{check.format_value(self.current)}, baseline {check.format_value(self.baseline)} "
+            f"({check.change_text(self.baseline, self.current)}), "
+        )
+        if self.status == LOW_SAMPLE:
+            return head + f"not checked: {self.noise.detail}"
+        if not self.exceeded:
+            return head + f"within the threshold {check.threshold_text()}"
+        noise = "and beyond" if self.failed else "but within"
+        return head + (
+            f"past the threshold {check.threshold_text()} {noise} sampling noise "
+            f"({self.noise.detail})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for reports and junitxml properties)."""
+        return {
+            "test_id": self.key.test_id,
+            "run": self.key.run,
+            "operation": self.key.operation,
+            "check": str(self.check),
+            "metric": self.check.metric,
+            "baseline": self.baseline,
+            "current": self.current,
+            "threshold": self.check.threshold,
+            "status": self.status,
+            "noise": self.noise.detail,
+            "message": self.message(),
+        }
+
+
+@final
+@dataclass(eq=False)
+class Comparison:
+    """The outcome of :func:`compare`."""
+
+    baseline: Baseline
+    rows: list[Row]
+    checks: list[CheckResult]
+    warnings: list[str] = field(default_factory=list)
+    new: list[EntryKey] = field(default_factory=list)  # measured now, absent from the baseline
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """Checks past their threshold and beyond noise, in row order."""
+        return [result for result in self.checks if result.failed]
+
+    @property
+    def failed_tests(self) -> list[str]:
+        """Test ids with at least one failed check, in order."""
+        return list(dict.fromkeys(result.key.test_id for result in self.failures))
+
+    def failures_for(self, test_id: str) -> list[CheckResult]:
+        """The failed checks of one test (to fail that test)."""
+        return [result for result in self.failures if result.key.test_id == test_id]
+
+    def failure_message(self, test_id: str) -> str:
+        """One message listing every regression of ``test_id`` (``""`` when none)."""
+        failures = self.failures_for(test_id)
+        if not failures:
+            return ""
+        head = f"performance regressed against baseline {self.baseline.label}:"
+        return "\n".join([head, *(f"  - {result.message()}" for result in failures)])
+
+    def lines(self) -> list[str]:
+        """The terminal section: a table of every row, then regressions, then warnings."""
+        return render_lines(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "baseline": {"path": str(self.baseline.path), "label": self.baseline.label},
+            "rows": [
+                {
+                    "test_id": row.key.test_id,
+                    "run": row.key.run,
+                    "operation": row.key.operation,
+                    "kind": row.kind,
+                    "baseline_calls": row.baseline_calls,
+                    "current_calls": row.current_calls,
+                    **{
+                        d.metric: {
+                            "baseline": d.baseline,
+                            "current": d.current,
+                            "change": d.change,
+                            "noise": d.noise.verdict,
+                        }
+                        for d in row.deltas
+                    },
+                }
+                for row in self.rows
+            ],
+            "checks": [result.to_dict() for result in self.checks],
+            "warnings": list(self.warnings),
+            "new": [key.label() for key in self.new],
+        }
+
+
+def _load_changes(baseline: Entry, current: Entry) -> str:
+    changed = [
+        f"{key} {baseline.load.get(key)!r} -> {current.load.get(key)!r}"
+        for key in sorted(set(baseline.load) | set(current.load))
+        if baseline.load.get(key) != current.load.get(key)
+    ]
+    return ", ".join(changed)
+
+
+def compare(
+    baseline: Baseline,
+    results: Iterable[LoadResult] | Iterable[Entry],
+    checks: Sequence[RegressionCheck] = (),
+    *,
+    metadata: RunMetadata | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    min_calls: int = DEFAULT_MIN_CALLS,
+) -> Comparison:
+    """Compare current ``results`` with ``baseline``, test by test and operation by operation.
+
+    ``checks`` apply to every matched test and operation; ``metadata`` describes the current run
+    (default: this process) to flag a machine or Python change; a metric is tested for noise at
+    ``confidence`` once each run has ``min_calls`` (more for high percentiles).
+    """
+    items = list(results)
+    current = [item for item in items if isinstance(item, Entry)]
+    current += entries_from_results(item for item in items if isinstance(item, LoadResult))
+    now = metadata if metadata is not None else RunMetadata.collect(baseline.metadata.machine_id)
+    comparison = Comparison(baseline, [], [], confidence=confidence)
+    setup = baseline.metadata.differences(now)
+    if setup:
+        comparison.warnings.append(
+            f"baseline {baseline.label} was measured on another setup ({'; '.join(setup)}): "
+            "differences may come from that rather than from the code"
+        )
+    settings_noted: set[tuple[str, str]] = set()
+    for entry in current:
+        old = baseline.entries.get(entry.key)
+        if old is None:
+            comparison.new.append(entry.key)
+            continue
+
+        def noise(metric: str, old: Entry = old, entry: Entry = entry) -> Noise:
+            return judge(metric, old, entry, confidence=confidence, min_calls=min_calls)
+
+        deltas = tuple(
+            Delta(metric, old.value(metric), entry.value(metric), noise(metric))
+            for metric in REPORTED
+        )
+        comparison.rows.append(Row(entry.key, entry.kind, old.total, entry.total, deltas))
+        known = {d.metric: d.noise for d in deltas}
+        for check in checks:
+            verdict = known.get(check.metric) or noise(check.metric)
+            comparison.checks.append(
+                CheckResult(
+                    entry.key,
+                    check,
+                    old.value(check.metric),
+                    entry.value(check.metric),
+                    verdict,
+                )
+            )
+        changes = _load_changes(old, entry)
+        run = (entry.key.test_id, entry.key.run)
+        if changes and run not in settings_noted:
+            settings_noted.add(run)
+            comparison.warnings.append(
+                f"{entry.key.test_id} [{entry.key.run}]: load settings differ from the "
+                f"baseline ({changes}): the figures are not like for like"
+            )
+    comparison.warnings.extend(_low_sample_warnings(comparison.checks))
+    return comparison
+
+
+def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
+    """One line per test and operation whose checks rested on too few calls."""
+    by_key: dict[EntryKey, list[CheckResult]] = {}
+    for result in checks:
+        if result.status == LOW_SAMPLE:
+            by_key.setdefault(result.key, []).append(result)
+    lines = []
+    for key, results in by_key.items():
+        if len(results) == 1:
+            lines.append(f"low sample: {results[0].message()}")
+            continue
+        where = f"{key.operation!r}" if key.operation is not None else "all operations"
+        metrics = ", ".join(str(result.check) for result in results)
+        lines.append(
+            f"low sample: {key.test_id} [{key.run}]: {metrics} of {where} not checked: "
+            + "; ".join(result.noise.detail for result in results)
+        )
+    return lines
+
+
+def _table(rows: Sequence[Row]) -> list[str]:
+    header = ["test / operation", *(_HEADINGS.get(metric, metric) for metric in REPORTED)]
+    table = [header]
+    for row in rows:
+        if row.key.operation is None:
+            label = row.key.label()
+        else:
+            suffix = "" if row.kind == "task" else f" ({row.kind})"
+            label = f"  {row.key.operation}{suffix}"
+        table.append([label, *(delta.text() for delta in row.deltas)])
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    out = []
+    for line in table:
+        cells = [cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True)]
+        out.append("  ".join([line[0].ljust(widths[0]), *cells]).rstrip())
+    return out
+
+
+def render_lines(comparison: Comparison) -> list[str]:
+    """Lines for the terminal (see :meth:`Comparison.lines`)."""
+    baseline = comparison.baseline
+    described = baseline.metadata.describe()
+    lines = [
+        f"compared with baseline {baseline.label}"
+        + (f" ({described})" if described else "")
+        + f": baseline -> current, change; * beyond sampling noise at {comparison.confidence:.0%}"
+    ]
+    if comparison.rows:
+        lines.extend(_table(comparison.rows))
+    else:
+        lines.append("no test of this run has an entry in the baseline")
+    lines.extend(f"new (no baseline entry): {key.label()}" for key in comparison.new)
+    for result in comparison.checks:
+        if result.status == "FAIL":
+            lines.append(f"REGRESSION {result.message()}")
+    for result in comparison.checks:
+        if result.status == "within noise":
+            lines.append(f"not a regression: {result.message()}")
+    lines.extend(f"warning: {warning}" for warning in comparison.warnings)
+    return lines
