@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 import pytest
 
 from pytest_loadtest._config import SETTINGS, SettingError, SettingSpec, check_layer
+from pytest_loadtest._options import SESSION_OPTIONS
 from pytest_loadtest._selection import markexpr_selects
 
 if TYPE_CHECKING:
+    from pytest_loadtest._baseline import BaselineSession
     from pytest_loadtest._report import ProgressMode
     from pytest_loadtest._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
@@ -49,6 +51,8 @@ class _State:
     stream: TextIO | None = None  # the real standard output, for progress during a test
     written: list[Path] = field(default_factory=list)
     report_problem: str = ""
+    baseline: BaselineSession | None = None
+    baseline_lines: list[str] = field(default_factory=list)
 
 
 _STATE: Final = pytest.StashKey[_State]()
@@ -91,49 +95,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
         if spec.ini:
             parser.addini(spec.ini_name, f"load testing: {spec.help}", default="")
-    group.addoption(
-        "--load-run-all",
-        action="store_true",
-        default=False,
-        help="run load and soak tests even when -m does not select them and they are not named.",
+    for option in SESSION_OPTIONS:
+        group.addoption(option.flag, dest=option.dest, help=option.help, **option.kwargs)
+        if option.ini:
+            parser.addini(option.ini, f"load testing: {option.help}", default="")
+
+
+def _configure_baseline(config: pytest.Config, state: _State) -> None:
+    """Load the baseline and parse the checks (on xdist workers too: they fail their tests)."""
+    from pytest_loadtest._baseline import (
+        BaselineError,
+        BaselineSession,
+        CheckSpecError,
+        check_save_name,
+        machine_id,
+        storage_path,
     )
-    group.addoption(
-        "--load-no-sla",
-        action="store_true",
-        default=False,
-        help="report SLA breaches without failing the tests.",
-    )
-    group.addoption(
-        "--load-report",
-        dest="load_report",
-        metavar="DIR",
-        default=None,
-        help="write index.html, results.json, timeline.csv and summary.csv of the session's "
-        "load tests into DIR (charts need pytest-loadtest[report]).",
-    )
-    parser.addini(
-        "load_report", "load testing: directory for the session's load report", default=""
-    )
-    group.addoption(
-        "--load-progress",
-        dest="load_progress",
-        metavar="MODE",
-        default=None,
-        choices=("live", "line", "off"),
-        help="progress of a running load test: live (one line updated in place), line (a line "
-        "every 10s), off. Default: live on a terminal, line otherwise, off under -q.",
-    )
-    parser.addini("load_progress", "load testing: live, line or off", default="")
-    group.addoption(
-        "--load-progress-interval",
-        dest="load_progress_interval",
-        metavar="DURATION",
-        default=None,
-        help="seconds between two progress lines in line mode. Default 10s.",
-    )
-    parser.addini(
-        "load_progress_interval", "load testing: seconds between progress lines", default=""
-    )
+
+    save = config.getoption("load_save")
+    try:
+        if save is not None:
+            check_save_name(save)
+        state.baseline = BaselineSession.create(
+            storage=storage_path(config.getoption("benchmark_storage", None)),
+            machine=machine_id(),
+            save=save,
+            autosave=bool(config.getoption("load_autosave")),
+            save_failed=bool(config.getoption("load_save_failed")),
+            compare_with=config.getoption("load_compare"),
+            compare_fail=config.getoption("load_compare_fail"),
+        )
+    except CheckSpecError as exc:
+        raise pytest.UsageError(f"--load-compare-fail: {exc}") from None
+    except (BaselineError, ValueError) as exc:
+        raise pytest.UsageError(f"--load-save/--load-compare: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -168,6 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         state.named_files = _named_files(config)
         _configure_output(config, state, inifile)
+    _configure_baseline(config, state)
     config.stash[_STATE] = state
     if not state.is_worker:
         config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
@@ -357,9 +353,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if runner is not None and runner.results:
         from pytest_loadtest._terminal import failure_message
 
+        state = item.config.stash[_STATE]
         failed = [r for r in runner.results if not r.passed and r.probe is None]
-        if failed and not item.config.stash[_STATE].no_sla:
-            _fail(failure_message(failed))
+        messages = [failure_message(failed)] if failed and not state.no_sla else []
+        if state.baseline is not None:
+            messages.append(state.baseline.test_failure(item.nodeid, runner.results))
+        if any(messages):
+            _fail("\n".join(m for m in messages if m))
     return outcome
 
 
@@ -401,6 +401,13 @@ class _Reporter:
             return
         from pytest_loadtest._report import ReportError, append_step_summary, write_report
 
+        if state.baseline is not None:
+            from pytest_loadtest._baseline import contribute, entries_from_results
+
+            state.baseline_lines = state.baseline.finish(
+                state.results, failed=session.testsfailed > 0
+            )
+            contribute(session.config, entries_from_results(state.results))
         try:
             if state.report_dir is not None:
                 metadata = {
@@ -434,3 +441,7 @@ class _Reporter:
                 terminalreporter.write_line(note)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)
+        if state.baseline_lines:
+            terminalreporter.section("load test baseline")
+            for line in state.baseline_lines:
+                terminalreporter.write_line(line)

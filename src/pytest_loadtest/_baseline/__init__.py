@@ -36,6 +36,7 @@ from pytest_loadtest._baseline._compare import (
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._noise import Noise, judge
+from pytest_loadtest._baseline._session import BaselineSession
 from pytest_loadtest._baseline._storage import (
     Baseline,
     BaselineError,
@@ -52,6 +53,7 @@ __all__ = [
     "REPORTED",
     "Baseline",
     "BaselineError",
+    "BaselineSession",
     "CheckResult",
     "CheckSpecError",
     "Comparison",

@@ -1,0 +1,107 @@
+"""A session's baseline work, as the plugin drives it: options in, messages out.
+
+The plugin builds one :class:`BaselineSession` at start-up from ``--load-save``,
+``--load-autosave``, ``--load-save-failed``, ``--load-compare`` and ``--load-compare-fail``;
+asks :meth:`BaselineSession.test_failure` after each load test (so a regression fails the test it
+belongs to, on whichever xdist worker ran it); and calls :meth:`BaselineSession.finish` once on
+the controller with every result of the session, for the comparison table and the save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_loadtest._baseline._benchmark_compat import autosave_name
+from pytest_loadtest._baseline._checks import RegressionCheck, parse_checks
+from pytest_loadtest._baseline._compare import Comparison, compare
+from pytest_loadtest._baseline._metadata import RunMetadata
+from pytest_loadtest._baseline._storage import Baseline, BaselineError, load_run, save_run
+
+if TYPE_CHECKING:
+    from pytest_loadtest._result import LoadResult
+
+__all__ = ["BaselineSession"]
+
+
+@dataclass
+class BaselineSession:
+    """What a session saves and compares with."""
+
+    storage: Path
+    machine: str
+    save_name: str | None = None
+    save_failed: bool = False
+    baseline: Baseline | None = None
+    checks: tuple[RegressionCheck, ...] = ()
+    saved: Path | None = field(default=None, init=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        storage: Path,
+        machine: str,
+        save: str | None,
+        autosave: bool,
+        save_failed: bool,
+        compare_with: str | None,
+        compare_fail: str | None,
+    ) -> BaselineSession | None:
+        """A session, or ``None`` when no option asks for one. ``compare_with`` is ``""`` for a
+        bare ``--load-compare`` (the latest run). Raises ``BaselineError`` (the baseline cannot
+        be read) and ``CheckSpecError`` (a bad ``--load-compare-fail``)."""
+        checks = parse_checks(compare_fail) if compare_fail else ()
+        if checks and compare_with is None:
+            compare_with = ""  # checks need a baseline: the latest, as pytest-benchmark does
+        if save is None and not autosave and compare_with is None:
+            return None
+        baseline = None
+        if compare_with is not None:
+            baseline = load_run(storage, machine, compare_with or None)
+        name = save if save is not None else (autosave_name() if autosave else None)
+        return cls(storage, machine, name, save_failed, baseline, checks)
+
+    def compare(self, results: Sequence[LoadResult]) -> Comparison | None:
+        """The comparison of ``results`` with the baseline (``None`` without one)."""
+        if self.baseline is None:
+            return None
+        return compare(self.baseline, [r for r in results if r.probe is None], self.checks)
+
+    def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
+        """The regression message that fails this test, or ``""``."""
+        if not self.checks:
+            return ""
+        comparison = self.compare(results)
+        return comparison.failure_message(test_id) if comparison is not None else ""
+
+    def finish(self, results: Sequence[LoadResult], *, failed: bool) -> list[str]:
+        """Compare and save at the end of the session; the lines to print."""
+        lines: list[str] = []
+        comparison = self.compare(results)
+        if comparison is not None:
+            lines += comparison.lines()
+        if self.save_name is not None and results:
+            try:
+                self.saved = save_run(
+                    self.storage,
+                    self.machine,
+                    self.save_name,
+                    results,
+                    RunMetadata.collect(self.machine, passed=not failed),
+                    failed=failed,
+                    save_failed=self.save_failed,
+                )
+            except BaselineError as exc:
+                lines.append(f"load results not saved: {exc}")
+            else:
+                if self.saved is not None:
+                    lines.append(f"load results saved: {self.saved}")
+                else:
+                    lines.append(
+                        "load results not saved: the session failed, and a failed run must not "
+                        "become the next baseline (--load-save-failed saves it anyway)"
+                    )
+        return lines
