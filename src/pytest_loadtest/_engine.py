@@ -28,7 +28,7 @@ from pytest_loadtest._stats import LatencyHistogram
 from pytest_loadtest._vu import VirtualUser
 
 if TYPE_CHECKING:
-    from pytest_loadtest._report._progress import ProgressSnapshot
+    from pytest_loadtest._progress import ProgressSnapshot
 
 __all__ = ["Clock", "Engine", "SystemClock"]
 
@@ -253,7 +253,7 @@ class Engine:
         """Where the run is: elapsed time, active users, and over the last second or so (the
         last complete window and what has been handed over of the current one) calls/s, error
         rate and p95. For live progress."""
-        from pytest_loadtest._report._progress import ProgressSnapshot
+        from pytest_loadtest._progress import ProgressSnapshot
 
         recorder = self.recorder
         flushed = now - self.tick_ns - recorder.start_ns  # users hand over at every tick

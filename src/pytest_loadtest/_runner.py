@@ -14,7 +14,7 @@ from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._units import parse_duration
 
 if TYPE_CHECKING:
-    from pytest_loadtest._report._progress import ProgressSnapshot
+    from pytest_loadtest._progress import ProgressSnapshot
 
 __all__ = ["LoadRunner"]
 

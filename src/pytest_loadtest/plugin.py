@@ -22,7 +22,7 @@ from pytest_loadtest._selection import markexpr_selects
 
 if TYPE_CHECKING:
     from pytest_loadtest._baseline import BaselineSession
-    from pytest_loadtest._report import ProgressMode
+    from pytest_loadtest._progress import ProgressMode
     from pytest_loadtest._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
 
@@ -90,19 +90,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar=spec.metavar,
                 type=_argtype(spec),
                 default=None,
-                help=f"{spec.help} Overrides markers and run() arguments.",
+                help=f"{spec.help} Overrides markers and run() arguments.".replace("%", "%%"),
                 **flag,
             )
         if spec.ini:
             parser.addini(spec.ini_name, f"load testing: {spec.help}", default="")
     for option in SESSION_OPTIONS:
-        group.addoption(option.flag, dest=option.dest, help=option.help, **option.kwargs)
+        # argparse formats help with %: a literal percent sign must be doubled
+        help_text = option.help.replace("%", "%%")
+        group.addoption(option.flag, dest=option.dest, help=help_text, **option.kwargs)
         if option.ini:
             parser.addini(option.ini, f"load testing: {option.help}", default="")
 
 
 def _configure_baseline(config: pytest.Config, state: _State) -> None:
     """Load the baseline and parse the checks (on xdist workers too: they fail their tests)."""
+    names = ("load_save", "load_autosave", "load_compare", "load_compare_fail")
+    if all(config.getoption(name) in (None, False) for name in names):
+        return  # keep numpy and the baseline code out of sessions that do not ask for them
     from pytest_loadtest._baseline import (
         BaselineError,
         BaselineSession,
@@ -171,7 +176,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configure_output(config: pytest.Config, state: _State, inifile: str) -> None:
     """Report directory and progress mode (controller only: xdist workers show no progress)."""
-    from pytest_loadtest._report import choose_progress_mode, parse_progress_mode, real_stdout
+    from pytest_loadtest._progress import choose_progress_mode, parse_progress_mode, real_stdout
     from pytest_loadtest._units import parse_duration
 
     report = config.getoption("load_report") or config.getini("load_report")
@@ -300,7 +305,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     Settings come from, highest first: the command line, ``run()`` keyword arguments, the test's
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
-    from pytest_loadtest._report import progress_factory
+    from pytest_loadtest._progress import progress_factory
     from pytest_loadtest._runner import LoadRunner
 
     item = request.node

@@ -18,6 +18,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._progress import (
+    ProgressMode,
+    ProgressPrinter,
+    ProgressSnapshot,
+    choose_progress_mode,
+    format_progress,
+    parse_progress_mode,
+    progress_factory,
+    real_stdout,
+)
 from pytest_loadtest._report._files import atomic_write, atomic_write_text
 from pytest_loadtest._report._html import (
     MISSING_EXTRA,
@@ -37,16 +47,6 @@ from pytest_loadtest._report._markdown import (
     markdown_summary,
 )
 from pytest_loadtest._report._model import views
-from pytest_loadtest._report._progress import (
-    ProgressMode,
-    ProgressPrinter,
-    ProgressSnapshot,
-    choose_progress_mode,
-    format_progress,
-    parse_progress_mode,
-    progress_factory,
-    real_stdout,
-)
 
 if TYPE_CHECKING:
     from pytest_loadtest._result import LoadResult
