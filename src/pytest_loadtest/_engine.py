@@ -183,7 +183,9 @@ class Engine:
             self.interrupted = True
         end = min(now(), self.deadline)
         hung = self._stop_users(users)
-        idle = sum(1 for _, vu in users if vu.iteration == 0)
+        # users that finished no iteration: starved, or waiting for a ramp-up slot; not those
+        # that found a limited run's iterations used up
+        idle = 0 if self.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
         self._collector_stop.set()
         collector.join()
         recorder.finish(max(end, now()))

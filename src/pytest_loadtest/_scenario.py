@@ -120,7 +120,7 @@ class Scenario:
         return load_scenario(cls, path, actions)
 
     @overload
-    def task(self, func: F, /) -> F: ...
+    def task(self, func: F, /, *, weight: float = 1.0, name: str | None = None) -> F: ...
 
     @overload
     def task(

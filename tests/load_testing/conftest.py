@@ -1,13 +1,125 @@
-"""Fixtures of the example load suite."""
+"""Fixtures of the example load suite: a fresh, seeded database and the app over it, per test.
+
+``LOADTEST_DATABASE_URL`` points the suite at a server (each test gets a schema of its own);
+unset, each test gets a SQLite file in its ``tmp_path``. ``LOADTEST_VOLUME_ROWS`` sets the rows
+of the volume tests (1,000,000 by default).
+"""
 
 from __future__ import annotations
 
-import pytest
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Final, Protocol
 
-from .service import ClientService, seeded_service
+import pytest
+from sqlalchemy.engine import make_url
+
+from .actions import Workload
+from .app import App, Database, PoolSettings, Seeded, database_url, seed
+from .faults import fault_from_env, transactions
+
+#: Rows of the volume tests, unless LOADTEST_VOLUME_ROWS says otherwise.
+VOLUME_ROWS: Final = 1_000_000
+
+
+def is_postgresql() -> bool:
+    """Whether the suite runs against PostgreSQL."""
+    url = database_url()
+    return url is not None and make_url(url).get_backend_name() == "postgresql"
+
+
+def volume_rows() -> int:
+    """``LOADTEST_VOLUME_ROWS`` (underscores allowed: ``200_000``), else :data:`VOLUME_ROWS`."""
+    raw = os.environ.get("LOADTEST_VOLUME_ROWS", "").strip()
+    try:
+        rows = int(raw) if raw else VOLUME_ROWS
+    except ValueError:
+        pytest.fail(f"LOADTEST_VOLUME_ROWS={raw!r} is not a whole number", pytrace=False)
+    if rows < 1_000:
+        pytest.fail(f"LOADTEST_VOLUME_ROWS={raw!r}: at least 1000 rows, please", pytrace=False)
+    return rows
+
+
+requires_row_locks = pytest.mark.skipif(
+    not is_postgresql(),
+    reason="needs row-level locks: SQLite serialises writers with one database lock, so two "
+    "transactions cannot lock rows in opposite order; set LOADTEST_DATABASE_URL to a "
+    "PostgreSQL database to run it",
+)
+
+
+@pytest.fixture(scope="session")
+def fault() -> str:
+    """The fault the service is broken with (``LOADTEST_EXAMPLE_FAULT``); ``""`` when healthy."""
+    try:
+        return fault_from_env()
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+class MakeWorkload(Protocol):
+    """The ``make_workload`` fixture's signature."""
+
+    def __call__(
+        self,
+        *,
+        clients: int = ...,
+        projects_per_client: int = ...,
+        users: int = ...,
+        doomed: int = ...,
+        pool: PoolSettings | None = ...,
+        server_settings: Mapping[str, str] | None = ...,
+    ) -> Workload: ...
 
 
 @pytest.fixture
-def client_service() -> ClientService:
-    """A fresh service seeded with ``SEEDED`` clients (ids 1..SEEDED)."""
-    return seeded_service()
+def make_workload(tmp_path: Path, fault: str) -> Iterator[MakeWorkload]:
+    """Build a workload over a new, seeded database; each is dropped after the test.
+
+    ``doomed`` seeded clients (the highest ids) are left for the ``delete`` action.
+    """
+    databases: list[Database] = []
+
+    def make(
+        *,
+        clients: int = 200,
+        projects_per_client: int = 3,
+        users: int = 50,
+        doomed: int = 0,
+        pool: PoolSettings | None = None,
+        server_settings: Mapping[str, str] | None = None,
+    ) -> Workload:
+        workdir = tmp_path / f"db{len(databases)}"
+        workdir.mkdir()
+        database = Database.create(
+            database_url(), workdir, pool=pool or PoolSettings(), server_settings=server_settings
+        )
+        databases.append(database)
+        seeded = seed(
+            database, clients=clients, projects_per_client=projects_per_client, users=users
+        )
+        app = App.build(database, transactions(database.engine, fault))
+        return Workload(app, seeded, doomed=list(range(clients - doomed + 1, clients + 1)))
+
+    yield make
+    for database in databases:
+        database.drop()
+
+
+@pytest.fixture
+def workload(make_workload: MakeWorkload) -> Workload:
+    """The app over a fresh database seeded with 200 clients, 600 projects and 50 users."""
+    return make_workload()
+
+
+@pytest.fixture
+def app(workload: Workload) -> App:
+    """The workload's app."""
+    return workload.app
+
+
+@pytest.fixture
+def seeded(workload: Workload) -> Seeded:
+    """What the workload's database was seeded with."""
+    return workload.seeded

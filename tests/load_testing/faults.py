@@ -1,0 +1,99 @@
+"""Broken variants of the service, to prove that the suite catches what it claims to catch.
+
+``LOADTEST_EXAMPLE_FAULT`` picks one for a whole run (``tests/plugin/test_example_suite.py``
+does this); unset, the service is healthy:
+
+- ``slow`` or ``slow=SECONDS``: every transaction holds its connection that much longer
+  (0.3s by default), as a missing index or a slow disk would; latency SLAs must fail.
+- ``lossy`` or ``lossy=N``: every Nth write (10th by default) is rolled back while its caller is
+  told it succeeded, as a missing commit would; the integrity checks must fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from .app import Transactions
+
+__all__ = ["FAULT_ENV", "LossyTransactions", "SlowTransactions", "fault_from_env", "transactions"]
+
+#: The environment variable that breaks the service on purpose.
+FAULT_ENV: Final = "LOADTEST_EXAMPLE_FAULT"
+
+
+class SlowTransactions(Transactions):
+    """Every transaction takes ``delay`` seconds longer, holding its connection meanwhile."""
+
+    def __init__(self, engine: Engine, delay: float) -> None:
+        super().__init__(engine)
+        self.delay = delay
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A query session that is ``delay`` slower."""
+        with super().read() as session:
+            session.connection()
+            time.sleep(self.delay)
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write session that is ``delay`` slower."""
+        with super().write() as session:
+            session.connection()
+            time.sleep(self.delay)
+            yield session
+
+
+class LossyTransactions(Transactions):
+    """Every ``every``-th commit is a rollback, and nobody is told."""
+
+    def __init__(self, engine: Engine, every: int) -> None:
+        super().__init__(engine)
+        self._counter = itertools.count(1)
+        self.every = every
+        self.dropped = 0
+
+    def commit(self, session: Session) -> None:
+        """Commit, or silently roll back every ``every``-th time."""
+        if next(self._counter) % self.every == 0:
+            self.dropped += 1
+            session.rollback()
+        else:
+            session.commit()
+
+
+def fault_from_env() -> str:
+    """The fault asked for with ``LOADTEST_EXAMPLE_FAULT``, checked; ``""`` for none."""
+    fault = os.environ.get(FAULT_ENV, "").strip()
+    name, _, value = fault.partition("=")
+    try:
+        if name == "slow":
+            float(value or 0)
+        elif name == "lossy":
+            int(value or 1)
+        elif name not in ("", "none"):
+            raise ValueError(name)
+    except ValueError:
+        raise ValueError(
+            f"{FAULT_ENV}={fault!r}: expected slow, slow=SECONDS, lossy or lossy=N"
+        ) from None
+    return "" if name == "none" else fault
+
+
+def transactions(engine: Engine, fault: str) -> Transactions:
+    """The service's transactions over ``engine``, broken as ``fault`` says."""
+    name, _, value = fault.partition("=")
+    if name == "slow":
+        return SlowTransactions(engine, float(value or 0.3))
+    if name == "lossy":
+        return LossyTransactions(engine, int(value or 10))
+    return Transactions(engine)

@@ -1,0 +1,131 @@
+"""CRUD of clients under load: creations, paginated reads, updates, deletes with cascade.
+
+After each run the database must hold exactly what the calls reported (``check_integrity``):
+rows created == successful creates, no lost update, no orphan project after a cascade.
+
+    pytest -m load tests/load_testing/test_load_crud.py
+    pytest -m load tests/load_testing/test_load_crud.py --load-users 200 --load-duration 1m
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_loadtest import LoadRunner, VirtualUser
+
+from .actions import Workload, scenario
+from .app import COUNTRIES, TIERS, PoolSettings
+from .checks import check_integrity, successes
+from .conftest import MakeWorkload
+
+
+@pytest.mark.load(
+    users=100,
+    iterations=500,
+    duration="60s",
+    # 100 threads share one GIL (and SQLite one write lock): the tail is the team's 2s / 5s,
+    # the median must stay fast
+    sla={"p50": "250ms", "p95": "2s", "p99": "5s", "error_rate": 0, "throughput_min": 100},
+)
+def test_100_simultaneous_client_creations(load_runner: LoadRunner, workload: Workload) -> None:
+    """100 users create 500 clients at once; every reported creation is in the database."""
+    app, ledger = workload.app, workload.ledger
+
+    def create_client(vu: VirtualUser) -> None:
+        client = app.clients.create(
+            f"Client {vu.id}-{vu.iteration}",
+            f"client.{vu.id}.{vu.iteration}@load.example",
+            tier=vu.random.choice(TIERS),
+            country=vu.random.choice(COUNTRIES),
+        )
+        ledger.created_clients.append(client.id)
+
+    result = load_runner.run(create_client)
+
+    assert len(ledger.created_clients) == successes(result)
+    check_integrity(workload)
+    assert len(set(ledger.created_clients)) == len(ledger.created_clients), "an id given twice"
+    assert app.clients.count() == workload.seeded.clients + successes(result)
+
+
+@pytest.mark.load(
+    users=10,
+    iterations=1_000,
+    duration="60s",
+    sla={"p95": "250ms", "p99": "1s", "error_rate": 0, "throughput_min": 100},
+)
+def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> None:
+    """1,000 reads of random pages by 10 users; every page holds exactly the right clients."""
+    app, clients = workload.app, workload.seeded.clients
+    per_page = 20
+    pages = clients // per_page
+
+    def read_page(vu: VirtualUser) -> None:
+        number = vu.random.randint(1, pages)
+        page = app.clients.list_page(number, per_page)
+        first = (number - 1) * per_page + 1
+        assert [c.id for c in page.items] == list(range(first, first + per_page))
+        assert page.total == clients
+
+    result = load_runner.run(read_page)
+
+    assert result.total <= result.settings["iterations"]
+    check_integrity(workload)  # reads changed nothing
+
+
+@pytest.mark.load(
+    users=50,
+    duration="3s",
+    # 50 users, no pause, 20 rows: a closed loop at full speed, so the median is only users /
+    # throughput; what matters is the tail and that the rows keep being served
+    sla={"p95": "1s", "p99": "5s", "error_rate": 0, "throughput_min": 100},
+)
+def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
+    """50 users update 20 clients, so that many update the same row at once: none is lost."""
+    # A connection per user, as a server with 50 worker threads would have: with fewer, the
+    # pool hands connections unfairly and some users wait the whole run for their first one
+    # (test_connection_pool_saturation is about that).
+    workload = make_workload(pool=PoolSettings(size=50, max_overflow=0))
+    app, ledger = workload.app, workload.ledger
+    hot = range(1, 21)
+
+    def update_client(vu: VirtualUser) -> None:
+        client_id = vu.random.choice(hot)
+        app.clients.update(client_id, name=f"Updated by {vu.id}", tier=vu.random.choice(TIERS))
+        ledger.updated_clients.append(client_id)
+
+    result = load_runner.run(update_client)
+
+    assert len(ledger.updated_clients) == successes(result)
+    check_integrity(workload)  # each hot client's version == 1 + its successful updates
+    versions = app.audit.client_versions()
+    assert sum(versions[c] - 1 for c in hot) == successes(result)
+
+
+@pytest.mark.load(
+    users=20,
+    iterations=1_000,
+    duration="60s",
+    seed=4,
+    sla={
+        "p95": "1s",
+        "p99": "2s",
+        "error_rate": 0,
+        "operations": {"delete": {"p95": "1s"}, "browse": {"p95": "1s"}},
+    },
+)
+def test_delete_with_cascade_under_load(
+    load_runner: LoadRunner, make_workload: MakeWorkload
+) -> None:
+    """Clients are deleted while others browse and add projects; their projects go with them."""
+    workload = make_workload(clients=800, projects_per_client=4, doomed=600)
+    ops = {"delete": 2.0, "add_project": 1.0, "browse": 2.0}
+
+    result = load_runner.run(scenario(workload, "delete under load", ops))
+
+    ledger = workload.ledger
+    assert len(ledger.deleted_clients) == successes(result, "delete")
+    assert len(ledger.created_projects) == successes(result, "add_project")
+    assert ledger.deleted_clients, "the run deleted nothing"
+    check_integrity(workload)  # no orphan project, and the right number of projects left
+    assert not workload.app.audit.project_ids(client_ids=ledger.deleted_clients)
