@@ -52,6 +52,7 @@ def build_result(
             if kind == SERVICE:
                 operations[parent].service_time = LatencyStats(hist)
         service_time, start_lag = LatencyStats(service), LatencyStats(lag)
+        driver.finish()
         dropped, scheduled = driver.dropped, driver.scheduled
         for row in recorder.timeline:
             row.dropped = driver.dropped_by_window.get(round(row.t * NS) // engine.window_ns, 0)

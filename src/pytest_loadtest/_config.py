@@ -330,13 +330,13 @@ def resolve_settings(
         present = {k: v for k, v in values.items() if v is not None}
         parsed = check_layer(source, present)
         keys: list[str] = [k for k in PROFILE_KEYS if k in parsed]
+        if len(keys) > 1:  # contradictory in itself, whether or not this layer decides
+            raise SettingError(
+                f"{source}: {' and '.join(keys)} are different load profiles; give one "
+                "(users/stages: a closed model of virtual users; rate/rate_stages: an open "
+                "model of arrivals)"
+            )
         if keys and profile_layer is None:
-            if len(keys) > 1:
-                raise SettingError(
-                    f"{source}: {' and '.join(keys)} are different load profiles; give one "
-                    "(users/stages: a closed model of virtual users; rate/rate_stages: an open "
-                    "model of arrivals)"
-                )
             profile_layer = (index, source, keys)
         for name, value in parsed.items():
             if name not in chosen:
@@ -368,8 +368,8 @@ def resolve_settings(
     return settings
 
 
-#: Settings that belong to one profile; set with another, they conflict (same or higher layer)
-#: or give way (lower layer).
+#: Settings that belong to one profile; set with another, they conflict when they sit in the same
+#: layer as that profile, and give way when they come from another layer.
 _BELONGS: Final[Mapping[str, tuple[str, ...]]] = {
     "ramp_up": ("users", "rate"),
     "ramp_down": ("users", "rate"),

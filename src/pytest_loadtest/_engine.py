@@ -110,6 +110,7 @@ class Engine:
         # lock becomes a convoy (every hand-over waits for a GIL switch) and throughput collapses.
         # Counts are lists appended to (atomic under the GIL).
         self.exited: list[int] = []  # user threads that are done
+        self.users: list[tuple[threading.Thread, VirtualUser]] = []
         self.peak_active = 0
         self.start_ns = 0
         self.deadline = 0
@@ -198,17 +199,22 @@ class Engine:
         return build_result(self, end, hung, idle, wall_start, cpu)
 
     def _create_users(self) -> list[tuple[threading.Thread, VirtualUser]]:
-        """Start every user thread now, waiting for the go; thread start-up is slow once
-        other users keep the interpreter busy, so none is started during the run."""
-        users = []
-        for user_id in range(self.driver.threads):
-            vu = VirtualUser(user_id, self.settings.seed, self.recorder, self.clock.now_ns)
-            thread = threading.Thread(
-                target=self._user_main, args=(vu,), name=f"loadtest-user-{user_id}", daemon=True
-            )
-            users.append((thread, vu))
-            thread.start()
-        return users
+        """Start the driver's user threads now, waiting for the go: thread start-up is slow
+        once other users keep the interpreter busy."""
+        for _ in range(self.driver.threads):
+            self.add_user()
+        return self.users
+
+    def add_user(self) -> VirtualUser:
+        """Start one more user thread (before the run, or from the open model's dispatcher)."""
+        user_id = len(self.users)
+        vu = VirtualUser(user_id, self.settings.seed, self.recorder, self.clock.now_ns)
+        thread = threading.Thread(
+            target=self._user_main, args=(vu,), name=f"loadtest-user-{user_id}", daemon=True
+        )
+        self.users.append((thread, vu))
+        thread.start()
+        return vu
 
     def _signal_stop(self) -> None:
         self.stopping = True
@@ -276,7 +282,7 @@ class Engine:
             error_rate=errors / hist.count if hist.count else 0.0,
             p95_ms=hist.percentile_ms(95) if hist.count else math.nan,
             name=self.name,
-            users=self.driver.threads,
+            users=self.settings.max_users if self.settings.model == "open" else self.driver.threads,
             iterations_total=self.settings.iterations,
         )
 

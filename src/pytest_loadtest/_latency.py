@@ -136,4 +136,3 @@ class CallStatsMixin(LatencyMixin):
     def throughput(self) -> float:
         """Calls per second over the measured period."""
         return self.total / self.duration if self.duration > 0 else 0.0
-

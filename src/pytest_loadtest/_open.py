@@ -15,6 +15,7 @@ recorded beside it.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import TYPE_CHECKING, Final, final
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["SERVICE", "START_LAG", "OpenDriver"]
 
 NS: Final = 1_000_000_000
+#: Fewest users started before the clock.
+PREALLOCATED: Final = 4
 #: Kinds of the shadow operations that hold service times and start lags of each task.
 SERVICE: Final = "service"
 START_LAG: Final = "start_lag"
@@ -50,12 +53,18 @@ class OpenDriver:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         settings = engine.settings
-        self.arrivals = Arrivals(settings.profile())
-        self.threads = settings.max_users
+        profile = settings.profile()
+        self.arrivals = Arrivals(profile)
+        self.max_users = settings.max_users
+        # Threads started before the clock: enough for iterations of up to 100 ms at the peak
+        # rate. More are started while it runs (as k6 does past its pre-allocated users), up to
+        # max_users; a thread started then costs the iteration waiting for it some start lag.
+        self.threads = min(self.max_users, max(PREALLOCATED, math.ceil(profile.peak * 0.1)))
         self._slots = [_Slot() for _ in range(self.threads)]
         self._free = list(reversed(self._slots))  # user 0 on top
         self.dropped = 0
         self.scheduled = 0
+        self._unstarted: list[int] = []  # handed over, but the run stopped before they began
         self.dropped_by_window: dict[int, int] = {}
         recorder = engine.recorder
         self.service_ops = [
@@ -76,7 +85,16 @@ class OpenDriver:
 
     def active(self) -> int:
         """Users inside an iteration now."""
-        return self.threads - len(self._free)
+        return len(self._slots) - len(self._free)
+
+    def _grow(self) -> _Slot | None:
+        """A new user for the pool (the dispatcher's thread only), or None at ``max_users``."""
+        if len(self._slots) >= self.max_users:
+            return None
+        slot = _Slot()
+        self._slots.append(slot)  # before the thread starts: it finds its slot by its id
+        self.engine.add_user()
+        return slot
 
     def main(self) -> None:
         """Dispatch iterations on schedule until the deadline, the iteration limit or a stop."""
@@ -92,11 +110,11 @@ class OpenDriver:
             if t < due:
                 clock.sleep(min((due - t) / NS, 0.05), engine.stop_event)
                 continue
-            if free:
-                slot = free.pop()  # only this thread pops: the check above holds
+            slot = free.pop() if free else self._grow()  # only this thread pops
+            if slot is not None:
                 slot.due = due
                 slot.go.set()
-                busy = self.threads - len(free)
+                busy = len(self._slots) - len(free)
                 if busy > engine.peak_active:
                     engine.peak_active = busy
             else:
@@ -108,9 +126,14 @@ class OpenDriver:
         self.scheduled = k
         if limit is not None and k >= limit:
             engine.exhausted = True
-            engine.wait_until(lambda: len(free) + len(engine.exited) >= self.threads)
+            engine.wait_until(lambda: len(free) + len(engine.exited) >= len(self._slots))
         else:
             engine.wait_until(lambda: False)  # the run lasts its duration
+
+    def finish(self) -> None:
+        """After the users stopped: iterations handed over too late to begin were not due in
+        the run after all (so that ``scheduled`` is ``started + dropped``)."""
+        self.scheduled -= len(self._unstarted)
 
     def user_main(self, vu: VirtualUser) -> None:
         """Run each iteration handed over, measured from its intended start."""
@@ -126,8 +149,10 @@ class OpenDriver:
                 slot.go.wait()
                 slot.go.clear()
                 if engine.stopping:
+                    if slot.due:
+                        self._unstarted.append(vu.id)
                     return
-                intended = slot.due
+                intended, slot.due = slot.due, 0
                 vu.span_start = now()
                 if not started:
                     started = True

@@ -135,7 +135,8 @@ class Recorder:
         self._active_users = active_users
         self._lock = threading.Lock()
         self._pending: deque[tuple[int, int, list[int]]] = deque()
-        self._pending_errors: deque[tuple[int, int, str]] = deque()
+        # (span start, {(operation, exception type): count}) from each user's flush
+        self._pending_errors: deque[tuple[int, dict[tuple[int, str], int]]] = deque()
         self.operations: list[OperationRecord] = []
         self._index: dict[str, int] = {}
         # window index -> (operation index, warm-up?) -> calls of that window
@@ -179,7 +180,13 @@ class Recorder:
 
     def submit_error(self, op: int, start_ns: int, type_name: str) -> None:
         """Count one failed call (its duration is submitted with the others)."""
-        self._pending_errors.append((op, start_ns, type_name))
+        self._pending_errors.append((start_ns, {(op, type_name): 1}))
+
+    def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
+        """Count failed calls that all started in the span from ``span_start_ns`` (one window),
+        by ``(operation, exception type)``: a target failing in microseconds costs the
+        collector one entry per type, not one per call."""
+        self._pending_errors.append((span_start_ns, counts))
 
     # -- folding (the collector thread) ------------------------------------------------------------
     def window_of(self, t_ns: int) -> int:
@@ -190,7 +197,9 @@ class Recorder:
         """Fold everything pending; finalise windows older than the lateness allowance."""
         groups: dict[tuple[int, int, bool], list[list[int]]] = {}
         pending = self._pending
-        while pending:
+        # only what is there now: users keep appending, and a target that fails in
+        # microseconds would otherwise keep the collector here for the whole run
+        for _ in range(len(pending)):
             op, span_start, chunk = pending.popleft()
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
             groups.setdefault(key, []).append(chunk)
@@ -201,9 +210,11 @@ class Recorder:
             )
             self._fold(op, window, warmup, values)
         errors = self._pending_errors
-        while errors:
-            op, start, type_name = errors.popleft()
-            self._count_error(op, self.window_of(start), start < self.warmup_end_ns, type_name)
+        for _ in range(len(errors)):
+            start, counts = errors.popleft()
+            window, warmup = self.window_of(start), start < self.warmup_end_ns
+            for (op, type_name), count in counts.items():
+                self._count_error(op, window, warmup, type_name, count)
         if now_ns is not None:
             current = self.window_of(now_ns)
             users = self._active_users()
@@ -235,19 +246,21 @@ class Recorder:
         for row in self._late_rows(op, window):
             row.calls += int(values.size)
 
-    def _count_error(self, op: int, window: int, warmup: bool, type_name: str) -> None:
+    def _count_error(
+        self, op: int, window: int, warmup: bool, type_name: str, count: int = 1
+    ) -> None:
         record = self.operations[op]
         if not warmup:
-            record.errors += 1
+            record.errors += count
             with self._lock:
                 sample = record.errors_by_type.setdefault(type_name, ErrorSample(type_name))
-                sample.count += 1
+                sample.count += count
         target = self._window(op, window, warmup)
         if target is not None:
-            target.errors += 1
+            target.errors += count
         else:
             for row in self._late_rows(op, window):
-                row.errors += 1
+                row.errors += count
 
     def _late_rows(self, op: int, window: int) -> list[TimelineRow]:
         """Rows that a late call of ``op`` in ``window`` counts in: its own, and for a task the

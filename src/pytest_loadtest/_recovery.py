@@ -92,10 +92,10 @@ def recovery_time(
 def _first_stable(
     times: Sequence[float], ok_at: Callable[[float], bool], needed: int, start: float
 ) -> float | None:
-    """Time from ``start`` to the first window from which ``needed`` windows in a row are ok
-    (fewer at the end of the run)."""
+    """Time from ``start`` to the first window from which ``needed`` windows in a row are ok;
+    a recovery too close to the end of the run to have lasted ``needed`` windows does not count."""
     for i, t in enumerate(times):
         following = times[i : i + needed]
-        if all(ok_at(u) for u in following):
+        if len(following) == needed and all(ok_at(u) for u in following):
             return max(0.0, t - start)
     return None

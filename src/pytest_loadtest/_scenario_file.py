@@ -62,6 +62,11 @@ def _read(path: Path) -> dict[str, Any]:
         raise ScenarioFileError(f"{where}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioFileError(f"{where}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError(
+            f"{where}: not UTF-8 (TOML files are): byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}"
+        ) from None
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

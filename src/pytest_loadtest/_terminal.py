@@ -192,9 +192,13 @@ def failure_message(results: Sequence[LoadResult]) -> str:
     for result in results:
         if result.passed or result.probe is not None:
             continue
+        if result.model == "open":
+            load = f"{_load(result)} with at most {result.users} users"
+        else:
+            load = f"{result.users} user{'s' if result.users != 1 else ''}"
         lines.append(
             f"load test {result.name!r} breached its SLA ({result.total:,} calls, "
-            f"{result.users} user{'s' if result.users != 1 else ''}, {result.duration:.1f}s, "
+            f"{load}, {result.duration:.1f}s, "
             f"p95 {format_latency_ms(result.p95)}, "
             f"errors {result.error_rate:.2%}):"
         )

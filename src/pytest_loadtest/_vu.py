@@ -26,6 +26,7 @@ class VirtualUser:
     __slots__ = (
         "_buffers",
         "_clock",
+        "_errors",
         "_loop",
         "_recorder",
         "_seen_errors",
@@ -49,6 +50,7 @@ class VirtualUser:
         self._recorder = recorder
         self._clock = clock
         self._buffers: dict[int, list[int]] = {}
+        self._errors: dict[tuple[int, str], int] = {}
         self._seen_errors: set[tuple[int, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -77,18 +79,24 @@ class VirtualUser:
             if buf:
                 self._recorder.submit(op, self.span_start, buf)
                 self._buffers[op] = []
+        if self._errors:
+            self._recorder.submit_errors(self.span_start, self._errors)
+            self._errors = {}
         self.span_start = now_ns
 
     def record_error(self, op: int, start_ns: int, exc: BaseException) -> None:
-        """Count a failed call; keep the first message and traceback of each exception type."""
-        type_name = type(exc).__name__
-        self._recorder.submit_error(op, start_ns, type_name)
-        key = (op, type_name)
+        """Count a failed call; keep the first message and traceback of each exception type.
+
+        Counts wait in this user's own table until :meth:`flush`, like durations: every call in
+        it started in the current span (``start_ns`` is in it)."""
+        key = (op, type(exc).__name__)
+        errors = self._errors
+        errors[key] = errors.get(key, 0) + 1
         if key not in self._seen_errors:
             self._seen_errors.add(key)
             self._recorder.first_error(
                 op,
-                type_name,
+                key[1],
                 str(exc),
                 "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             )

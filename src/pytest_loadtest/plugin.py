@@ -83,16 +83,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("loadtest", "load testing")
     for spec in SETTINGS:
         if spec.cli:
-            flag = {"nargs": "?", "const": True} if spec.metavar == "BOOL" else {}
-            group.addoption(
-                spec.option,
-                dest=spec.dest,
-                metavar=spec.metavar,
-                type=_argtype(spec),
-                default=None,
-                help=f"{spec.help} Overrides markers and run() arguments.".replace("%", "%%"),
-                **flag,
-            )
+            help_text = f"{spec.help} Overrides markers and run() arguments.".replace("%", "%%")
+            if spec.metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
+                kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
+            else:
+                kind = {"metavar": spec.metavar, "type": _argtype(spec)}
+            group.addoption(spec.option, dest=spec.dest, default=None, help=help_text, **kind)
         if spec.ini:
             parser.addini(spec.ini_name, f"load testing: {spec.help}", default="")
     for option in SESSION_OPTIONS:

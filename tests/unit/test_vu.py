@@ -73,6 +73,9 @@ def test_first_error_of_each_type_is_kept_once() -> None:
     for n in range(3):
         vu.record_error(op, 0, ValueError(f"v{n}"))
     recorder.drain()
+    assert recorder.operations[op].errors == 0  # counts wait in the user's table until a flush
+    vu.flush(0)
+    recorder.drain()
     sample = recorder.operations[op].errors_by_type["ValueError"]
     assert (sample.count, sample.message) == (3, "v0")
 
