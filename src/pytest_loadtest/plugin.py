@@ -128,8 +128,10 @@ def _configure_baseline(config: pytest.Config, state: _State) -> None:
         )
     except CheckSpecError as exc:
         raise pytest.UsageError(f"--load-compare-fail: {exc}") from None
-    except (BaselineError, ValueError) as exc:
-        raise pytest.UsageError(f"--load-save/--load-compare: {exc}") from None
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--load-compare: {exc}") from None
+    except ValueError as exc:  # a save name
+        raise pytest.UsageError(f"--load-save: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -394,21 +396,26 @@ class _Reporter:
 
         self.state.results.extend(LoadResult.from_dict(data) for data in results)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write the report and the GitHub job summary, before the terminal summary."""
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        """Compare and save, write the report and the GitHub job summary: before the terminal
+        summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
+        self._finish(session)
+        return (yield)
+
+    def _finish(self, session: pytest.Session) -> None:
         state = self.state
         if not state.results:
             return
+        from pytest_loadtest._baseline import contribute, entries_from_results
         from pytest_loadtest._report import ReportError, append_step_summary, write_report
 
         if state.baseline is not None:
-            from pytest_loadtest._baseline import contribute, entries_from_results
-
             state.baseline_lines = state.baseline.finish(
                 state.results, failed=session.testsfailed > 0
             )
-            contribute(session.config, entries_from_results(state.results))
+        # into pytest-benchmark's own session when it saves, writes JSON or compares
+        contribute(session.config, entries_from_results(state.results))
         try:
             if state.report_dir is not None:
                 metadata = {
