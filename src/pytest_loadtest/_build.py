@@ -88,5 +88,54 @@ def build_result(
         spike_end=profile.spike_end() if staged else None,
         window=engine.window_ns / NS,
     )
+    _monitoring(engine, result)
     result.sla_breaches = result.evaluate_sla()
     return result
+
+
+def _monitoring(engine: Engine, result: LoadResult) -> None:
+    """Join resource samples to the timeline; the RSS trend; database stats; findings."""
+    from pytest_loadtest import _monitor
+
+    settings = engine.settings
+    resources = engine.watched.get("resources")
+    databases = engine.watched.get("database", [])
+    allocations = engine.watched.get("allocations", [])
+    if resources is not None:
+        result.resources = resources.to_dict()
+        by_window = resources.by_window(result.window)
+        for row in result.timeline:
+            sample = by_window.get(row.t)
+            if sample is not None:
+                row.cpu = sample.cpu_percent
+                row.rss_mb = sample.rss_bytes / 1e6
+        trend = _monitor.soak_trend(
+            resources, duration=result.duration + settings.warmup, warmup_s=settings.warmup
+        )
+        if trend is not None:
+            result.memory = {
+                "slope_mb_per_hour": trend.slope_mb_per_hour,
+                "low_mb_per_hour": trend.low_mb_per_hour,
+                "high_mb_per_hour": trend.high_mb_per_hour,
+                "confidence": trend.confidence,
+                "samples": trend.samples,
+                "growth_mb": trend.growth_mb,
+                "text": trend.describe(),
+            }
+    result.databases = [database.to_dict() for database in databases]
+    if resources is None and not databases and not allocations:
+        return
+    facts = _monitor.RunFacts(
+        duration=result.duration,
+        window=result.window,
+        timeline=result.timeline,
+        operation_calls={name: op.total for name, op in result.operations.items()},
+        operation_timelines={name: op.timeline for name, op in result.operations.items()},
+        resources=resources,
+        databases=databases,
+        allocations=allocations,
+        soak=engine.soak,
+        warmup_s=settings.warmup,
+    )
+    rules = _monitor.build_rules(settings.detectors) if settings.detectors else None
+    result.findings = _monitor.detect(facts, rules)

@@ -72,6 +72,7 @@ class ClosedDriver:
         clock = engine.clock
         plan, settings = engine.plan, engine.settings
         fast = plan.simple and settings.think_time.is_zero and not self.pacing_ns
+        fast = fast and not engine.watch  # a watched run names each call's operation
         after = 0.0
         while True:
             begin = self.profile.first_above(vu.id, after)

@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, final
+from typing import Any, Final, final
 
 from pytest_loadtest._parsers import ThinkTime, parse_think_time
 from pytest_loadtest._shapes import Profile, Stage, format_stages
@@ -57,6 +57,10 @@ _DEFAULTS: Final[Mapping[str, object]] = {
     "abort_on_breach": False,
     "abort_grace": 0.0,
     "abort_window": 5.0,
+    "monitor_interval": 1.0,
+    "tracemalloc": False,
+    "watch": (),
+    "detectors": None,
 }
 #: Settings that choose the load model; the highest layer setting any of them decides.
 PROFILE_KEYS: Final = ("users", "stages", "rate", "rate_stages")
@@ -85,6 +89,10 @@ class LoadSettings:
     abort_on_breach: bool = False
     abort_grace: float = 0.0
     abort_window: float = 5.0
+    monitor_interval: float = 1.0
+    tracemalloc: bool = False
+    watch: tuple[Any, ...] = ()
+    detectors: Mapping[str, Any] | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -133,8 +141,19 @@ class LoadSettings:
             "abort_grace": self.abort_grace,
             "abort_window": self.abort_window,
             "profile": self.profile().describe(),
+            "monitor_interval": self.monitor_interval,
+            "tracemalloc": self.tracemalloc,
+            "watch": [_engine_name(engine) for engine in self.watch],
+            "detectors": dict(self.detectors) if self.detectors else None,
             "sources": dict(self.sources),
         }
+
+
+def _engine_name(engine: Any) -> str:
+    """An engine's URL without its password."""
+    url = getattr(getattr(engine, "sync_engine", engine), "url", None)
+    render = getattr(url, "render_as_string", None)
+    return str(render(hide_password=True)) if callable(render) else repr(engine)
 
 
 def known_setting(name: str) -> bool:

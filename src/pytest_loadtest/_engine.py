@@ -15,7 +15,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 from pytest_loadtest._abort import AbortMonitor
@@ -88,9 +88,16 @@ class Engine:
         window: float = 1.0,
         poll: float = 0.01,
         progress: Callable[[ProgressSnapshot], object] | None = None,
+        watch: Sequence[Any] = (),
+        soak: bool = False,
     ) -> None:
         self.plan = plan
         self.progress = progress
+        self.soak = soak
+        self.system_clock = clock is None  # resources are sampled only on real time
+        #: SQLAlchemy engines watched in this run: the settings' and ``load_runner.watch()``'s
+        self.watch = tuple(dict.fromkeys([*settings.watch, *watch]))
+        self.watched: dict[str, Any] = {}  # what each watcher saw, by kind
         self.settings = settings
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.name = name or plan.name
@@ -117,7 +124,7 @@ class Engine:
         self.warmup_end = 0
         self._counter = itertools.count()
         self.limit = settings.iterations
-        self.callers = [caller(t) for t in plan.tasks]
+        self.callers = [self._caller(t) for t in plan.tasks]
         self.task_ops: list[int] = []
         self.hook_ops: dict[str, int] = {}
         self.abort = AbortMonitor.create(settings, self.window_ns)
@@ -129,6 +136,25 @@ class Engine:
         )
         self._register_operations()
         self.driver: Driver = self._driver()
+
+    def _caller(self, task: Task) -> Callable[[VirtualUser], Any]:
+        """:func:`caller`, naming the running operation for the database watch if there is one
+        (a context variable set around the call: only then, it costs ~0.2 µs)."""
+        call = caller(task)
+        if not self.watch:
+            return call
+        from pytest_loadtest._monitor import reset_operation, set_operation
+
+        name = task.name
+
+        def attributed(vu: VirtualUser) -> Any:
+            token = set_operation(name)
+            try:
+                return call(vu)
+            finally:
+                reset_operation(token)
+
+        return attributed
 
     def _driver(self) -> Driver:
         if self.settings.model == "open":
@@ -161,15 +187,62 @@ class Engine:
         # frozen out of the collector's view, so that a full collection in the run scans only
         # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
         gc.freeze()
+        watchers = self._watchers()
         try:
-            return self._run(users)
+            return self._run(users, watchers)
         finally:
             gc.unfreeze()
 
-    def _run(self, users: list[tuple[threading.Thread, VirtualUser]]) -> LoadResult:
-        settings, now = self.settings, self.clock.now_ns
+    def _watchers(self) -> list[tuple[str, Any]]:
+        """The resource sampler, database watches and allocation tracker this run asks for."""
+        from pytest_loadtest import _monitor
+
+        settings = self.settings
+        watchers: list[tuple[str, Any]] = []
+        if settings.monitor_interval > 0 and self.system_clock:
+            watchers.append(("resources", _monitor.ResourceSampler(settings.monitor_interval)))
+        for engine in self.watch:
+            window = self.window_ns / NS
+            watch = _monitor.DatabaseWatch(engine, window=window, clock=self.clock.now_ns)
+            watchers.append(("database", watch))
+        if settings.tracemalloc:
+            warmup = settings.warmup
+            watchers.append(("allocations", _monitor.AllocationTracker(warmup_s=warmup)))
+        return watchers
+
+    def _run(
+        self, users: list[tuple[threading.Thread, VirtualUser]], watchers: list[tuple[str, Any]]
+    ) -> LoadResult:
+        now = self.clock.now_ns
         wall_start, cpu_start = time.time(), time.process_time()
-        self.start_ns = start = now()
+        started: list[tuple[str, Any]] = []
+        try:
+            self.start_ns = start = now()
+            for kind, watcher in watchers:
+                watcher.start(start)
+                started.append((kind, watcher))
+            end, hung, idle, cpu = self._measure(users, start, wall_start, cpu_start)
+        finally:
+            stopped = now()
+            for kind, watcher in started:
+                data = watcher.stop(stopped)
+                if kind == "database":
+                    self.watched.setdefault(kind, []).append(data)
+                else:
+                    self.watched[kind] = data
+        from pytest_loadtest._build import build_result
+
+        return build_result(self, end, hung, idle, wall_start, cpu)
+
+    def _measure(
+        self,
+        users: list[tuple[threading.Thread, VirtualUser]],
+        start: int,
+        wall_start: float,
+        cpu_start: float,
+    ) -> tuple[int, dict[str, int], int, float]:
+        """Run the load; ``(end, hung calls, idle users, CPU utilisation)``."""
+        settings, now = self.settings, self.clock.now_ns
         self.deadline = start + int(settings.duration * NS)
         self.warmup_end = start + int(settings.warmup * NS)
         recorder = self.recorder
@@ -193,10 +266,7 @@ class Engine:
         if self.crash is not None:
             raise RuntimeError(f"the load run was stopped by {self.crash!r}") from self.crash
         wall = max(time.time() - wall_start, 1e-9)
-        cpu = (time.process_time() - cpu_start) / wall
-        from pytest_loadtest._build import build_result
-
-        return build_result(self, end, hung, idle, wall_start, cpu)
+        return end, hung, idle, (time.process_time() - cpu_start) / wall
 
     def _create_users(self) -> list[tuple[threading.Thread, VirtualUser]]:
         """Start the driver's user threads now, waiting for the go: thread start-up is slow
@@ -209,6 +279,7 @@ class Engine:
         """Start one more user thread (before the run, or from the open model's dispatcher)."""
         user_id = len(self.users)
         vu = VirtualUser(user_id, self.settings.seed, self.recorder, self.clock.now_ns)
+        vu.watching = bool(self.watch)
         thread = threading.Thread(
             target=self._user_main, args=(vu,), name=f"loadtest-user-{user_id}", daemon=True
         )
@@ -345,7 +416,7 @@ class Engine:
         vu.current = hook.name
         t0 = now()
         try:
-            caller(hook)(vu)
+            self._caller(hook)(vu)
         except Exception as exc:
             vu.buffer(op).append(now() - t0)
             vu.record_error(op, t0, exc)

@@ -13,12 +13,14 @@ from pytest_loadtest._units import parse_count, parse_duration, parse_positive_n
 __all__ = [
     "ThinkTime",
     "parse_bool",
+    "parse_detectors",
     "parse_optional_count",
     "parse_positive_duration",
     "parse_rate",
     "parse_seed",
     "parse_setting_sla",
     "parse_think_time",
+    "parse_watch",
 ]
 
 
@@ -117,3 +119,23 @@ def parse_bool(value: object) -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
     raise ValueError(f"{value!r} is not true or false (also: {', '.join(_TRUE + _FALSE)})")
+
+
+def parse_watch(value: object) -> tuple[Any, ...]:
+    """SQLAlchemy engines to watch: one, or a list of them (``AsyncEngine`` too)."""
+    engines = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    for engine in engines:
+        target = getattr(engine, "sync_engine", engine)
+        if not hasattr(target, "dialect") or not hasattr(target, "pool"):
+            raise ValueError(f"{engine!r} is not a SQLAlchemy engine")
+    return engines
+
+
+def parse_detectors(value: object) -> dict[str, Any]:
+    """Detector thresholds: ``{"n_plus_one": {"per_call": 3}, "cpu_bound": False}``."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{value!r} must map detector names to thresholds (or False)")
+    from pytest_loadtest._monitor import build_rules
+
+    build_rules(value)  # ValueError naming the bad detector or threshold
+    return dict(value)

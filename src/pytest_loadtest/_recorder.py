@@ -13,6 +13,7 @@ operation's histogram: each duration is folded once.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -43,6 +44,8 @@ class TimelineRow:
     max: float
     warmup: bool = False
     dropped: int = 0  # open model: iterations due in this window that found no free user
+    cpu: float = math.nan  # process CPU in the window, 100 = one core (resource monitor)
+    rss_mb: float = math.nan  # resident memory at the window's sample, MB
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; latencies in ms, ``None`` for an empty window."""
@@ -57,6 +60,8 @@ class TimelineRow:
             "max": _none_if_nan(self.max),
             "warmup": self.warmup,
             "dropped": self.dropped,
+            "cpu": _none_if_nan(self.cpu),
+            "rss_mb": _none_if_nan(self.rss_mb),
         }
 
 

@@ -13,6 +13,7 @@ from typing import Any, Final, final
 
 from pytest_loadtest._abort import Abort
 from pytest_loadtest._latency import CallStatsMixin, LatencyStats
+from pytest_loadtest._monitor._findings import Finding
 from pytest_loadtest._recorder import ErrorSample, TimelineRow
 from pytest_loadtest._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._stats import LatencyHistogram
@@ -21,6 +22,8 @@ __all__ = ["SCHEMA_VERSION", "LatencyStats", "LoadResult", "OperationStats"]
 
 #: Version of the ``to_dict()`` layout; bumped on incompatible change.
 SCHEMA_VERSION: Final = 1
+#: Fitted RSS growth below which the ``memory_growth`` SLA sees none (allocator noise).
+MIN_GROWTH_MB: Final = 5.0
 
 
 @final
@@ -93,6 +96,8 @@ def _row_from_dict(row: Mapping[str, Any]) -> TimelineRow:
         max=num("max"),
         warmup=bool(row.get("warmup", False)),
         dropped=int(row.get("dropped", 0)),
+        cpu=num("cpu"),
+        rss_mb=num("rss_mb"),
     )
 
 
@@ -146,6 +151,26 @@ class LoadResult(CallStatsMixin):
     window: float = 1.0  # seconds per timeline row
     # a find_capacity step ({"search", "by", "load", "held"}): breaches are findings, not failures
     probe: dict[str, Any] | None = None
+    resources: dict[str, Any] | None = None  # the resource monitor's samples and summary
+    databases: list[dict[str, Any]] = field(default_factory=list)  # each watched engine's stats
+    findings: list[Finding] = field(default_factory=list)  # bottlenecks and recommendations
+    memory: dict[str, Any] | None = None  # the RSS trend after warm-up (MB/hour, with its CI)
+
+    @property
+    def memory_growth(self) -> float:
+        """The RSS growth rate the ``memory_growth`` SLA holds against its limit, MB/hour: the
+        lower end of the trend's confidence interval (0 with under 5 MB of fitted growth);
+        ``nan`` without a trend (no resource monitor, or too few samples)."""
+        if not self.memory:
+            return math.nan
+        if float(self.memory.get("growth_mb", 0.0)) < MIN_GROWTH_MB:
+            return 0.0
+        return float(self.memory["low_mb_per_hour"])
+
+    @property
+    def memory_trend(self) -> str:
+        """The RSS trend in words (for messages)."""
+        return str(self.memory.get("text", "")) if self.memory else ""
 
     @property
     def errors_by_type(self) -> dict[str, ErrorSample]:
@@ -270,6 +295,10 @@ class LoadResult(CallStatsMixin):
             "spike_end": self.spike_end,
             "window": self.window,
             "probe": self.probe,
+            "resources": self.resources,
+            "databases": self.databases,
+            "findings": [f.to_dict() for f in self.findings],
+            "memory": self.memory,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -312,4 +341,8 @@ class LoadResult(CallStatsMixin):
             spike_end=None if data.get("spike_end") is None else float(data["spike_end"]),
             window=float(data.get("window", 1.0)),
             probe=dict(data["probe"]) if data.get("probe") else None,
+            resources=data.get("resources"),
+            databases=list(data.get("databases", [])),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            memory=data.get("memory"),
         )

@@ -55,6 +55,7 @@ class LoadRunner:
         fail: Callable[[str], NoReturn] = _raise,
         clock: Clock | None = None,
         progress: Callable[[], Progress] | None = None,
+        soak: bool = False,
     ) -> None:
         self.test_id = test_id
         self.results: list[LoadResult] = []
@@ -64,6 +65,8 @@ class LoadRunner:
         self._on_result = on_result
         self._fail = fail
         self._progress = progress
+        self._soak = soak
+        self._watched: list[Any] = []
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -77,6 +80,20 @@ class LoadRunner:
         """
         plan, layers = self._prepare(target, [("load_runner.run() argument", settings)])
         return self._run(plan, layers)
+
+    def watch(self, *engines: Any) -> None:
+        """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised
+        statement, statements per call of each operation, the connection pool; findings such as
+        missing indexes, N+1 queries and a saturated pool. Same as the ``watch=`` setting."""
+        from pytest_loadtest._parsers import parse_watch
+
+        problem = ""
+        try:
+            self._watched.extend(parse_watch(list(engines)))
+        except ValueError as exc:
+            problem = f"load_runner.watch(): {exc}"
+        if problem:
+            self._fail(problem)
 
     def find_capacity(
         self,
@@ -176,6 +193,8 @@ class LoadRunner:
             clock=self.clock,
             name=name,
             progress=printer.update if printer is not None else None,
+            watch=self._watched,
+            soak=self._soak,
         )
         try:
             result = engine.run()

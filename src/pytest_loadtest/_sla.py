@@ -39,7 +39,7 @@ LATENCY_KEYS: Final[Mapping[str, float | None]] = {
     "max": None,
     "mean": None,
 }
-OTHER_KEYS: Final = ("error_rate", "throughput_min")
+OTHER_KEYS: Final = ("error_rate", "throughput_min", "memory_growth")
 #: Calls needed beyond a percentile for it to say something: p99 needs 1,000 calls.
 TAIL_CALLS: Final = 10
 
@@ -115,6 +115,9 @@ class Check:
             return stats.error_rate
         if self.metric == "throughput_min":
             return stats.throughput
+        if self.metric == "memory_growth":
+            # the lower end of the RSS slope's confidence interval: only a clear leak counts
+            return float(getattr(stats, "memory_growth", math.nan))
         if self.metric == "max":
             return stats.max
         if self.metric == "mean":
@@ -127,6 +130,8 @@ class Check:
         """True when ``measured`` meets the target."""
         if self.metric == "throughput_min":
             return measured >= self.threshold
+        if self.metric == "memory_growth" and math.isnan(measured):
+            return True  # too few samples to fit a trend: nothing to hold against the run
         return measured <= self.threshold
 
     def low_sample(self, stats: MeasuredStats) -> bool:
@@ -140,6 +145,8 @@ class Check:
             return f"{value * 100:.2f}%"
         if self.metric == "throughput_min":
             return f"{format_rate(value)} calls/s"
+        if self.metric == "memory_growth":
+            return f"{value:.1f} MB/h"
         return format_latency_ms(value)
 
     def evaluate(self, stats: MeasuredStats) -> Breach | None:
@@ -153,6 +160,12 @@ class Check:
             f"{self.metric} of {where} was {self.format(measured)}, {relation} "
             f"{self.format(self.threshold)}"
         )
+        if self.metric == "memory_growth":
+            trend = getattr(stats, "memory_trend", "")
+            message = (
+                f"memory grew faster than {self.format(self.threshold)}: RSS {trend} (the "
+                f"whole confidence interval is above the limit)"
+            )
         low = self.low_sample(stats)
         if low:
             percentile = LATENCY_KEYS[self.metric]
@@ -243,7 +256,13 @@ def _parse_targets(spec: Mapping[object, object], operation: str | None, where: 
             allowed = ", ".join([*LATENCY_KEYS, *OTHER_KEYS, "operations"])
             raise ValueError(f"unknown SLA key {key!r}{where} (allowed: {allowed})")
         try:
-            if key == "error_rate":
+            if key == "memory_growth":
+                if operation is not None:
+                    raise ValueError("memory_growth is of the whole process, not of an operation")
+                from pytest_loadtest._monitor._leaks import parse_growth_rate
+
+                threshold = parse_growth_rate(raw)
+            elif key == "error_rate":
                 threshold = parse_fraction(raw)
             elif key == "throughput_min":
                 threshold = parse_positive_number(raw)

@@ -8,12 +8,14 @@ from typing import Any, Final, final
 
 from pytest_loadtest._parsers import (
     parse_bool,
+    parse_detectors,
     parse_optional_count,
     parse_positive_duration,
     parse_rate,
     parse_seed,
     parse_setting_sla,
     parse_think_time,
+    parse_watch,
 )
 from pytest_loadtest._shapes import parse_stages
 from pytest_loadtest._units import parse_count, parse_duration
@@ -158,6 +160,24 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "base seed of the per-user random generators (vu.random); reported with each result "
         "so a run can be repeated. Default: random.",
         "INT",
+    ),
+    SettingSpec(
+        "monitor_interval",
+        parse_duration,
+        "seconds between samples of the process's CPU, memory, threads, files and IO; 0 turns "
+        "the resource monitor off. Default 1s.",
+        "DURATION",
+    ),
+    SettingSpec(
+        "tracemalloc",
+        parse_bool,
+        "trace allocations to name the top growing allocation sites by file:line (slows "
+        "allocation-heavy code several-fold). Default off.",
+        "BOOL",
+    ),
+    SettingSpec("watch", parse_watch, "SQLAlchemy engines to watch", cli=False, ini=False),
+    SettingSpec(
+        "detectors", parse_detectors, "bottleneck detector thresholds", cli=False, ini=False
     ),
     SettingSpec("sla", parse_setting_sla, "service-level targets", cli=False, ini=False),
 )

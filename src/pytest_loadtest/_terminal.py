@@ -92,7 +92,29 @@ def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> lis
         lines.append("  ".join(cells).rstrip())
     notes = [note for result in results for note in _notes(result, no_sla)]
     notes += _capacity_notes(results)
-    return lines + ([""] if notes else []) + notes
+    blocks = [line for result in results for line in bottleneck_lines(result)]
+    return lines + ([""] if notes else []) + notes + blocks
+
+
+def bottleneck_lines(result: LoadResult) -> list[str]:
+    """The "RESOURCES / BOTTLENECKS IDENTIFIED / RECOMMENDATIONS" block of a run with findings."""
+    if not result.findings:
+        return []
+    from pytest_loadtest._monitor import format_findings, format_resources
+
+    summary = result.resources or {}
+    pools = [db.get("pool") or {} for db in result.databases]
+    connections = None
+    if pools:
+        pool = pools[0]
+        capacity = pool.get("capacity")
+        connections = (int(pool.get("peak_checked_out", 0)), capacity)
+    resources = format_resources(
+        cpu_peak_percent=summary.get("cpu_peak_percent"),
+        rss_peak_bytes=summary.get("rss_peak_bytes"),
+        connections=connections,
+    )
+    return ["", f"{_title(result)}:", *format_findings(result.findings, resources=resources)]
 
 
 def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:

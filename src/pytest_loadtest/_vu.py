@@ -36,6 +36,7 @@ class VirtualUser:
         "random",
         "span_start",
         "state",
+        "watching",
     )
 
     def __init__(
@@ -53,6 +54,7 @@ class VirtualUser:
         self._errors: dict[tuple[int, str], int] = {}
         self._seen_errors: set[tuple[int, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.watching = False  # a database watch attributes statements to the running step
 
     def __repr__(self) -> str:
         return f"<VirtualUser {self.id} iteration={self.iteration}>"
@@ -63,7 +65,7 @@ class VirtualUser:
         >>> with vu.step("list"):
         ...     service.list_clients()
         """
-        return _Step(self, self._recorder.operation(str(name), "step", self.current))
+        return _Step(self, self._recorder.operation(str(name), "step", self.current), str(name))
 
     # -- engine side --------------------------------------------------------------------------
     def buffer(self, op: int) -> list[int]:
@@ -116,14 +118,20 @@ class VirtualUser:
 
 @final
 class _Step:
-    __slots__ = ("_op", "_t0", "_vu")
+    __slots__ = ("_name", "_op", "_t0", "_token", "_vu")
 
-    def __init__(self, vu: VirtualUser, op: int) -> None:
+    def __init__(self, vu: VirtualUser, op: int, name: str = "") -> None:
         self._vu = vu
         self._op = op
+        self._name = name
         self._t0 = 0
+        self._token: Any = None
 
     def __enter__(self) -> _Step:
+        if self._vu.watching:
+            from pytest_loadtest._monitor import set_operation
+
+            self._token = set_operation(self._name)
         self._t0 = self._vu._clock()
         return self
 
@@ -135,5 +143,10 @@ class _Step:
     ) -> None:
         vu = self._vu
         vu.buffer(self._op).append(vu._clock() - self._t0)
+        if self._token is not None:
+            from pytest_loadtest._monitor import reset_operation
+
+            reset_operation(self._token)
+            self._token = None
         if isinstance(exc, Exception):
             vu.record_error(self._op, self._t0, exc)

@@ -31,7 +31,7 @@ _SIGNATURE: Final = (
     "users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, stages=None, "
     "think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, "
     "stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, "
-    "abort_window='5s'"
+    "abort_window='5s', monitor_interval='1s', tracemalloc=False, watch=(), detectors=None"
 )
 
 
@@ -326,6 +326,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
             if state.stream
             else None
         ),
+        soak=item.get_closest_marker("soak") is not None,
     )
     item.stash[_RUNNER] = runner
     return runner

@@ -45,9 +45,10 @@ def test_unknown_marker_kwarg(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         [
             "ERROR: @pytest.mark.load of test_bad.py::test_bad: unknown setting 'userz' "
-            "(known: abort_grace, abort_on_breach, abort_window, duration, iterations, "
-            "max_users, pacing, ramp_down, ramp_up, rate, rate_stages, seed, sla, stages, "
-            "stop_timeout, think_time, users, warmup)"
+            "(known: abort_grace, abort_on_breach, abort_window, detectors, duration, "
+            "iterations, max_users, monitor_interval, pacing, ramp_down, ramp_up, rate, "
+            "rate_stages, seed, sla, stages, stop_timeout, think_time, tracemalloc, users, "
+            "warmup, watch)"
         ]
     )
 
@@ -113,7 +114,8 @@ def test_unknown_sla_key_in_marker(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         [
             "ERROR: @pytest.mark.load of test_bad.py::test_bad: invalid sla={'p96': 100}: "
-            "unknown SLA key 'p96' (allowed: p50, *, error_rate, throughput_min, operations)"
+            "unknown SLA key 'p96' (allowed: p50, *, error_rate, throughput_min, memory_growth, "
+            "operations)"
         ]
     )
 

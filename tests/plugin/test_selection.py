@@ -178,8 +178,9 @@ def test_markers_are_registered_with_their_signature(pytester: pytest.Pytester) 
             "@pytest.mark.load(users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, "
             "stages=None, think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, "
             "warmup=0, stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, "
-            "abort_grace=0, abort_window='5s'): a load test*",
-            "@pytest.mark.soak(users=10, duration='5s', *abort_window='5s'): a soak (endurance) "
+            "abort_grace=0, abort_window='5s', monitor_interval='1s', tracemalloc=False, "
+            "watch=(), detectors=None): a load test*",
+            "@pytest.mark.soak(users=10, duration='5s', *detectors=None): a soak (endurance) "
             "test*",
         ],
         consecutive=False,

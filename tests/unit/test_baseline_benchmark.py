@@ -155,7 +155,8 @@ def _pytest(
         timeout=300,
         check=False,
         env={
-            **os.environ,
+            # not PYTEST_XDIST_WORKER: under xdist pytest-benchmark would turn itself off
+            **{k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"},
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "SEED": str(seed),
             "SLOWER": str(slower),

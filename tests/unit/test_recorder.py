@@ -239,6 +239,8 @@ def test_timeline_row_to_dict() -> None:
         "max": 4.0,
         "warmup": True,
         "dropped": 0,
+        "cpu": None,
+        "rss_mb": None,
     }
     assert ErrorSample("E", 2, "m", "tb").to_dict() == {
         "type": "E",

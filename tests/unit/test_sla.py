@@ -98,7 +98,7 @@ def test_unknown_key_lists_allowed_keys(spec: Mapping[str, object], where: str) 
     assert where in message
     assert (
         "(allowed: p50, p75, p90, p95, p99, p99.9, max, mean, error_rate, throughput_min, "
-        "operations)" in message
+        "memory_growth, operations)" in message
     )
 
 

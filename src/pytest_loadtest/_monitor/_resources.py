@@ -1,0 +1,342 @@
+"""The resource monitor: a thread sampling the process (and the machine's CPU) with psutil.
+
+One reused ``psutil.Process`` is read every ``interval`` seconds (1 s by default) by a
+:class:`~pytest_loadtest._monitor._probe.PsutilProbe`. CPU
+percentages are computed here from cumulative CPU times and the sampler's own clock, not with
+``psutil.cpu_percent()``, whose module-level state another caller in the process would disturb:
+
+- ``cpu_percent``: the process's CPU time over the interval ending at the sample, per wall
+  time; 100 is one core busy (as ``top`` shows it), so a GIL-bound process stays near 100;
+- ``system_cpu_percent``: the machine's busy share of all cores over the same interval (0..100).
+
+RSS, threads and open file descriptors are read at the sample's instant; IO bytes are counted
+from the start of the run. Timestamps are seconds since the ``start_ns`` the engine passes, in
+the engine's clock (``time.perf_counter_ns`` unless a test injects another).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, final
+
+from pytest_loadtest._clock import Clock, SystemClock
+from pytest_loadtest._monitor._probe import Probe, PsutilProbe, Reading
+
+__all__ = [
+    "ResourceSample",
+    "ResourceSampler",
+    "ResourceSamples",
+]
+
+NS: Final = 1_000_000_000
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ResourceSample:
+    """The process at ``t`` seconds since the start; CPU figures cover ``(t - span, t]``."""
+
+    t: float
+    span: float  # seconds since the previous sample (0 for the first)
+    cpu_percent: float  # process; 100 = one core; nan for the first sample
+    system_cpu_percent: float  # machine, 0..100 of all cores; nan for the first sample
+    rss_bytes: int
+    threads: int
+    open_fds: int | None
+    read_bytes: int | None  # since the start of the run
+    write_bytes: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``None`` for nan)."""
+        return {
+            "t": self.t,
+            "span": self.span,
+            "cpu_percent": None if math.isnan(self.cpu_percent) else self.cpu_percent,
+            "system_cpu_percent": (
+                None if math.isnan(self.system_cpu_percent) else self.system_cpu_percent
+            ),
+            "rss_bytes": self.rss_bytes,
+            "threads": self.threads,
+            "open_fds": self.open_fds,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResourceSample:
+        """Inverse of :meth:`to_dict`."""
+
+        def number(key: str) -> float:
+            value = data.get(key)
+            return math.nan if value is None else float(value)
+
+        def optional(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else int(value)
+
+        return cls(
+            t=float(data["t"]),
+            span=float(data.get("span", 0.0)),
+            cpu_percent=number("cpu_percent"),
+            system_cpu_percent=number("system_cpu_percent"),
+            rss_bytes=int(data["rss_bytes"]),
+            threads=int(data.get("threads", 0)),
+            open_fds=optional("open_fds"),
+            read_bytes=optional("read_bytes"),
+            write_bytes=optional("write_bytes"),
+        )
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+@final
+@dataclass(frozen=True)
+class ResourceSamples:
+    """What the sampler saw during a run: the samples, their peaks and means."""
+
+    interval: float
+    cpu_count: int
+    samples: tuple[ResourceSample, ...] = ()
+    sample_cost_s: float = 0.0  # mean wall time of one reading: the monitor's own cost
+
+    @property
+    def cpu_peak(self) -> float:
+        """Highest process CPU % of a sample (100 = one core); nan without CPU samples."""
+        values = _finite([s.cpu_percent for s in self.samples])
+        return max(values) if values else math.nan
+
+    @property
+    def cpu_mean(self) -> float:
+        """Process CPU % over the whole sampled period, weighted by each sample's span."""
+        pairs = [(s.cpu_percent, s.span) for s in self.samples if math.isfinite(s.cpu_percent)]
+        total = sum(span for _, span in pairs)
+        return sum(v * span for v, span in pairs) / total if total > 0 else math.nan
+
+    @property
+    def system_cpu_peak(self) -> float:
+        """Highest machine CPU % (0..100 of all cores)."""
+        values = _finite([s.system_cpu_percent for s in self.samples])
+        return max(values) if values else math.nan
+
+    @property
+    def rss_peak(self) -> int:
+        """Highest RSS seen, in bytes (0 without samples)."""
+        return max((s.rss_bytes for s in self.samples), default=0)
+
+    @property
+    def rss_mean(self) -> float:
+        """Mean RSS of the samples, in bytes."""
+        return sum(s.rss_bytes for s in self.samples) / len(self.samples) if self.samples else 0.0
+
+    @property
+    def threads_peak(self) -> int:
+        """Most threads seen at once."""
+        return max((s.threads for s in self.samples), default=0)
+
+    @property
+    def open_fds_peak(self) -> int | None:
+        """Most open file descriptors seen at once (``None`` where unavailable)."""
+        values = [s.open_fds for s in self.samples if s.open_fds is not None]
+        return max(values) if values else None
+
+    def summary(self) -> dict[str, Any]:
+        """Peaks and means, JSON-ready (what ``result.resources`` shows first)."""
+
+        def clean(value: float) -> float | None:
+            return value if math.isfinite(value) else None
+
+        last = self.samples[-1] if self.samples else None
+        return {
+            "cpu_peak_percent": clean(self.cpu_peak),
+            "cpu_mean_percent": clean(self.cpu_mean),
+            "system_cpu_peak_percent": clean(self.system_cpu_peak),
+            "rss_peak_bytes": self.rss_peak,
+            "rss_mean_bytes": self.rss_mean,
+            "threads_peak": self.threads_peak,
+            "open_fds_peak": self.open_fds_peak,
+            "read_bytes": last.read_bytes if last else None,
+            "write_bytes": last.write_bytes if last else None,
+            "cpu_count": self.cpu_count,
+            "samples": len(self.samples),
+            "interval": self.interval,
+            "sample_cost_ms": self.sample_cost_s * 1e3,
+        }
+
+    def by_window(self, window: float = 1.0) -> dict[float, ResourceSample]:
+        """The sample that best describes each timeline window, keyed by the window's start.
+
+        A sample's CPU covers the interval before it, so it belongs to the window holding the
+        middle of that interval; when several do, the last one wins (its RSS is the window's
+        latest). The first sample (t = 0, no CPU figure) describes window 0 only if no other does.
+        """
+        if window <= 0:
+            raise ValueError("window must be positive")
+        out: dict[float, ResourceSample] = {}
+        for sample in self.samples:
+            middle = sample.t - sample.span / 2
+            key = math.floor(max(middle, 0.0) / window + 1e-9) * window
+            out[key] = sample
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the summary plus every sample."""
+        return {
+            **self.summary(),
+            "sample_cost_s": self.sample_cost_s,
+            "samples": [s.to_dict() for s in self.samples],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResourceSamples:
+        """Inverse of :meth:`to_dict` (the summary is recomputed from the samples)."""
+        return cls(
+            interval=float(data["interval"]),
+            cpu_count=int(data.get("cpu_count", 1)),
+            samples=tuple(ResourceSample.from_dict(s) for s in data.get("samples", [])),
+            sample_cost_s=float(data.get("sample_cost_s", 0.0)),
+        )
+
+
+@dataclass
+class _State:
+    start_ns: int
+    first: Reading
+    last: Reading
+    last_ns: int
+    samples: list[ResourceSample] = field(default_factory=list)
+    cost_ns: int = 0
+    readings: int = 0
+
+
+@final
+class ResourceSampler:
+    """Samples the process every ``interval`` seconds on a daemon thread of its own.
+
+    ``start(start_ns)`` takes a first sample (t = 0) and starts the thread; ``stop(end_ns)``
+    takes a last one, joins the thread and returns the :class:`ResourceSamples`. Samples are
+    due at ``start + k * interval``, so a late one does not shift the ones after it. ``clock``
+    and ``probe`` are injectable; :meth:`sample` takes one sample at once (tests drive it).
+    """
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        *,
+        clock: Clock | None = None,
+        probe: Probe | None = None,
+        cpu_count: int | None = None,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"resource sampling interval must be positive, got {interval!r}")
+        self.interval = interval
+        self._clock = clock if clock is not None else SystemClock()
+        if probe is None:
+            psutil_probe = PsutilProbe()
+            probe, cpu_count = psutil_probe, cpu_count or psutil_probe.cpu_count
+        self._probe = probe
+        self._cpu_count = cpu_count or 1
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # sample() from the thread and from stop()
+        self._thread: threading.Thread | None = None
+        self._state: _State | None = None
+
+    def start(self, start_ns: int | None = None) -> None:
+        """Take the first sample (t = 0) and start sampling."""
+        if self._state is not None:
+            raise RuntimeError("the resource sampler is already running")
+        start = self._clock.now_ns() if start_ns is None else start_ns
+        first = self._probe.read()
+        now = self._clock.now_ns()
+        self._state = _State(start_ns=start, first=first, last=first, last_ns=now)
+        self._state.samples.append(self._make(first, first, now, now))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="loadtest-resources", daemon=True)
+        self._thread.start()
+
+    def sample(self) -> ResourceSample:
+        """Take one sample now (the thread calls this; so may a test)."""
+        with self._lock:
+            state = self._require()
+            began = self._clock.now_ns()
+            reading = self._probe.read()
+            now = self._clock.now_ns()
+            state.cost_ns += now - began
+            state.readings += 1
+            sample = self._make(state.last, reading, state.last_ns, now)
+            state.last, state.last_ns = reading, now
+            state.samples.append(sample)
+            return sample
+
+    def stop(self, end_ns: int | None = None) -> ResourceSamples:
+        """Stop the thread, take a last sample unless the last one is less than half an
+        interval old, and return everything sampled.
+
+        ``end_ns`` is accepted for symmetry with the other watchers; the last sample is timed by
+        the sampler's clock.
+        """
+        state = self._require()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._clock.now_ns() - state.last_ns >= self.interval * NS / 2:
+            self.sample()  # shorter spans give CPU figures that are mostly clock-tick noise
+        self._state = None
+        return ResourceSamples(
+            interval=self.interval,
+            cpu_count=self._cpu_count,
+            samples=tuple(state.samples),
+            sample_cost_s=state.cost_ns / state.readings / NS if state.readings else 0.0,
+        )
+
+    def _require(self) -> _State:
+        if self._state is None:
+            raise RuntimeError("the resource sampler is not running")
+        return self._state
+
+    def _loop(self) -> None:
+        state = self._require()
+        tick = 1
+        while not self._stop.is_set():
+            due = state.start_ns + round(tick * self.interval * NS)
+            now = self._clock.now_ns()
+            if due > now:
+                self._clock.sleep((due - now) / NS, self._stop)
+                continue  # re-check: the sleep may have been cut short
+            # A starved thread (the GIL, a busy machine) may come back after its next tick has
+            # passed too: it samples once, not twice in a row, since a CPU figure over a span
+            # of microseconds is all clock-tick noise (10 ms ticks make 1,000s of percent).
+            if now - state.last_ns >= self.interval * NS / 2:
+                self.sample()
+            now = self._clock.now_ns()
+            tick = max(tick + 1, int((now - state.start_ns) / (self.interval * NS)) + 1)
+
+    def _make(self, before: Reading, after: Reading, before_ns: int, now_ns: int) -> ResourceSample:
+        state = self._require()
+        span = (now_ns - before_ns) / NS
+        cpu = system = math.nan
+        if span > 0:
+            cpu = max(after.cpu_seconds - before.cpu_seconds, 0.0) / span * 100
+            total = after.system_total - before.system_total
+            if total > 0:
+                system = min(max((after.system_busy - before.system_busy) / total * 100, 0), 100)
+
+        def since_start(now: int | None, first: int | None) -> int | None:
+            return None if now is None or first is None else now - first
+
+        return ResourceSample(
+            t=(now_ns - state.start_ns) / NS,
+            span=span,
+            cpu_percent=cpu,
+            system_cpu_percent=system,
+            rss_bytes=after.rss_bytes,
+            threads=after.threads,
+            open_fds=after.open_fds,
+            read_bytes=since_start(after.read_bytes, state.first.read_bytes),
+            write_bytes=since_start(after.write_bytes, state.first.write_bytes),
+        )

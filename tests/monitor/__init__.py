@@ -1,0 +1,1 @@
+"""Integration tests of the detectors against deliberately broken SQLAlchemy services."""

@@ -1,0 +1,91 @@
+"""Findings as data and as the "BOTTLENECKS IDENTIFIED / RECOMMENDATIONS" block."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from pytest_loadtest._monitor import Finding, format_bytes, format_findings, format_resources
+
+
+def test_finding_round_trips_through_json() -> None:
+    finding = Finding(
+        kind="missing_index",
+        title="Full scan of projects",
+        evidence="plan: SCAN projects",
+        recommendation="Add an index on projects(client_id)",
+        severity="high",
+        data={"table": "projects", "columns": ["client_id"]},
+    )
+    again = Finding.from_dict(json.loads(json.dumps(finding.to_dict())))
+    assert again == finding
+
+
+def test_finding_from_dict_rejects_an_unknown_severity() -> None:
+    with pytest.raises(ValueError, match="severity 'urgent'"):
+        Finding.from_dict({"kind": "x", "title": "t", "severity": "urgent"})
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0B"),
+        (999, "999B"),
+        (12_300, "12.3KB"),
+        (350_000_000, "350MB"),
+        (1_200_000_000, "1.2GB"),
+        (-4_000_000, "-4.0MB"),
+        (math.nan, "-"),
+    ],
+)
+def test_format_bytes(n: float, text: str) -> None:
+    assert format_bytes(n) == text
+
+
+def test_resources_line_matches_the_seed_example() -> None:
+    line = format_resources(
+        cpu_peak_percent=67.2, rss_peak_bytes=1_200_000_000, connections=(8, 10)
+    )
+    assert line == "RESOURCES:   CPU Peak: 67%   Memory Peak: 1.2GB   DB Connections: 8/10"
+
+
+def test_resources_line_leaves_out_what_is_unknown() -> None:
+    assert format_resources(rss_peak_bytes=50e6) == "RESOURCES:   Memory Peak: 50.0MB"
+    assert format_resources(connections=(3, None)) == "RESOURCES:   DB Connections: 3/-"
+    assert format_resources(cpu_peak_percent=math.nan) == ""
+
+
+def _finding(kind: str, severity: str) -> Finding:
+    return Finding.from_dict(
+        {
+            "kind": kind,
+            "title": f"{kind} title",
+            "evidence": f"{kind} evidence",
+            "recommendation": f"{kind} advice",
+            "severity": severity,
+        }
+    )
+
+
+def test_block_numbers_bottlenecks_and_recommendations_alike_most_severe_first() -> None:
+    findings = [_finding("pool", "low"), _finding("index", "high"), _finding("n1", "medium")]
+    assert format_findings(findings, resources="RESOURCES:   CPU Peak: 67%") == [
+        "RESOURCES:   CPU Peak: 67%",
+        "BOTTLENECKS IDENTIFIED:",
+        "1. index title - index evidence",
+        "2. n1 title - n1 evidence",
+        "3. pool title - pool evidence",
+        "RECOMMENDATIONS:",
+        "1. index advice",
+        "2. n1 advice",
+        "3. pool advice",
+    ]
+
+
+def test_no_findings_no_block() -> None:
+    assert format_findings([]) == []
+    assert format_findings([], resources="RESOURCES:   CPU Peak: 5%") == [
+        "RESOURCES:   CPU Peak: 5%"
+    ]
