@@ -17,6 +17,8 @@ __all__ = ["build_result"]
 NS: Final = 1_000_000_000
 #: Users at or above which a busy process is flagged for GIL contention.
 GIL_USERS: Final = 32
+#: Seconds at the start of a run that leak detection always leaves out.
+LEAK_WARMUP_S: Final = 5.0
 
 
 def build_result(
@@ -93,6 +95,12 @@ def build_result(
     return result
 
 
+def _leak_warmup(engine: Engine) -> float:
+    """Seconds at the start that the RSS trend ignores: the warm-up, and at least the first
+    :data:`LEAK_WARMUP_S` (caches, imports and pools fill then; that is growth, not a leak)."""
+    return max(engine.settings.warmup, LEAK_WARMUP_S)
+
+
 def _monitoring(engine: Engine, result: LoadResult) -> None:
     """Join resource samples to the timeline; the RSS trend; database stats; findings."""
     from pytest_loadtest import _monitor
@@ -110,7 +118,7 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
                 row.cpu = sample.cpu_percent
                 row.rss_mb = sample.rss_bytes / 1e6
         trend = _monitor.soak_trend(
-            resources, duration=result.duration + settings.warmup, warmup_s=settings.warmup
+            resources, duration=result.duration + settings.warmup, warmup_s=_leak_warmup(engine)
         )
         if trend is not None:
             result.memory = {
@@ -135,7 +143,7 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
         databases=databases,
         allocations=allocations,
         soak=engine.soak,
-        warmup_s=settings.warmup,
+        warmup_s=_leak_warmup(engine),
     )
     rules = _monitor.build_rules(settings.detectors) if settings.detectors else None
     result.findings = _monitor.detect(facts, rules)

@@ -66,6 +66,8 @@ def test_steady_mixed_traffic(load_runner: LoadRunner, workload: Workload) -> No
     # latency does not creep up as the run goes on (a leak, a growing table scan, a lock queue)
     first, last = _p95_drift(result)
     assert last <= 3 * first + 50, f"p95 drifted from {first:.1f}ms to {last:.1f}ms"
+    # a leak-free service: the soak leak detector (RSS slope after warm-up) stays quiet
+    assert not [f for f in result.findings if f.kind == "soak_leak"], result.findings
 
 
 @pytest.mark.soak(

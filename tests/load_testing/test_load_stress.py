@@ -39,7 +39,13 @@ def test_connection_pool_saturation(load_runner: LoadRunner, make_workload: Make
             session.scalars(select(Client.id).order_by(Client.id).limit(50)).all()
             time.sleep(HOLD)  # calls a partner API while holding the connection
 
+    load_runner.watch(workload.app.database.engine)
     result = load_runner.run(export)
+
+    # the watch names the bottleneck: the pool, with its numbers, and a size to grow it to
+    (finding,) = [f for f in result.findings if f.kind == "pool_saturation"]
+    assert "2/2" in finding.evidence
+    assert "timeouts" in finding.evidence
 
     assert set(result.errors_by_type) == {"TimeoutError"}, result.errors_by_type
     timeouts = result.errors_by_type["TimeoutError"]

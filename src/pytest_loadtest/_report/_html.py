@@ -200,9 +200,13 @@ def _notes(view: ResultView) -> str:
     if count(d.get("late_calls")):
         notes.append(f"{d.get('late_calls')} calls reached the timeline after their window")
     for finding in d.get("findings") or []:
-        notes.append(
-            str(finding.get("message", finding)) if isinstance(finding, Mapping) else str(finding)
-        )
+        if isinstance(finding, Mapping):
+            notes.append(
+                f"Bottleneck: {finding.get('title', '')} ({finding.get('evidence', '')}). "
+                f"Recommendation: {finding.get('recommendation', '')}"
+            )
+        else:
+            notes.append(str(finding))
     if not notes:
         return ""
     return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"

@@ -1,6 +1,6 @@
 """What monitoring costs: one resource sample, a watched statement and checkout, tracemalloc.
 
-Not a test (pytest does not collect it): run ``python tests/monitor/measure_overhead.py``. Costs
+Run ``python benchmarks/monitor_overhead.py``. Costs
 are thread CPU time, so that other processes on the machine disturb them less; watched and
 unwatched runs alternate, and the first quartile of each is compared.
 """
