@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._open import SERVICE, START_LAG, OpenDriver
 from pytest_loadtest._result import LatencyStats, LoadResult, OperationStats
@@ -12,7 +13,7 @@ from pytest_loadtest._stats import LatencyHistogram
 if TYPE_CHECKING:
     from pytest_loadtest._engine import Engine
 
-__all__ = ["build_result"]
+__all__ = ["build_result", "run_facts"]
 
 NS: Final = 1_000_000_000
 #: Users at or above which a busy process is flagged for GIL contention.
@@ -133,12 +134,8 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
     result.databases = [database.to_dict() for database in databases]
     if resources is None and not databases and not allocations:
         return
-    facts = _monitor.RunFacts(
-        duration=result.duration,
-        window=result.window,
-        timeline=result.timeline,
-        operation_calls={name: op.total for name, op in result.operations.items()},
-        operation_timelines={name: op.timeline for name, op in result.operations.items()},
+    facts = run_facts(
+        result,
         resources=resources,
         databases=databases,
         allocations=allocations,
@@ -147,3 +144,29 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
     )
     rules = _monitor.build_rules(settings.detectors) if settings.detectors else None
     result.findings = _monitor.detect(facts, rules)
+
+
+def run_facts(
+    result: LoadResult,
+    *,
+    resources: Any = None,
+    databases: Sequence[Any] = (),
+    allocations: Sequence[Any] = (),
+    soak: bool = False,
+    warmup_s: float = 0.0,
+) -> Any:
+    """The detectors' view (a ``RunFacts``) of a result and what its watchers saw."""
+    from pytest_loadtest._monitor import RunFacts
+
+    return RunFacts(
+        duration=result.duration,
+        window=result.window,
+        timeline=result.timeline,
+        operation_calls={name: op.total for name, op in result.operations.items()},
+        operation_timelines={name: op.timeline for name, op in result.operations.items()},
+        resources=resources,
+        databases=databases,
+        allocations=allocations,
+        soak=soak,
+        warmup_s=warmup_s,
+    )

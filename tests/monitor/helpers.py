@@ -14,6 +14,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from pytest_loadtest._build import run_facts
 from pytest_loadtest._monitor import (
     AllocationSite,
     DatabaseStats,
@@ -43,18 +44,11 @@ def facts_from(
     allocations: Sequence[AllocationSite] = (),
     soak: bool = False,
 ) -> RunFacts:
-    """The detectors' view of an engine run."""
-    return RunFacts(
-        duration=result.duration,
-        window=result.window,
-        timeline=result.timeline,
-        operation_calls={name: op.total for name, op in result.operations.items()},
-        operation_timelines={name: op.timeline for name, op in result.operations.items()},
-        resources=resources,
-        databases=databases,
-        allocations=allocations,
-        soak=soak,
+    """The detectors' view of an engine run (as the plugin builds it)."""
+    facts: RunFacts = run_facts(
+        result, resources=resources, databases=databases, allocations=allocations, soak=soak
     )
+    return facts
 
 
 def run_watched(

@@ -26,18 +26,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, final
 
+from pytest_loadtest._sla import LATENCY_KEYS
 from pytest_loadtest._units import format_latency_ms, format_rate
 
 __all__ = ["LATENCY_METRICS", "METRICS", "CheckSpecError", "RegressionCheck", "parse_checks"]
 
-#: Latency metrics and their percentile (``None``: not a percentile).
+#: Latency metrics and their percentile (``None``: not a percentile): the SLA's keys.
 LATENCY_METRICS: Final[dict[str, float | None]] = {
-    "p50": 50.0,
-    "p75": 75.0,
-    "p90": 90.0,
-    "p95": 95.0,
-    "p99": 99.0,
-    "p99.9": 99.9,
+    **{key: q for key, q in LATENCY_KEYS.items() if q is not None},
     "mean": None,
     "max": None,
 }

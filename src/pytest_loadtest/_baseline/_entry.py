@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
+from pytest_loadtest._latency import CallStatsMixin
 from pytest_loadtest._recorder import TimelineRow
 from pytest_loadtest._result import LoadResult
 from pytest_loadtest._stats import LatencyHistogram
@@ -130,7 +131,7 @@ class Ranks:
 
 @final
 @dataclass(eq=False)
-class Entry:
+class Entry(CallStatsMixin):
     """One run's total, or one operation of it: what is saved, loaded and compared."""
 
     key: EntryKey
@@ -143,21 +144,6 @@ class Entry:
     load: dict[str, Any] = field(default_factory=dict)
     plugin_version: str = ""
     _ranks: Ranks | None = field(default=None, repr=False)
-
-    @property
-    def total(self) -> int:
-        """Measured calls, failed ones included."""
-        return self.histogram.count
-
-    @property
-    def error_rate(self) -> float:
-        """Failed calls / calls (0.0 without calls)."""
-        return self.errors / self.total if self.total else 0.0
-
-    @property
-    def throughput(self) -> float:
-        """Calls per second over the measured period."""
-        return self.total / self.duration if self.duration > 0 else 0.0
 
     @property
     def ranks(self) -> Ranks:
