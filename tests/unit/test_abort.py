@@ -243,8 +243,9 @@ def test_a_target_that_fails_at_once_is_aborted_too() -> None:
     def refused() -> None:
         raise ConnectionError("refused")
 
-    settings = {"users": 1, "duration": 1.6, "abort_on_breach": True, "abort_window": "1s"}
+    settings = {"users": 1, "duration": 4, "abort_on_breach": True, "abort_window": "1s"}
     resolved = resolve_settings([("t", {"seed": 1, "sla": {"error_rate": "1%"}, **settings})])
     result = Engine(build_plan(refused), resolved).run()
     assert result.aborted is not None
-    assert result.duration < 1.5
+    # judged after the first second (plus a tick), long before the end even on a busy machine
+    assert result.duration < 3.0
