@@ -6,8 +6,6 @@ at chosen times; one test runs an engine on the fake clock and lets the monitor 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -184,15 +182,6 @@ def test_abort_message_and_round_trip() -> None:
 
 
 # -- a whole run -------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_user_threads_left_behind() -> Iterator[None]:
-    yield
-    for thread in threading.enumerate():
-        if thread.name.startswith("loadtest-"):
-            thread.join(2.0)
-            assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def _run_failing_after(seconds: float, **settings: Any) -> LoadResult:

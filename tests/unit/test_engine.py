@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,52 +15,9 @@ from pytest_loadtest._scenario import Scenario, build_plan
 from pytest_loadtest._sla import parse_sla
 from pytest_loadtest._vu import VirtualUser
 
+from .fakeclock import FakeClock
+
 NS = 1_000_000_000
-
-
-class FakeClock:
-    """A clock for the engine whose time advances only when told to.
-
-    By default targets move time with ``advance``; a user thread's sleep (think time, a ramp-up
-    slot) moves it by the time slept, and the engine's main loop waits a little real time
-    without moving it, so that a measured call sees only the time its target added.
-
-    With ``driven_by_main`` the engine's main loop moves time by each poll instead, and a user's
-    sleep waits until the clock reaches its wake-up time, as several sleeping users would in real
-    time.
-    """
-
-    def __init__(self, *, driven_by_main: bool = False) -> None:
-        self._ns = 1_000 * NS
-        self._changed = threading.Condition()
-        self._owner = threading.get_ident()
-        self._driven_by_main = driven_by_main
-        self.sleeps: list[float] = []
-
-    def now_ns(self) -> int:
-        return self._ns
-
-    def advance(self, seconds: float) -> None:
-        with self._changed:
-            self._ns += round(seconds * NS)
-            self._changed.notify_all()
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        if threading.get_ident() == self._owner:
-            if self._driven_by_main:
-                self.advance(seconds)
-                stop.wait(0.002)  # real time for woken users to take their turn
-            else:
-                stop.wait(0.0005)
-            return
-        self.sleeps.append(seconds)
-        if not self._driven_by_main:
-            self.advance(seconds)
-            return
-        with self._changed:
-            wake = self._ns + round(seconds * NS)
-            while self._ns < wake and not stop.is_set():
-                self._changed.wait(0.01)
 
 
 def _settings(**kwargs: Any) -> LoadSettings:
@@ -78,15 +34,6 @@ def _run(target: object, clock: FakeClock | None = None, **settings: Any) -> Loa
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture(autouse=True)
-def _no_user_threads_left_behind() -> Iterator[None]:
-    yield
-    for thread in threading.enumerate():
-        if thread.name.startswith("loadtest-"):
-            thread.join(2.0)
-            assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def test_fixed_latency_with_one_user(clock: FakeClock) -> None:

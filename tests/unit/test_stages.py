@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,15 +52,6 @@ def _run(target: object, clock: FakeClock, **settings: Any) -> LoadResult:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(driven_by_main=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_user_threads_left_behind() -> Iterator[None]:
-    yield
-    for thread in threading.enumerate():
-        if thread.name.startswith("loadtest-"):
-            thread.join(2.0)
-            assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def test_users_start_as_the_stages_rise(clock: FakeClock) -> None:
