@@ -20,7 +20,7 @@ from pytest_loadtest._monitor import (
     rss_trend,
     soak_trend,
 )
-from pytest_loadtest._monitor._leaks import t_quantile
+from pytest_loadtest._tdist import t_quantile
 
 MB = 1e6
 

@@ -30,11 +30,13 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Final, final
 
 from pytest_loadtest._baseline._checks import LATENCY_METRICS
 from pytest_loadtest._baseline._entry import Entry
 from pytest_loadtest._sla import min_calls_for_percentile
+from pytest_loadtest._tdist import t_quantile
 from pytest_loadtest._units import format_latency_ms, format_rate
 
 __all__ = ["DEFAULT_CONFIDENCE", "DEFAULT_MIN_CALLS", "Noise", "judge", "quantile_interval"]
@@ -140,21 +142,6 @@ def _rate_error(entry: Entry) -> tuple[float, float, str]:
     return math.sqrt(entry.total) / entry.duration, math.inf, "Poisson"
 
 
-def t_quantile(z: float, df: float) -> float:
-    """Student's t quantile matching the normal quantile ``z`` at ``df`` degrees of freedom
-    (the Cornish-Fisher expansion; within 1% of exact from 3 degrees of freedom on)."""
-    if math.isinf(df):
-        return z
-    v = max(df, 1.0)
-    z3, z5, z7 = z**3, z**5, z**7
-    return (
-        z
-        + (z3 + z) / (4 * v)
-        + (5 * z5 + 16 * z3 + 3 * z) / (96 * v**2)
-        + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v**3)
-    )
-
-
 def _throughput(base: Entry, cur: Entry, z: float) -> Noise:
     b_se, b_df, b_how = _rate_error(base)
     c_se, c_df, c_how = _rate_error(cur)
@@ -166,7 +153,8 @@ def _throughput(base: Entry, cur: Entry, z: float) -> Noise:
     df = se**4 / parts if parts > 0 and not math.isinf(se) else math.inf
     test = "calls/s (Welch t)" if not math.isinf(df) else "calls/s"
     spread = f"spread: baseline {b_how}, current {c_how}"
-    return _z_verdict(t_obs, t_quantile(z, df), test, spread)
+    critical = z if math.isinf(df) else t_quantile(NormalDist().cdf(z), max(df, 1.0))
+    return _z_verdict(t_obs, critical, test, spread)
 
 
 def _error_rate(base: Entry, cur: Entry, z: float) -> Noise:
