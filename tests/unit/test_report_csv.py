@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,13 @@ def test_rates_use_the_timeline_window(tmp_path: Path) -> None:
     rows = [r for r in _read(tmp_path / "timeline.csv") if r["scope"] == "all"]
     assert [float(r["window_s"]) for r in rows] == [0.5] * 4
     assert [float(r["calls_per_s"]) for r in rows] == [row.calls * 2 for row in result.timeline]
+
+
+def test_the_process_samples_join_the_whole_run_rows(tmp_path: Path) -> None:
+    result = measured_result(lambda: time.sleep(0.001), duration="1.2s", monitor_interval="0.2s")
+    assert any(row.rss_mb > 0 for row in result.timeline)  # nan compares False
+    write_report(tmp_path, [result])
+    with (tmp_path / "timeline.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["scope"] == "all"]
+    assert any(float(r["rss_mb"]) > 0 for r in rows if r["rss_mb"])
+    assert any(r["cpu_percent"] for r in rows)

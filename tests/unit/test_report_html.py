@@ -111,14 +111,25 @@ def test_summary_table_and_one_section_per_result(page: Page, results: list[Load
     assert "p99.9" in page.text  # the per-target SLA table
 
 
-def test_four_charts_per_result_with_their_data(page: Page, results: list[LoadResult]) -> None:
-    assert page.classes.count("chart") == 4 * len(results)
+def test_four_charts_per_result_and_resources_when_sampled(
+    page: Page, results: list[LoadResult]
+) -> None:
+    def kinds(result: LoadResult) -> list[str]:
+        sampled = ["resources"] if result.resources else []
+        return ["latency", "throughput", "users", *sampled, "distribution"]
+
+    assert any(r.resources for r in results), "an engine run samples its process"
+    assert not all(r.resources for r in results), "a built result has no samples"
+    assert page.classes.count("chart") == sum(len(kinds(r)) for r in results)
     data = _figures(page)
     assert sorted(data) == sorted(
-        f"figure-{i}-{kind}"
-        for i in range(len(results))
-        for kind in ("latency", "throughput", "users", "distribution")
+        f"figure-{i}-{kind}" for i, result in enumerate(results) for kind in kinds(result)
     )
+    sampled = next(i for i, r in enumerate(results) if r.resources)
+    cpu, rss = data[f"figure-{sampled}-resources"]["data"]
+    assert cpu["name"] == "process CPU %"
+    assert rss["yaxis"] == "y2"
+    assert len(rss["y"]) == len(results[sampled].resources["samples"])  # type: ignore[index]
     latency = data["figure-0-latency"]
     assert [trace["name"] for trace in latency["data"][:3]] == ["p50", "p95", "p99"]
     assert len(latency["data"][1]["y"]) == len(results[0].timeline)

@@ -9,11 +9,16 @@ on the throughput chart.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from pytest_loadtest._report._layout import SLA_COLOR as _SLA_COLOR
+from pytest_loadtest._report._layout import base_layout as _layout
+from pytest_loadtest._report._layout import escape_text as _text
+from pytest_loadtest._report._layout import finite_or_none as _value
+from pytest_loadtest._report._layout import shade_warmup as _warmup
+from pytest_loadtest._report._layout import threshold_line as _hline
 from pytest_loadtest._report._model import ResultView, count, number, ordered_operations
 from pytest_loadtest._units import format_latency_ms
 
@@ -21,87 +26,13 @@ __all__ = ["CHART_KINDS", "figures"]
 
 Figure = dict[str, Any]
 
-#: The charts of one result, in page order.
-CHART_KINDS: Final = ("latency", "throughput", "users", "distribution")
+#: The charts of one result, in page order ("resources" only for runs with a resource monitor).
+CHART_KINDS: Final = ("latency", "throughput", "users", "resources", "distribution")
 _PERCENTILE_OF: Final = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 _PERCENTILE_OF_MORE: Final = {**_PERCENTILE_OF, "p99.9": 99.9}
-_SLA_COLOR: Final = "#d62728"
 _OPERATION_SLA_COLOR: Final = "#8c564b"
 _COLORS: Final = {"p50": "#2ca02c", "p95": "#ff7f0e", "p99": "#9467bd", "max": "#7f7f7f"}
 _TICKS: Final = (0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
-
-
-def _text(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _value(value: object) -> float | None:
-    n = number(value)
-    return n if math.isfinite(n) else None
-
-
-def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
-        "height": 330,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-        "xaxis": {"title": {"text": "seconds since start"}, "rangemode": "tozero"},
-        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
-        "hovermode": "x unified",
-        "shapes": [],
-        "annotations": [],
-    }
-    layout.update(extra)
-    return layout
-
-
-def _hline(layout: dict[str, Any], y: float, label: str, *, yref: str = "y") -> None:
-    """A dashed horizontal SLA line across the chart with its label at the right end."""
-    layout["shapes"].append(
-        {
-            "type": "line",
-            "xref": "paper",
-            "x0": 0,
-            "x1": 1,
-            "yref": yref,
-            "y0": y,
-            "y1": y,
-            "line": {"color": _SLA_COLOR, "width": 1.5, "dash": "dash"},
-        }
-    )
-    layout["annotations"].append(
-        {
-            "xref": "paper",
-            "x": 1,
-            "xanchor": "right",
-            "yref": yref,
-            "y": y,
-            "yanchor": "bottom",
-            "text": _text(label),
-            "showarrow": False,
-            "font": {"color": _SLA_COLOR, "size": 11},
-        }
-    )
-
-
-def _warmup(layout: dict[str, Any], rows: Sequence[Mapping[str, Any]], window: float) -> None:
-    times = [number(row.get("t")) for row in rows if row.get("warmup")]
-    if times:
-        layout["shapes"].append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "x0": min(times),
-                "x1": max(times) + window,
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "rgba(128,128,128,0.12)",
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
 
 
 def _overall_checks(data: Mapping[str, Any]) -> dict[str, float]:
@@ -368,11 +299,58 @@ def distribution_figure(view: ResultView) -> Figure:
     return {"data": data, "layout": layout}
 
 
+def resources_figure(view: ResultView) -> Figure | None:
+    """The process's CPU (100% = one core) and resident memory over time, from the resource
+    monitor's samples; ``None`` when the run had none."""
+    resources = view.data.get("resources")
+    samples = resources.get("samples") if isinstance(resources, Mapping) else None
+    if not isinstance(samples, list) or not samples:
+        return None
+    rows = [s for s in samples if isinstance(s, Mapping)]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "process CPU %",
+            "x": [s.get("t") for s in rows],
+            "y": [_value(s.get("cpu_percent")) for s in rows],
+            "line": {"color": "#1f77b4", "width": 2},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "RSS (MB)",
+            "x": [s.get("t") for s in rows],
+            "y": [number(s.get("rss_bytes")) / 1e6 for s in rows],
+            "yaxis": "y2",
+            "line": {"color": "#8c564b", "width": 2, "dash": "dot"},
+        },
+    ]
+    layout = _layout(
+        "Process CPU and memory over time",
+        "CPU % (100 = one core)",
+        yaxis2={
+            "title": {"text": "RSS (MB)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+    )
+    layout["margin"]["r"] = 55
+    _warmup(layout, view.timeline, view.window)
+    return {"data": data, "layout": layout}
+
+
 def figures(view: ResultView) -> dict[str, Figure]:
     """Every chart of one result, keyed by :data:`CHART_KINDS`."""
-    return {
+    charts = {
         "latency": latency_figure(view),
         "throughput": throughput_figure(view),
         "users": users_figure(view),
-        "distribution": distribution_figure(view),
     }
+    resources = resources_figure(view)
+    if resources is not None:
+        charts["resources"] = resources
+    charts["distribution"] = distribution_figure(view)
+    return charts

@@ -45,6 +45,8 @@ TIMELINE_COLUMNS: Final = (
     "p99_ms",
     "max_ms",
     "warmup",
+    "cpu_percent",
+    "rss_mb",
 )
 
 SUMMARY_COLUMNS: Final = (
@@ -116,6 +118,8 @@ def _timeline(
             "p99_ms": row.get("p99"),
             "max_ms": row.get("max"),
             "warmup": bool(row.get("warmup", False)),
+            "cpu_percent": row.get("cpu"),
+            "rss_mb": row.get("rss_mb"),
         }
 
 
