@@ -235,10 +235,12 @@ def test_one_core_busy_while_throughput_stays_flat_is_cpu_bound() -> None:
     assert finding.severity == "medium"
 
 
-def test_cpu_bound_without_a_ramp_is_reported_with_low_severity() -> None:
+def test_cpu_bound_without_a_ramp_needs_asking_and_is_then_low_severity() -> None:
     facts = RunFacts(timeline=_ramp([500] * 4, [8] * 4), resources=_samples([95, 96, 97, 95]))
-    [finding] = CpuBound().check(facts)
+    assert CpuBound().check(facts) == []  # busy, but no evidence that threads stopped paying off
+    [finding] = CpuBound(require_scaling=False).check(facts)
     assert finding.severity == "low"
+    assert "no lower user level" in finding.evidence
 
 
 def test_scaling_throughput_or_idle_cpu_is_not_cpu_bound() -> None:

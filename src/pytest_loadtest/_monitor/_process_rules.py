@@ -35,8 +35,9 @@ class CpuBound:
     users ``U``: Python code holding the GIL. When the run also had at most ``U/2`` users for a
     while (a ramp, stages), the finding needs calls/s to have stopped rising too: going from
     the largest such level ``u`` to ``U`` users added less than ``min_scaling`` of the linear
-    gain (``(rate(U)/rate(u) - 1) / (U/u - 1)``). Without such a level it is reported with low
-    severity."""
+    gain (``(rate(U)/rate(u) - 1) / (U/u - 1)``). Without such a level (no ramp, one number of
+    users) there is no evidence that more users would not help: nothing is reported, unless
+    ``require_scaling`` is off, which reports it with low severity."""
 
     name: ClassVar[str] = "cpu_bound"
     min_cores: float = 0.8
@@ -44,6 +45,7 @@ class CpuBound:
     min_scaling: float = 0.25
     min_users: int = 2
     min_samples: int = 2
+    require_scaling: bool = True
 
     def check(self, facts: RunFacts) -> list[Finding]:
         """At most one finding."""
@@ -65,6 +67,8 @@ class CpuBound:
                 f"; {users} users gave {rates[users]:.0f} calls/s, {top_users} gave "
                 f"{rates[top_users]:.0f} ({max(scaling, 0):.0%} of the linear gain)"
             )
+        elif self.require_scaling:
+            return []  # busy, but nothing shows that threads stopped paying off
         else:
             ramp = "; no lower user level in the run to compare scaling with"
         return [
