@@ -28,7 +28,7 @@ from pytest_loadtest._stats import LatencyHistogram
 from pytest_loadtest._vu import VirtualUser
 
 if TYPE_CHECKING:
-    from pytest_loadtest._progress import ProgressSnapshot
+    from pytest_loadtest._progress import Progress, ProgressSnapshot
 
 __all__ = ["Clock", "Engine", "SystemClock"]
 
@@ -87,7 +87,7 @@ class Engine:
         tick: float = 0.1,
         window: float = 1.0,
         poll: float = 0.01,
-        progress: Callable[[ProgressSnapshot], object] | None = None,
+        progress: Progress | None = None,
         watch: Sequence[Any] = (),
         soak: bool = False,
     ) -> None:
@@ -325,8 +325,8 @@ class Engine:
             recorder.drain(now)
             if abort is not None and not self.stopping and abort.observe(self, now):
                 self._signal_stop()
-            if progress is not None and not self.stopping:
-                progress(self.snapshot(now))
+            if progress is not None and not self.stopping and progress.due():
+                progress.update(self.snapshot(now))
 
     def snapshot(self, now: int) -> ProgressSnapshot:
         """Where the run is: elapsed time, active users, and over the last second or so (the

@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal, TextIO, final, get_args
+from typing import Final, Literal, Protocol, TextIO, final, get_args
 
 from pytest_loadtest._units import format_latency_ms, format_rate
 
 __all__ = [
+    "Progress",
     "ProgressMode",
     "ProgressPrinter",
     "ProgressSnapshot",
@@ -128,6 +129,22 @@ def format_progress(snapshot: ProgressSnapshot, *, width: int | None = None) -> 
     return line[: max(width - 1, 0)] + "…" if width > 0 else ""
 
 
+class Progress(Protocol):
+    """Shows a run's progress: what :class:`ProgressPrinter` does."""
+
+    def due(self) -> bool:
+        """Whether a new snapshot would be shown now."""
+        ...
+
+    def update(self, snapshot: ProgressSnapshot) -> object:
+        """A new snapshot (called by the engine's collector thread)."""
+        ...
+
+    def finish(self) -> object:
+        """The run ended."""
+        ...
+
+
 @final
 class ProgressPrinter:
     """Writes progress lines through ``write`` according to ``mode``; thread-safe.
@@ -166,20 +183,31 @@ class ProgressPrinter:
         width = self._width() if callable(self._width) else self._width
         return max(width - 1, 10)  # the last column would make some terminals wrap
 
+    def _due(self, now: float) -> bool:
+        if self.mode == "off":
+            return False
+        if self.mode == "line":
+            since = self._started if self._last is None else self._last
+            return now - since >= self._interval
+        return self._last is None or now - self._last >= self._live_interval
+
+    def due(self) -> bool:
+        """True when :meth:`update` would write now: callers need not build a snapshot
+        otherwise (the engine's collector asks at every tick)."""
+        with self._lock:
+            return self._due(self._clock())
+
     def update(self, snapshot: ProgressSnapshot, *, force: bool = False) -> bool:
         """Show ``snapshot`` if it is time to (always with ``force``); True when written."""
         if self.mode == "off":
             return False
         with self._lock:
             now = self._clock()
+            if not force and not self._due(now):
+                return False
             if self.mode == "line":
-                since = self._started if self._last is None else self._last
-                if not force and now - since < self._interval:
-                    return False
                 self._write(format_progress(snapshot) + "\n")
             else:
-                if not force and self._last is not None and now - self._last < self._live_interval:
-                    return False
                 line = format_progress(snapshot, width=self._columns())
                 padding = " " * max(self._shown - len(line), 0)
                 self._write("\r" + line + padding)

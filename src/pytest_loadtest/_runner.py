@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, final
+from typing import TYPE_CHECKING, Any, NoReturn, final
 
 from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._clock import Clock
@@ -14,23 +14,11 @@ from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._units import parse_duration
 
 if TYPE_CHECKING:
-    from pytest_loadtest._progress import ProgressSnapshot
+    from pytest_loadtest._progress import Progress
 
 __all__ = ["LoadRunner"]
 
 Layer = tuple[str, Mapping[str, object]]
-
-
-class Progress(Protocol):
-    """Shows a run's progress: what :class:`~pytest_loadtest._report.ProgressPrinter` does."""
-
-    def update(self, snapshot: ProgressSnapshot) -> object:
-        """A new snapshot (called by the collector thread, several times a second)."""
-        ...
-
-    def finish(self) -> object:
-        """The run ended."""
-        ...
 
 
 def _raise(message: str) -> NoReturn:
@@ -192,7 +180,7 @@ class LoadRunner:
             resolved,
             clock=self.clock,
             name=name,
-            progress=printer.update if printer is not None else None,
+            progress=printer,
             watch=self._watched,
             soak=self._soak,
         )

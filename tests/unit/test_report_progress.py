@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_loadtest._report import (
+    ProgressMode,
     ProgressPrinter,
     ProgressSnapshot,
     choose_progress_mode,
@@ -201,3 +202,19 @@ def test_live_fits_the_terminal_width() -> None:
 def test_bad_printer_arguments(mode: str, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="progress"):
         ProgressPrinter(print, mode, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["line", "live", "off"])
+def test_due_says_whether_update_would_write(mode: ProgressMode) -> None:
+    out: list[str] = []
+    clock = FakeClock()
+    printer = ProgressPrinter(out.append, mode, interval=10.0, live_interval=0.25, clock=clock)
+    answers = []
+    for tenth in range(1, 151):  # 15 s in steps of 0.1 s, as the engine's collector ticks
+        clock.now = 100.0 + tenth / 10
+        due = printer.due()
+        answers.append(due)
+        assert printer.update(snap()) is due
+    # a line at 10 s; live at least 0.25 s apart, so every third 0.1 s tick
+    expected = {"line": 1, "live": 50, "off": 0}[mode]
+    assert sum(answers) == pytest.approx(expected, abs=1)
