@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, final
 
 from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._clock import Clock
-from pytest_loadtest._config import SettingError, resolve_settings
+from pytest_loadtest._config import LoadSettings, SettingError, resolve_settings
 from pytest_loadtest._engine import Engine
 from pytest_loadtest._result import LoadResult
 from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
@@ -66,8 +66,8 @@ class LoadRunner:
 
         SLA breaches are collected on the result and fail the test when it ends.
         """
-        plan, layers = self._prepare(target, [("load_runner.run() argument", settings)])
-        return self._run(plan, layers)
+        plan, _, resolved = self._prepare(target, [("load_runner.run() argument", settings)])
+        return self._run(plan, resolved)
 
     def watch(self, *engines: Any) -> None:
         """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised
@@ -119,8 +119,8 @@ class LoadRunner:
         if problem:
             self._fail(problem)
         settings.setdefault("abort_on_breach", True)
-        plan, layers = self._prepare(target, [("find_capacity() argument", settings)])
-        if resolve_settings(layers).sla is None:
+        plan, layers, resolved = self._prepare(target, [("find_capacity() argument", settings)])
+        if resolved.sla is None:
             self._fail("find_capacity() needs an SLA to know when the load broke: give sla={...}")
         search = Capacity(by)
         load = float(start)
@@ -132,7 +132,8 @@ class LoadRunner:
             )
             unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
             probe = {"search": plan.name, "by": by, "load": load}
-            result = self._run(plan, [top, *layers], name=f"{plan.name} @ {unit}", probe=probe)
+            step_settings = self._resolve([top, *layers])
+            result = self._run(plan, step_settings, name=f"{plan.name} @ {unit}", probe=probe)
             reason = step_verdict(result)
             search.steps.append(CapacityStep(load, result, reason))
             result.probe = {**probe, "held": not reason}
@@ -141,36 +142,36 @@ class LoadRunner:
             load += step
         return search
 
-    def _prepare(self, target: Any, run_layers: list[Layer]) -> tuple[Plan, list[Layer]]:
+    def _prepare(
+        self, target: Any, run_layers: list[Layer]
+    ) -> tuple[Plan, list[Layer], LoadSettings]:
+        """The plan, every settings layer, and the settings they resolve to."""
         try:
             plan = build_plan(target)
             scenario: list[Layer] = []
             if isinstance(target, Scenario) and target.settings:
                 scenario = [(target.source, target.settings)]
             layers = [*self._above, *run_layers, *scenario, *self._below]
-            resolve_settings(layers)  # fail early on bad settings
-        except (SettingError, TargetError) as exc:
+            return plan, layers, self._resolve(layers)
+        except TargetError as exc:
             problem = str(exc)
-        else:
-            return plan, layers
         self._fail(problem)  # outside the except block: one message, no chained traceback
+
+    def _resolve(self, layers: list[Layer]) -> LoadSettings:
+        try:
+            return resolve_settings(layers)
+        except SettingError as exc:
+            problem = str(exc)
+        self._fail(problem)
 
     def _run(
         self,
         plan: Plan,
-        layers: list[Layer],
+        resolved: LoadSettings,
         *,
         name: str = "",
         probe: dict[str, object] | None = None,
     ) -> LoadResult:
-        try:
-            resolved = resolve_settings(layers)
-        except SettingError as exc:
-            problem = str(exc)
-        else:
-            problem = ""
-        if problem:
-            self._fail(problem)
         if not name:
             taken = sum(1 for r in self.results if r.probe is None)
             name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
