@@ -92,15 +92,15 @@ class Capacity:
             return "nothing"
         return f"{load:g} users" if self.by == "users" else f"{format_rate(load)} iterations/s"
 
-    def summary(self) -> str:
+    def summary(self, prefix: str = "capacity") -> str:
         """One line: what held, what broke and why."""
         if self.capacity is None:
             held = f"no load held (the first step, {self.unit(self.steps[0].load)}, broke)"
         else:
             held = f"held {self.unit(self.capacity)} at {format_rate(self.throughput)} calls/s"
         if self.breaking_load is None:
-            return f"capacity: {held}; nothing broke up to the limit"
-        return f"capacity: {held}; broke at {self.unit(self.breaking_load)}: {self.reason}"
+            return f"{prefix}: {held}; nothing broke up to the limit"
+        return f"{prefix}: {held}; broke at {self.unit(self.breaking_load)}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (step results by name)."""

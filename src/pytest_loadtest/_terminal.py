@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from pytest_loadtest._result import LoadResult, OperationStats
 from pytest_loadtest._sla import min_calls_for_percentile
@@ -118,32 +118,22 @@ def bottleneck_lines(result: LoadResult) -> list[str]:
 
 
 def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
-    """One line per capacity search: the highest load that held, and what broke."""
-    searches: dict[tuple[str, str], list[tuple[dict[str, Any], LoadResult]]] = {}
+    """One line per capacity search, from its steps' results: what held, what broke and why."""
+    from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
+
+    searches: dict[tuple[str, str], Capacity] = {}
     for result in results:
-        if result.probe is not None:
-            key = (result.test_id, str(result.probe.get("search", "")))
-            searches.setdefault(key, []).append((result.probe, result))
-    notes = []
-    for (test_id, search), steps in searches.items():
-        unit = " users" if steps[0][0].get("by", "users") == "users" else "/s"
-        held = [(p, r) for p, r in steps if p.get("held")]
-        broke = [(p, r) for p, r in steps if not p.get("held")]
-        title = f"{test_id} [{search}]" if test_id else search
-        line = f"{title}: capacity search: "
-        if held:
-            probe, best = held[-1]
-            line += f"held {probe['load']:g}{unit} at {format_rate(best.throughput)} calls/s"
-        else:
-            line += "no step held"
-        if broke:
-            probe, first = broke[0]
-            why = first.sla_breaches[0].message if first.sla_breaches else "dropped iterations"
-            line += f"; broke at {probe['load']:g}{unit}: {why}"
-        else:
-            line += "; nothing broke up to the limit"
-        notes.append(line)
-    return notes
+        probe = result.probe
+        if probe is None:
+            continue
+        key = (result.test_id, str(probe.get("search", "")))
+        search = searches.setdefault(key, Capacity(str(probe.get("by", "users"))))
+        reason = "" if probe.get("held") else step_verdict(result) or "dropped iterations"
+        search.steps.append(CapacityStep(float(probe["load"]), result, reason))
+    return [
+        f"{f'{test_id} [{name}]' if test_id else name}: {search.summary('capacity search')}"
+        for (test_id, name), search in searches.items()
+    ]
 
 
 def _notes(result: LoadResult, no_sla: bool) -> list[str]:
