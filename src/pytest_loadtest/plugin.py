@@ -202,13 +202,10 @@ def _configure_output(config: pytest.Config, state: _State, inifile: str) -> Non
                 raise ValueError(f"{interval!r} must be longer than 0")
         except ValueError as exc:
             raise pytest.UsageError(f"{source}: {exc}") from None
-    stream = real_stdout()
-    verbosity = config.get_verbosity()
-    state.progress = choose_progress_mode(mode, isatty=stream.isatty(), verbosity=verbosity)
-    if state.progress == "off" and stream is not sys.stdout:
-        stream.close()
-        return
-    state.stream = stream
+    isatty = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    state.progress = choose_progress_mode(mode, isatty=isatty, verbosity=config.get_verbosity())
+    if state.progress != "off":  # only then a descriptor of our own on the real output
+        state.stream = real_stdout()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
