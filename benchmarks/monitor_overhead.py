@@ -14,8 +14,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
-from pytest_loadtest._monitor import AllocationTracker, DatabaseWatch
+from pytest_loadtest._monitor._leaks import AllocationTracker
 from pytest_loadtest._monitor._probe import PsutilProbe
+from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch
 
 ROUNDS = 25
 

@@ -19,9 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from pytest_loadtest._config import resolve_settings
-from pytest_loadtest._engine import Engine
-from pytest_loadtest._scenario import build_plan
+from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._scenario._target import build_plan
+from pytest_loadtest._settings._config import resolve_settings
 
 
 def noop() -> None:

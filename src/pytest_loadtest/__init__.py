@@ -10,21 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_loadtest._abort import Abort
-    from pytest_loadtest._capacity import Capacity, CapacityStep
-    from pytest_loadtest._clock import Clock, SystemClock
-    from pytest_loadtest._config import LoadSettings, SettingError, ThinkTime
-    from pytest_loadtest._engine import Engine
-    from pytest_loadtest._latency import LatencyStats
-    from pytest_loadtest._recorder import ErrorSample, TimelineRow
-    from pytest_loadtest._result import LoadResult, OperationStats
+    from pytest_loadtest._engine._users import VirtualUser
+    from pytest_loadtest._model._abort import Abort
+    from pytest_loadtest._model._capacity import Capacity, CapacityStep
+    from pytest_loadtest._model._clock import Clock, SystemClock
+    from pytest_loadtest._model._latency import LatencyStats
+    from pytest_loadtest._model._result import LoadResult, OperationStats
+    from pytest_loadtest._model._shapes import Profile
+    from pytest_loadtest._model._sla import SLA, Breach, parse_sla
+    from pytest_loadtest._model._stats import LatencyHistogram
+    from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
     from pytest_loadtest._runner import LoadRunner
-    from pytest_loadtest._scenario import Scenario, TargetError
-    from pytest_loadtest._scenario_file import ScenarioFileError
-    from pytest_loadtest._shapes import Profile
-    from pytest_loadtest._sla import SLA, Breach, parse_sla
-    from pytest_loadtest._stats import LatencyHistogram
-    from pytest_loadtest._vu import VirtualUser
+    from pytest_loadtest._scenario._file import ScenarioFileError
+    from pytest_loadtest._scenario._target import Scenario, TargetError
+    from pytest_loadtest._settings._config import LoadSettings, SettingError, ThinkTime
 
 __all__ = [
     "SLA",
@@ -33,7 +32,6 @@ __all__ = [
     "Capacity",
     "CapacityStep",
     "Clock",
-    "Engine",
     "ErrorSample",
     "LatencyHistogram",
     "LatencyStats",
@@ -55,30 +53,29 @@ __all__ = [
 ]
 
 _HOMES = {
-    "SLA": "_sla",
-    "Abort": "_abort",
-    "Breach": "_sla",
-    "Capacity": "_capacity",
-    "CapacityStep": "_capacity",
-    "Clock": "_clock",
-    "Engine": "_engine",
-    "ErrorSample": "_recorder",
-    "LatencyHistogram": "_stats",
-    "LatencyStats": "_latency",
-    "LoadResult": "_result",
+    "SLA": "_model._sla",
+    "Abort": "_model._abort",
+    "Breach": "_model._sla",
+    "Capacity": "_model._capacity",
+    "CapacityStep": "_model._capacity",
+    "Clock": "_model._clock",
+    "ErrorSample": "_model._timeline",
+    "LatencyHistogram": "_model._stats",
+    "LatencyStats": "_model._latency",
+    "LoadResult": "_model._result",
     "LoadRunner": "_runner",
-    "LoadSettings": "_config",
-    "OperationStats": "_result",
-    "Profile": "_shapes",
-    "Scenario": "_scenario",
-    "ScenarioFileError": "_scenario_file",
-    "SettingError": "_config",
-    "SystemClock": "_clock",
-    "TargetError": "_scenario",
-    "ThinkTime": "_config",
-    "TimelineRow": "_recorder",
-    "VirtualUser": "_vu",
-    "parse_sla": "_sla",
+    "LoadSettings": "_settings._config",
+    "OperationStats": "_model._result",
+    "Profile": "_model._shapes",
+    "Scenario": "_scenario._target",
+    "ScenarioFileError": "_scenario._file",
+    "SettingError": "_settings._config",
+    "SystemClock": "_model._clock",
+    "TargetError": "_scenario._target",
+    "ThinkTime": "_settings._config",
+    "TimelineRow": "_model._timeline",
+    "VirtualUser": "_engine._users",
+    "parse_sla": "_model._sla",
 }
 
 

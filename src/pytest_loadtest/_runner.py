@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, final
 
-from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
-from pytest_loadtest._clock import Clock
-from pytest_loadtest._config import LoadSettings, SettingError, resolve_settings
-from pytest_loadtest._engine import Engine
-from pytest_loadtest._result import LoadResult
-from pytest_loadtest._scenario import Plan, Scenario, TargetError, build_plan
-from pytest_loadtest._units import parse_duration
+from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
+from pytest_loadtest._model._clock import Clock
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._units import parse_duration
+from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
+from pytest_loadtest._settings._config import LoadSettings, SettingError, resolve_settings
+from pytest_loadtest._validate import check_settings
 
 if TYPE_CHECKING:
-    from pytest_loadtest._progress import Progress
+    from pytest_loadtest._model._progress import Progress
 
 __all__ = ["LoadRunner"]
 
@@ -73,7 +74,7 @@ class LoadRunner:
         """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised
         statement, statements per call of each operation, the connection pool; findings such as
         missing indexes, N+1 queries and a saturated pool. Same as the ``watch=`` setting."""
-        from pytest_loadtest._parsers import parse_watch
+        from pytest_loadtest._settings._parsers import parse_watch
 
         problem = ""
         try:
@@ -159,7 +160,7 @@ class LoadRunner:
 
     def _resolve(self, layers: list[Layer]) -> LoadSettings:
         try:
-            return resolve_settings(layers)
+            return check_settings(resolve_settings(layers))
         except SettingError as exc:
             problem = str(exc)
         self._fail(problem)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
 
 
 @pytest.hookspec

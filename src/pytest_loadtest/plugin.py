@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 import pytest
 
-from pytest_loadtest._config import SETTINGS, SettingError, SettingSpec, check_layer
-from pytest_loadtest._options import SESSION_OPTIONS
-from pytest_loadtest._selection import markexpr_selects
+from pytest_loadtest._settings._config import SETTINGS, SettingError, SettingSpec, check_layer
+from pytest_loadtest._settings._selection import markexpr_selects
+from pytest_loadtest._settings._session import SESSION_OPTIONS
 
 if TYPE_CHECKING:
     from pytest_loadtest._baseline import BaselineSession
-    from pytest_loadtest._progress import ProgressMode
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
+    from pytest_loadtest._report._progress import ProgressMode
     from pytest_loadtest._runner import LoadRunner
 
 MARKERS: Final = ("load", "soak")
@@ -174,8 +174,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configure_output(config: pytest.Config, state: _State, inifile: str) -> None:
     """Report directory and progress mode (controller only: xdist workers show no progress)."""
-    from pytest_loadtest._progress import choose_progress_mode, parse_progress_mode, real_stdout
-    from pytest_loadtest._units import parse_duration
+    from pytest_loadtest._model._units import parse_duration
+    from pytest_loadtest._report._progress import (
+        choose_progress_mode,
+        parse_progress_mode,
+        real_stdout,
+    )
 
     report = config.getoption("load_report") or config.getini("load_report")
     if report:
@@ -263,8 +267,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"got positional {marker.args!r}"
                 )
         source, values = _marker_settings(item)
+        from pytest_loadtest._validate import check_layer_deeply
+
         try:
-            check_layer(source, values)
+            check_layer_deeply(source, values)
         except SettingError as exc:
             raise pytest.UsageError(str(exc)) from None
         if not _selected(item, state, set(kinds)):
@@ -300,7 +306,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     Settings come from, highest first: the command line, ``run()`` keyword arguments, the test's
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
-    from pytest_loadtest._progress import progress_factory
+    from pytest_loadtest._report._progress import progress_factory
     from pytest_loadtest._runner import LoadRunner
 
     item = request.node
@@ -333,9 +339,9 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
-    from pytest_loadtest._config import SettingError
-    from pytest_loadtest._scenario import TargetError
-    from pytest_loadtest._scenario_file import ScenarioFileError
+    from pytest_loadtest._scenario._file import ScenarioFileError
+    from pytest_loadtest._scenario._target import TargetError
+    from pytest_loadtest._settings._config import SettingError
 
     problem = ""
     outcome: object = None
@@ -346,13 +352,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
-            from pytest_loadtest._terminal import user_property
+            from pytest_loadtest._report._terminal import user_property
 
             item.user_properties.extend(user_property(r) for r in runner.results)
     if problem:
         _fail(problem)
     if runner is not None and runner.results:
-        from pytest_loadtest._terminal import failure_message
+        from pytest_loadtest._report._terminal import failure_message
 
         state = item.config.stash[_STATE]
         failed = [r for r in runner.results if not r.passed and r.probe is None]
@@ -390,7 +396,7 @@ class _Reporter:
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return
-        from pytest_loadtest._result import LoadResult
+        from pytest_loadtest._model._result import LoadResult
 
         self.state.results.extend(LoadResult.from_dict(data) for data in results)
 
@@ -406,7 +412,9 @@ class _Reporter:
         if not state.results:
             return
         from pytest_loadtest._baseline import contribute, entries_from_results
-        from pytest_loadtest._report import ReportError, append_step_summary, write_report
+        from pytest_loadtest._report._html import ReportError
+        from pytest_loadtest._report._markdown import append_step_summary
+        from pytest_loadtest._report._write import write_report
 
         if state.baseline is not None:
             state.baseline_lines = state.baseline.finish(
@@ -432,13 +440,13 @@ class _Reporter:
         state = self.state
         if not state.results:
             return
-        from pytest_loadtest._terminal import summary_lines
+        from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
         for line in summary_lines(state.results, no_sla=state.no_sla):
             terminalreporter.write_line(line)
         if state.written:
-            from pytest_loadtest._report import charts_note
+            from pytest_loadtest._report._write import charts_note
 
             index = next((p for p in state.written if p.name == "index.html"), state.written[0])
             terminalreporter.write_line(f"load report: {index}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_loadtest._report import REPORT_FILES, write_report
+from pytest_loadtest._report._write import REPORT_FILES, write_report
 from unit.report_samples import (
     HOSTILE,
     HOSTILE_IMG,

@@ -14,17 +14,13 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from pytest_loadtest._build import run_facts
-from pytest_loadtest._monitor import (
-    AllocationSite,
-    DatabaseStats,
-    DatabaseWatch,
-    ResourceSampler,
-    ResourceSamples,
-    RunFacts,
-    Window,
-)
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._engine._build import run_facts
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._monitor._facts import RunFacts, Window
+from pytest_loadtest._monitor._leaks import AllocationSite
+from pytest_loadtest._monitor._resources import ResourceSampler, ResourceSamples
+from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch
+from pytest_loadtest._monitor._statements import DatabaseStats
 from pytest_loadtest._runner import LoadRunner
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
-from pytest_loadtest._monitor import operation
+from pytest_loadtest._monitor._sqlalchemy import operation
 
 CLIENTS: Final = 200
 PROJECTS_PER_CLIENT: Final = 100

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_loadtest._monitor import (
-    Finding,
-    MissingIndex,
-    NPlusOne,
-    PoolSaturation,
-    SlowStatement,
-    detect,
-    format_findings,
-)
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._monitor._db_rules import MissingIndex, NPlusOne, PoolSaturation, SlowStatement
+from pytest_loadtest._monitor._detectors import detect
+from pytest_loadtest._report._findings import format_findings
 
 from .helpers import MakeEngine, facts_from, run_watched
 from .service import (

@@ -11,14 +11,10 @@ import time
 
 import pytest
 
-from pytest_loadtest._monitor import (
-    AllocationTracker,
-    CpuBound,
-    Finding,
-    MemorySpike,
-    SoakLeak,
-    format_findings,
-)
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._monitor._leaks import AllocationTracker
+from pytest_loadtest._monitor._process_rules import CpuBound, MemorySpike, SoakLeak
+from pytest_loadtest._report._findings import format_findings
 
 from . import service
 from .helpers import Phase, run_phases

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-import pytest_loadtest._engine
+import pytest_loadtest._engine._engine
+import pytest_loadtest._model._result
 import pytest_loadtest._report
-import pytest_loadtest._result
-import pytest_loadtest._runner
-import pytest_loadtest._terminal  # noqa: F401
+import pytest_loadtest._report._terminal  # noqa: F401
 
 
 @pytest.fixture

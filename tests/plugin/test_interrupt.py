@@ -155,7 +155,7 @@ def test_plugin_import_is_cheap(pytester: pytest.Pytester) -> None:
     code = (
         "import pytest_loadtest.plugin, pytest_loadtest, sys; "
         "print('numpy' in sys.modules, 'hdrh' in sys.modules, "
-        "'pytest_loadtest._engine' in sys.modules)"
+        "'pytest_loadtest._engine._engine' in sys.modules)"
     )
     result = pytester.run(sys.executable, "-c", code, timeout=TIMEOUT)
     assert result.ret == 0, result.stderr.str()
@@ -168,7 +168,7 @@ def test_plain_session_does_not_import_the_engine(pytester: pytest.Pytester) -> 
         import sys
 
         def pytest_sessionfinish(session):
-            loaded = sorted(m for m in ("numpy", "hdrh", "pytest_loadtest._engine")
+            loaded = sorted(m for m in ("numpy", "hdrh", "pytest_loadtest._engine._engine")
                             if m in sys.modules)
             print("LOADED", loaded)
         """

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from pytest_loadtest._recorder import ErrorSample, TimelineRow
-from pytest_loadtest._result import LoadResult, OperationStats
+from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._sla import parse_sla
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 from pytest_loadtest._runner import LoadRunner
-from pytest_loadtest._sla import parse_sla
-from pytest_loadtest._stats import LatencyHistogram
 
 HOSTILE = "<script>alert(1)</script>"
 #: Markup that would mark the page if a browser ever ran it.

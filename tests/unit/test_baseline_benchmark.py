@@ -130,7 +130,7 @@ import os
 import numpy as np
 
 from pytest_loadtest._baseline import Entry, EntryKey, contribute
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._stats import LatencyHistogram
 
 
 def test_load(request):

@@ -18,7 +18,7 @@ from pytest_loadtest._baseline import (
     parse_checks,
     save_run,
 )
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._runner import LoadRunner
 
 from .test_baseline_samples import TEST_ID, result

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from pytest_loadtest._recorder import TimelineRow
-from pytest_loadtest._result import LoadResult, OperationStats
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import TimelineRow
 
 MS = 1_000_000
 TEST_ID = "tests/test_shop.py::test_shop"

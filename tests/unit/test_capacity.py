@@ -13,11 +13,11 @@ from typing import Any, NoReturn
 
 import pytest
 
-from pytest_loadtest._capacity import DROPPED_LIMIT, Capacity, CapacityStep, step_verdict
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._capacity import DROPPED_LIMIT, Capacity, CapacityStep, step_verdict
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._sla import Breach
+from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._runner import LoadRunner
-from pytest_loadtest._sla import Breach
-from pytest_loadtest._stats import LatencyHistogram
 
 
 def _result(

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_loadtest._config import (
+from pytest_loadtest._model._sla import SLA, Check
+from pytest_loadtest._settings._config import (
     DEFAULT_DURATION,
     DEFAULT_MAX_DURATION,
     SETTINGS,
@@ -20,7 +21,6 @@ from pytest_loadtest._config import (
     parse_think_time,
     resolve_settings,
 )
-from pytest_loadtest._sla import SLA, Check
 
 
 def _resolve(*layers: tuple[str, Mapping[str, object]]) -> LoadSettings:

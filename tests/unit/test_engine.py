@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._config import LoadSettings, ThinkTime
-from pytest_loadtest._engine import Engine
-from pytest_loadtest._result import LoadResult
-from pytest_loadtest._scenario import Scenario, build_plan
-from pytest_loadtest._sla import parse_sla
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._sla import parse_sla
+from pytest_loadtest._scenario._target import Scenario, build_plan
+from pytest_loadtest._settings._config import LoadSettings, ThinkTime
 
 from .fakeclock import FakeClock
 

@@ -10,29 +10,21 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pytest_loadtest._monitor import (
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._monitor._db_rules import MissingIndex, NPlusOne, PoolSaturation, SlowStatement
+from pytest_loadtest._monitor._detectors import build_rules, detect
+from pytest_loadtest._monitor._facts import RunFacts, Window
+from pytest_loadtest._monitor._leaks import AllocationSite
+from pytest_loadtest._monitor._process_rules import CpuBound, MemorySpike, SoakLeak
+from pytest_loadtest._monitor._resources import ResourceSample, ResourceSamples
+from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
-    AllocationSite,
-    CpuBound,
     DatabaseStats,
-    MemorySpike,
-    MissingIndex,
-    NPlusOne,
     Plan,
-    PoolSaturation,
     PoolStats,
-    ResourceSample,
-    ResourceSamples,
-    RunFacts,
     Scan,
-    SlowStatement,
-    SoakLeak,
     StatementStats,
-    Window,
-    build_rules,
-    detect,
 )
-from pytest_loadtest._stats import LatencyHistogram
 
 MB = 1_000_000
 SCAN_SQL = "SELECT ... FROM projects WHERE projects.client_id = ?"

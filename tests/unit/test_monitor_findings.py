@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from pytest_loadtest._monitor import Finding, format_bytes, format_findings, format_resources
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._model._units import format_bytes
+from pytest_loadtest._report._findings import format_findings, format_resources
 
 
 def test_finding_round_trips_through_json() -> None:

@@ -11,16 +11,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from pytest_loadtest._monitor import (
-    AllocationTracker,
-    LeakEstimate,
-    ResourceSample,
-    ResourceSamples,
-    parse_growth_rate,
-    rss_trend,
-    soak_trend,
-)
-from pytest_loadtest._tdist import t_quantile
+from pytest_loadtest._model._tdist import t_quantile
+from pytest_loadtest._model._units import parse_growth_rate
+from pytest_loadtest._monitor._leaks import AllocationTracker, LeakEstimate, rss_trend, soak_trend
+from pytest_loadtest._monitor._resources import ResourceSample, ResourceSamples
 
 MB = 1e6
 

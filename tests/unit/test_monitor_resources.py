@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_loadtest._monitor import ResourceSample, ResourceSampler, ResourceSamples
 from pytest_loadtest._monitor._probe import PsutilProbe, Reading
+from pytest_loadtest._monitor._resources import ResourceSample, ResourceSampler, ResourceSamples
 
 NS = 1_000_000_000
 

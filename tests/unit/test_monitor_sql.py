@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from pytest_loadtest._monitor import (
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._monitor._explain import (
+    filter_columns,
+    postgresql_scans,
+    sqlite_scans,
+    table_aliases,
+)
+from pytest_loadtest._monitor._facts import short_sql
+from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
     Plan,
@@ -15,14 +23,6 @@ from pytest_loadtest._monitor import (
     StatementStats,
     normalise_sql,
 )
-from pytest_loadtest._monitor._explain import (
-    filter_columns,
-    postgresql_scans,
-    sqlite_scans,
-    table_aliases,
-)
-from pytest_loadtest._monitor._facts import short_sql
-from pytest_loadtest._stats import LatencyHistogram
 
 
 @pytest.mark.parametrize(

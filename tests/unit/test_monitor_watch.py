@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from pytest_loadtest._monitor import (
+from pytest_loadtest._monitor._sqlalchemy import (
     CURRENT_OPERATION,
-    NO_OPERATION,
     DatabaseWatch,
     operation,
     reset_operation,
     set_operation,
 )
+from pytest_loadtest._monitor._statements import NO_OPERATION
 
 SELECT = sa.text("SELECT v FROM items WHERE id = :id")
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_loadtest._config import (
+from pytest_loadtest._model._shapes import Profile
+from pytest_loadtest._settings._config import (
     SETTINGS,
     LoadSettings,
     SettingError,
@@ -15,7 +16,6 @@ from pytest_loadtest._config import (
     check_layer,
     resolve_settings,
 )
-from pytest_loadtest._shapes import Profile
 
 Layer = tuple[str, Mapping[str, object]]
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from pytest_loadtest._recorder import ErrorSample, Recorder, TimelineRow
+from pytest_loadtest._engine._recorder import Recorder
+from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 
 S = 1_000_000_000
 MS = 1_000_000

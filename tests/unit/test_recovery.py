@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._recorder import TimelineRow
-from pytest_loadtest._result import LoadResult, OperationStats
-from pytest_loadtest._sla import parse_sla
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._sla import parse_sla
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import TimelineRow
 
 # p95 per second of a spike that peaks in second 2 and ends at 3 s; back under 200 ms from 4 s
 P95 = [50.0, 300.0, 400.0, 250.0, 150.0, 120.0, 110.0, 100.0, 90.0, 80.0]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_loadtest._report import write_report
+from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._report._csv import SUMMARY_COLUMNS, TIMELINE_COLUMNS
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._report._write import write_report
 
 from .report_samples import HOSTILE, HOSTILE_IMG, hostile_result, measured_result, synthetic_result
 

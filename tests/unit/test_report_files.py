@@ -9,8 +9,9 @@ from typing import IO
 
 import pytest
 
-from pytest_loadtest._report import ReportError, atomic_write, atomic_write_text, write_report
-from pytest_loadtest._report._files import FILE_MODE, write_with
+from pytest_loadtest._report._files import FILE_MODE, atomic_write, atomic_write_text, write_with
+from pytest_loadtest._report._html import ReportError
+from pytest_loadtest._report._write import write_report
 
 
 def _leftovers(directory: Path) -> list[str]:
@@ -88,7 +89,7 @@ def test_write_report_failing_midway_leaves_earlier_files_whole(
     def broken(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pytest_loadtest._report.render_html", broken)
+    monkeypatch.setattr("pytest_loadtest._report._write.render_html", broken)
     assert _html.render_html is not broken  # only the reference used by write_report
     with pytest.raises(KeyboardInterrupt):
         write_report(directory, [])

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._report import MISSING_EXTRA, REPORT_FILES, charts_note, write_report
+from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._report._charts import figures
-from pytest_loadtest._report._html import load_plotly_js, render_html, script_json
-from pytest_loadtest._report._model import views
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._report._html import MISSING_EXTRA, load_plotly_js, render_html, script_json
+from pytest_loadtest._report._view import views
+from pytest_loadtest._report._write import REPORT_FILES, charts_note, write_report
 
 from .report_samples import HOSTILE, hostile_result, synthetic_result
 

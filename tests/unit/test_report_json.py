@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._report import (
+from pytest_loadtest._model._result import SCHEMA_VERSION, LoadResult
+from pytest_loadtest._report._json import (
     REPORT_SCHEMA_VERSION,
     collect_metadata,
     git_commit,
-    write_report,
+    jsonable,
+    results_document,
 )
-from pytest_loadtest._report._json import jsonable, results_document
-from pytest_loadtest._result import SCHEMA_VERSION, LoadResult
+from pytest_loadtest._report._write import write_report
 
 from .report_samples import measured_result, synthetic_result
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_loadtest._report import append_step_summary, escape_markdown, markdown_summary
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._report._markdown import append_step_summary, escape_markdown, markdown_summary
 
 from .report_samples import HOSTILE, hostile_result, synthetic_result
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._report import (
+from pytest_loadtest._model._progress import ProgressSnapshot
+from pytest_loadtest._report._progress import (
     ProgressMode,
     ProgressPrinter,
-    ProgressSnapshot,
     choose_progress_mode,
     format_progress,
     parse_progress_mode,

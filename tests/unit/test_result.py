@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._recorder import ErrorSample, TimelineRow
-from pytest_loadtest._result import SCHEMA_VERSION, LoadResult, OperationStats
-from pytest_loadtest._sla import parse_sla
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._result import SCHEMA_VERSION, LoadResult, OperationStats
+from pytest_loadtest._model._sla import parse_sla
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 
 MS = 1_000_000
 

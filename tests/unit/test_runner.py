@@ -7,9 +7,9 @@ from typing import NoReturn
 
 import pytest
 
-from pytest_loadtest._config import SettingError
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._runner import LoadRunner
+from pytest_loadtest._settings._config import SettingError
 
 
 class Failed(Exception):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._scenario import Plan, Scenario, TargetError, Task, build_plan
+from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, Task, build_plan
 
 
 def no_args() -> None:

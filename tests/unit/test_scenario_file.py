@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 from pytest_loadtest import ScenarioFileError
-from pytest_loadtest._config import SettingError
+from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._model._sla import Check
 from pytest_loadtest._runner import LoadRunner
-from pytest_loadtest._scenario import Scenario, build_plan
-from pytest_loadtest._scenario_file import load_scenario
-from pytest_loadtest._sla import Check
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest._scenario._target import Scenario, build_plan
+from pytest_loadtest._settings._config import SettingError
 
 GOOD = """
 name = "black_friday"
@@ -109,7 +108,7 @@ def test_a_good_file(tmp_path: Path) -> None:
 def test_the_file_settings_resolve_with_the_file_as_their_source(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD)
     scenario = Scenario.from_file(str(path), actions=ACTIONS)
-    from pytest_loadtest._config import resolve_settings
+    from pytest_loadtest._settings._config import resolve_settings
 
     settings = resolve_settings([(scenario.source, scenario.settings)], seed_source=lambda: 1)
     assert (settings.users, settings.ramp_up, settings.duration) == (20, 1.0, 60.0)
@@ -340,4 +339,4 @@ def test_an_action_that_is_not_callable(tmp_path: Path) -> None:
 def test_actions_must_be_a_mapping(tmp_path: Path) -> None:
     path = _write(tmp_path, "[actions]\nsearch = 1\n")
     with pytest.raises(ScenarioFileError, match=r"actions= must map the file's action names"):
-        load_scenario(Scenario, path, [search])  # type: ignore[arg-type]
+        Scenario.from_file(path, [search])  # type: ignore[arg-type]

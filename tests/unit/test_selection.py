@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_loadtest._selection import markexpr_selects
+from pytest_loadtest._settings._selection import markexpr_selects
 
 LOAD = {"load"}
 SOAK = {"soak"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_loadtest._sla import (
+from pytest_loadtest._model._sla import (
     SLA,
     Breach,
     Check,

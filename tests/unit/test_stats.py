@@ -10,8 +10,8 @@ import numpy.typing as npt
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from pytest_loadtest import _stats
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model import _stats
+from pytest_loadtest._model._stats import LatencyHistogram
 
 # The layout hdrh itself is given: nanoseconds from 1 µs to 1 h, 3 significant figures.
 LOWEST_NS = 1_000

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_loadtest._recorder import ErrorSample
-from pytest_loadtest._result import LoadResult, OperationStats
-from pytest_loadtest._sla import parse_sla
-from pytest_loadtest._stats import LatencyHistogram
-from pytest_loadtest._terminal import failure_message, summary_lines, user_property
+from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._sla import parse_sla
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import ErrorSample
+from pytest_loadtest._report._terminal import failure_message, summary_lines, user_property
 
 MS = 1_000_000
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pytest_loadtest._units import (
+from pytest_loadtest._model._units import (
     format_latency_ms,
     format_rate,
     parse_count,

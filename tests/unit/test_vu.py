@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_loadtest._recorder import Recorder
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest._engine._recorder import Recorder
+from pytest_loadtest._engine._users import VirtualUser
 
 S = 1_000_000_000
 

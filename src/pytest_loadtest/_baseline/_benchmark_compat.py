@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Final, final
 
 from pytest_loadtest._baseline._entry import Entry, EntryKey, finite
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._stats import LatencyHistogram
 
 __all__ = [
     "FORMAT",

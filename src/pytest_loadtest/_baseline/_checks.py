@@ -26,8 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, final
 
-from pytest_loadtest._sla import LATENCY_KEYS
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._model._sla import LATENCY_KEYS
+from pytest_loadtest._model._units import format_latency_ms, format_rate
 
 __all__ = ["LATENCY_METRICS", "METRICS", "CheckSpecError", "RegressionCheck", "parse_checks"]
 

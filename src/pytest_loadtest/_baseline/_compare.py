@@ -18,7 +18,7 @@ from pytest_loadtest._baseline._noise import (
     judge,
 )
 from pytest_loadtest._baseline._storage import Baseline
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._result import LoadResult
 
 __all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
 

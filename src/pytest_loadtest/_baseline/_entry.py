@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
-from pytest_loadtest._latency import CallStatsMixin
-from pytest_loadtest._recorder import TimelineRow
-from pytest_loadtest._result import LoadResult
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._latency import CallStatsMixin
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import TimelineRow
 
 __all__ = ["Entry", "EntryKey", "Ranks", "entries_from_results", "plugin_version"]
 

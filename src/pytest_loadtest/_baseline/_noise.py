@@ -35,9 +35,9 @@ from typing import Final, final
 
 from pytest_loadtest._baseline._checks import LATENCY_METRICS
 from pytest_loadtest._baseline._entry import Entry
-from pytest_loadtest._sla import min_calls_for_percentile
-from pytest_loadtest._tdist import t_quantile
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._model._sla import min_calls_for_percentile
+from pytest_loadtest._model._tdist import t_quantile
+from pytest_loadtest._model._units import format_latency_ms, format_rate
 
 __all__ = ["DEFAULT_CONFIDENCE", "DEFAULT_MIN_CALLS", "Noise", "judge", "quantile_interval"]
 

@@ -21,7 +21,7 @@ from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._storage import Baseline, BaselineError, load_run, save_run
 
 if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
 
 __all__ = ["BaselineSession"]
 

@@ -15,7 +15,7 @@ from typing import Any, Final, final
 from pytest_loadtest._baseline import _benchmark_compat as compat
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
 from pytest_loadtest._baseline._metadata import RunMetadata
-from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._result import LoadResult
 
 __all__ = [
     "Baseline",

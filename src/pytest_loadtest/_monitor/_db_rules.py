@@ -10,11 +10,11 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, final
 
+from pytest_loadtest._model._finding import Finding, Severity
+from pytest_loadtest._model._units import format_latency_ms
 from pytest_loadtest._monitor._explain import table_aliases
 from pytest_loadtest._monitor._facts import RunFacts, busiest_cpu, short_sql
-from pytest_loadtest._monitor._findings import Finding, Severity
 from pytest_loadtest._monitor._statements import NO_OPERATION, DatabaseStats, StatementStats
-from pytest_loadtest._units import format_latency_ms
 
 __all__ = ["MissingIndex", "NPlusOne", "PoolSaturation", "SlowStatement"]
 

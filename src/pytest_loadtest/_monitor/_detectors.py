@@ -12,9 +12,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 
+from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._monitor._db_rules import MissingIndex, NPlusOne, PoolSaturation, SlowStatement
 from pytest_loadtest._monitor._facts import RunFacts
-from pytest_loadtest._monitor._findings import Finding
 from pytest_loadtest._monitor._process_rules import CpuBound, MemorySpike, SoakLeak
 
 __all__ = ["DEFAULT_RULES", "Rule", "build_rules", "detect"]

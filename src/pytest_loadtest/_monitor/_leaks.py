@@ -14,7 +14,6 @@ several-fold, so it runs only when asked (``--load-tracemalloc``).
 from __future__ import annotations
 
 import math
-import re
 import threading
 import tracemalloc
 from collections.abc import Mapping, Sequence
@@ -23,63 +22,20 @@ from typing import Any, Final, final
 
 import numpy as np
 
-from pytest_loadtest._clock import Clock, SystemClock
+from pytest_loadtest._model._clock import Clock, SystemClock
+from pytest_loadtest._model._tdist import t_quantile
 from pytest_loadtest._monitor._resources import ResourceSamples
-from pytest_loadtest._tdist import t_quantile
 
 __all__ = [
     "AllocationSite",
     "AllocationTracker",
     "LeakEstimate",
-    "parse_growth_rate",
     "rss_trend",
     "soak_trend",
     "t_quantile",
 ]
 
 MB: Final = 1e6
-_BYTES: Final = {
-    "b": 1.0,
-    "kb": 1e3,
-    "mb": 1e6,
-    "gb": 1e9,
-    "kib": 1024.0,
-    "mib": 1024.0**2,
-    "gib": 1024.0**3,
-}
-_PER_HOUR: Final = {
-    "s": 3600.0,
-    "sec": 3600.0,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 1.0,
-    "hr": 1.0,
-    "hour": 1.0,
-    "d": 1 / 24,
-    "day": 1 / 24,
-}
-_RATE: Final = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*/\s*([a-z]+)\s*$", re.IGNORECASE)
-
-
-def parse_growth_rate(value: object) -> float:
-    """A memory growth rate in MB/hour: ``"50MB/h"``, ``"1GB/day"``, ``"200KB/min"``, or a
-    number (already MB/hour). ``ValueError`` for anything else (the SLA key ``memory_growth``)."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a memory growth rate: {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        match = _RATE.match(str(value))
-        size = _BYTES.get(match.group(2).lower()) if match else None
-        per_hour = _PER_HOUR.get(match.group(3).lower()) if match else None
-        if match is None or size is None or per_hour is None:
-            raise ValueError(
-                f"not a memory growth rate: {value!r} (expected e.g. '50MB/h', '1GB/day')"
-            )
-        number = float(match.group(1)) * size / MB * per_hour
-    if not (math.isfinite(number) and number >= 0):
-        raise ValueError(f"memory growth rate must be a non-negative number, got {value!r}")
-    return number
 
 
 @final

@@ -10,8 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import ClassVar, final
 
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._model._units import format_bytes
 from pytest_loadtest._monitor._facts import RunFacts, WindowRow, busiest_cpu
-from pytest_loadtest._monitor._findings import Finding, format_bytes
 from pytest_loadtest._monitor._leaks import soak_trend
 
 __all__ = ["CpuBound", "MemorySpike", "SoakLeak"]

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._clock import Clock, SystemClock
+from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._monitor._probe import Probe, PsutilProbe, Reading
 
 __all__ = [

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import numpy as np
 
+from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._monitor._explain import explain as explain_statement
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
@@ -44,7 +45,6 @@ from pytest_loadtest._monitor._statements import (
     StatementStats,
     normalise_sql,
 )
-from pytest_loadtest._stats import LatencyHistogram
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

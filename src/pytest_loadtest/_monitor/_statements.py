@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._stats import LatencyHistogram
 
 __all__ = [
     "NO_OPERATION",

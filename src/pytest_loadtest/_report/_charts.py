@@ -13,14 +13,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from pytest_loadtest._model._units import format_latency_ms
 from pytest_loadtest._report._layout import SLA_COLOR as _SLA_COLOR
 from pytest_loadtest._report._layout import base_layout as _layout
 from pytest_loadtest._report._layout import escape_text as _text
 from pytest_loadtest._report._layout import finite_or_none as _value
 from pytest_loadtest._report._layout import shade_warmup as _warmup
 from pytest_loadtest._report._layout import threshold_line as _hline
-from pytest_loadtest._report._model import ResultView, count, number, ordered_operations
-from pytest_loadtest._units import format_latency_ms
+from pytest_loadtest._report._view import ResultView, count, number, ordered_operations
 
 __all__ = ["CHART_KINDS", "figures"]
 

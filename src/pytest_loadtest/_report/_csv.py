@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from pytest_loadtest._report._files import write_with
-from pytest_loadtest._report._model import ResultView, count, ordered_operations
+from pytest_loadtest._report._view import ResultView, count, ordered_operations
 
 __all__ = [
     "SUMMARY_COLUMNS",

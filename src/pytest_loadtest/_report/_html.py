@@ -22,11 +22,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from pytest_loadtest._model._units import format_latency_ms, format_rate
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
 from pytest_loadtest._report._json import jsonable
-from pytest_loadtest._report._model import ResultView, count, number, ordered_operations
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._report._view import ResultView, count, number, ordered_operations
 
 __all__ = [
     "MISSING_EXTRA",

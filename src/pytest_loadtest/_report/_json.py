@@ -37,7 +37,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from pytest_loadtest._report._files import write_with
 
 if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Version of the ``results.json`` layout; bumped on incompatible change. Each result inside
-#: carries its own ``schema_version`` (``pytest_loadtest._result.SCHEMA_VERSION``) as well.
+#: carries its own ``schema_version`` (``pytest_loadtest._model._result.SCHEMA_VERSION``) as well.
 REPORT_SCHEMA_VERSION: Final = 1
 
 _GIT_TIMEOUT: Final = 2.0
@@ -127,7 +127,7 @@ def jsonable(value: object) -> Any:
 
 def results_document(results: Sequence[LoadResult], metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The ``results.json`` document (already passed through :func:`jsonable`)."""
-    from pytest_loadtest._result import SCHEMA_VERSION
+    from pytest_loadtest._model._result import SCHEMA_VERSION
 
     return {
         "report_schema_version": REPORT_SCHEMA_VERSION,

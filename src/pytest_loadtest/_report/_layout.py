@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from pytest_loadtest._report._model import number
+from pytest_loadtest._report._view import number
 
 __all__ = [
     "SLA_COLOR",

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from pytest_loadtest._report._model import ResultView, count, number, views
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._report._view import ResultView, count, number, views
 
 if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
 
 __all__ = ["append_step_summary", "escape_markdown", "markdown_summary"]
 

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, final, overload
 
+from pytest_loadtest._scenario._file import ScenarioFileError, read_scenario_file
+
 __all__ = ["Plan", "Scenario", "TargetError", "Task", "build_plan"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,9 +117,21 @@ class Scenario:
         Raises :class:`~pytest_loadtest.ScenarioFileError` naming the file, key and value of
         anything wrong. See the README for the format.
         """
-        from pytest_loadtest._scenario_file import load_scenario
-
-        return load_scenario(cls, path, actions)
+        spec = read_scenario_file(path, actions)
+        scenario = cls(spec.name)
+        scenario.source = spec.source
+        scenario.description = spec.description
+        scenario.settings = spec.settings
+        try:
+            for name, func, weight in spec.tasks:
+                scenario.add_task(func, weight=weight, name=name)  # type: ignore[arg-type]
+            for func in spec.on_start:
+                scenario.on_start(func)
+            for func in spec.on_stop:
+                scenario.on_stop(func)
+        except TargetError as exc:
+            raise ScenarioFileError(f"{spec.source}: {exc}") from None
+        return scenario
 
     @overload
     def task(self, func: F, /, *, weight: float = 1.0, name: str | None = None) -> F: ...

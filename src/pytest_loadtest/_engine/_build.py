@@ -1,4 +1,4 @@
-"""Turning what an engine recorded into a :class:`~pytest_loadtest._result.LoadResult`."""
+"""Turning what an engine recorded into a :class:`~pytest_loadtest._model._result.LoadResult`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pytest_loadtest._open import SERVICE, START_LAG, OpenDriver
-from pytest_loadtest._result import LatencyStats, LoadResult, OperationStats
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._engine._open import SERVICE, START_LAG, OpenDriver
+from pytest_loadtest._model._result import LatencyStats, LoadResult, OperationStats
+from pytest_loadtest._model._stats import LatencyHistogram
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine import Engine
+    from pytest_loadtest._engine._engine import Engine
 
 __all__ = ["build_result", "run_facts"]
 

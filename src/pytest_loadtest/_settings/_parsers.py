@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, final
 
-from pytest_loadtest._sla import SLA, parse_sla
-from pytest_loadtest._units import parse_count, parse_duration, parse_positive_number
+from pytest_loadtest._model._sla import SLA, parse_sla
+from pytest_loadtest._model._units import parse_count, parse_duration, parse_positive_number
 
 __all__ = [
     "ThinkTime",
@@ -132,10 +132,20 @@ def parse_watch(value: object) -> tuple[Any, ...]:
 
 
 def parse_detectors(value: object) -> dict[str, Any]:
-    """Detector thresholds: ``{"n_plus_one": {"per_call": 3}, "cpu_bound": False}``."""
+    """Detector thresholds: ``{"n_plus_one": {"per_call": 3}, "cpu_bound": False}``.
+
+    Checks the shape here (names to ``False``/``True`` or to a mapping of threshold names to
+    numbers); which detectors and thresholds exist is the monitor's to say, and the runner asks
+    it before a run (:func:`pytest_loadtest._validate.check_settings`)."""
     if not isinstance(value, dict):
         raise ValueError(f"{value!r} must map detector names to thresholds (or False)")
-    from pytest_loadtest._monitor import build_rules
-
-    build_rules(value)  # ValueError naming the bad detector or threshold
+    for name, spec in value.items():
+        if not isinstance(name, str):
+            raise ValueError(f"detector name {name!r} is not a string")
+        if isinstance(spec, bool):
+            continue
+        if not isinstance(spec, dict) or not all(isinstance(k, str) for k in spec):
+            raise ValueError(
+                f"detector {name!r}: {spec!r} must be true, false or a mapping of thresholds"
+            )
     return dict(value)

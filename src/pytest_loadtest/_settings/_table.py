@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, final
 
-from pytest_loadtest._parsers import (
+from pytest_loadtest._model._shapes import parse_stages
+from pytest_loadtest._model._units import parse_count, parse_duration
+from pytest_loadtest._settings._parsers import (
     parse_bool,
     parse_detectors,
     parse_optional_count,
@@ -17,8 +19,6 @@ from pytest_loadtest._parsers import (
     parse_think_time,
     parse_watch,
 )
-from pytest_loadtest._shapes import parse_stages
-from pytest_loadtest._units import parse_count, parse_duration
 
 __all__ = ["DEFAULT_DURATION", "DEFAULT_MAX_DURATION", "SETTINGS", "SettingSpec"]
 

@@ -3,8 +3,8 @@
 The hot path of one measured call is two clock reads, one comparison and one list append. All
 else (stopping, window boundaries, handing durations to the recorder) happens when a user's clock
 passes its next *check* time, at most every ``tick`` seconds. What decides when users run is a
-driver: :class:`~pytest_loadtest._closed.ClosedDriver` (a number of users following a profile) or
-:class:`~pytest_loadtest._open.OpenDriver` (iterations started at a rate).
+driver: :class:`~pytest_loadtest._engine._closed.ClosedDriver` (a number of users following a
+profile) or :class:`~pytest_loadtest._engine._open.OpenDriver` (iterations started at a rate).
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
-from pytest_loadtest._abort import AbortMonitor
-from pytest_loadtest._clock import Clock, SystemClock
-from pytest_loadtest._config import LoadSettings
-from pytest_loadtest._recorder import Recorder
-from pytest_loadtest._result import LoadResult
-from pytest_loadtest._scenario import Plan, Task
-from pytest_loadtest._stats import LatencyHistogram
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest import _monitor
+from pytest_loadtest._engine._abort import AbortMonitor
+from pytest_loadtest._engine._recorder import Recorder
+from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._model._clock import Clock, SystemClock
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._scenario._target import Plan, Task
+from pytest_loadtest._settings._config import LoadSettings
 
 if TYPE_CHECKING:
-    from pytest_loadtest._progress import Progress, ProgressSnapshot
+    from pytest_loadtest._model._progress import Progress, ProgressSnapshot
 
 __all__ = ["Clock", "Engine", "SystemClock"]
 
@@ -143,25 +144,23 @@ class Engine:
         call = caller(task)
         if not self.watch:
             return call
-        from pytest_loadtest._monitor import reset_operation, set_operation
-
         name = task.name
 
         def attributed(vu: VirtualUser) -> Any:
-            token = set_operation(name)
+            token = _monitor.set_operation(name)
             try:
                 return call(vu)
             finally:
-                reset_operation(token)
+                _monitor.reset_operation(token)
 
         return attributed
 
     def _driver(self) -> Driver:
         if self.settings.model == "open":
-            from pytest_loadtest._open import OpenDriver
+            from pytest_loadtest._engine._open import OpenDriver
 
             return OpenDriver(self)
-        from pytest_loadtest._closed import ClosedDriver
+        from pytest_loadtest._engine._closed import ClosedDriver
 
         return ClosedDriver(self)
 
@@ -195,8 +194,6 @@ class Engine:
 
     def _watchers(self) -> list[tuple[str, Any]]:
         """The resource sampler, database watches and allocation tracker this run asks for."""
-        from pytest_loadtest import _monitor
-
         settings = self.settings
         watchers: list[tuple[str, Any]] = []
         if settings.monitor_interval > 0 and self.system_clock:
@@ -230,7 +227,7 @@ class Engine:
                     self.watched.setdefault(kind, []).append(data)
                 else:
                     self.watched[kind] = data
-        from pytest_loadtest._build import build_result
+        from pytest_loadtest._engine._build import build_result
 
         return build_result(self, end, hung, idle, wall_start, cpu)
 
@@ -332,7 +329,7 @@ class Engine:
         """Where the run is: elapsed time, active users, and over the last second or so (the
         last complete window and what has been handed over of the current one) calls/s, error
         rate and p95. For live progress."""
-        from pytest_loadtest._progress import ProgressSnapshot
+        from pytest_loadtest._model._progress import ProgressSnapshot
 
         recorder = self.recorder
         flushed = now - self.tick_ns - recorder.start_ns  # users hand over at every tick

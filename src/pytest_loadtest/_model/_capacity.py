@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._result import LoadResult
-from pytest_loadtest._units import format_rate
+from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._units import format_rate
 
 __all__ = ["DROPPED_LIMIT", "Capacity", "CapacityStep", "step_verdict"]
 

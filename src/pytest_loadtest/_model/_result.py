@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._abort import Abort
-from pytest_loadtest._latency import CallStatsMixin, LatencyStats
-from pytest_loadtest._monitor._findings import Finding
-from pytest_loadtest._recorder import ErrorSample, TimelineRow
-from pytest_loadtest._sla import SLA, Breach, Check, parse_sla
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._abort import Abort
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._model._latency import CallStatsMixin, LatencyStats
+from pytest_loadtest._model._recovery import recovery_time
+from pytest_loadtest._model._sla import SLA, Breach, Check, parse_sla
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 
 __all__ = ["SCHEMA_VERSION", "LatencyStats", "LoadResult", "OperationStats"]
 
@@ -247,9 +248,18 @@ class LoadResult(CallStatsMixin):
         when the spike ended, seconds since the start; by default the end of the descent after
         the stage profile's peak (:attr:`spike_end`).
         """
-        from pytest_loadtest._recovery import recovery_time
-
-        return recovery_time(self, sla, after=after, stable=stable, operation=operation)
+        timelines: dict[str | None, list[TimelineRow]] = {None: self.timeline}
+        timelines.update((name, op.timeline) for name, op in self.operations.items())
+        return recovery_time(
+            timelines,
+            window=self.window,
+            spike_end=self.spike_end,
+            own_sla=self.sla,
+            sla=sla,
+            after=after,
+            stable=stable,
+            operation=operation,
+        )
 
     @property
     def achieved_rate(self) -> float:

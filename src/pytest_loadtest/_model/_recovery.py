@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
 
-from pytest_loadtest._recorder import TimelineRow
-from pytest_loadtest._sla import SLA, Check, parse_sla
-from pytest_loadtest._units import parse_duration
-
-if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+from pytest_loadtest._model._sla import SLA, Check, parse_sla
+from pytest_loadtest._model._timeline import TimelineRow
+from pytest_loadtest._model._units import parse_duration
 
 __all__ = ["WINDOW_METRICS", "recovery_time"]
 
@@ -19,14 +15,14 @@ __all__ = ["WINDOW_METRICS", "recovery_time"]
 WINDOW_METRICS = ("p50", "p95", "p99", "max", "error_rate", "throughput_min")
 
 
-def _spec(result: LoadResult, sla: object) -> SLA:
+def _spec(own: SLA | None, sla: object) -> SLA:
     if sla is None:
-        if result.sla is None:
+        if own is None:
             raise ValueError(
                 "recovery_time() needs bounds: this run has no SLA; give one, e.g. "
                 "recovery_time({'p95': '200ms', 'error_rate': '1%'}) or recovery_time(200)"
             )
-        return result.sla
+        return own
     if isinstance(sla, (int, float)) and not isinstance(sla, bool):
         return parse_sla({"p95": sla})
     return parse_sla(sla)
@@ -45,39 +41,40 @@ def _ok(check: Check, row: TimelineRow | None, window: float) -> bool:
 
 
 def recovery_time(
-    result: LoadResult,
-    sla: object = None,
+    timelines: Mapping[str | None, Sequence[TimelineRow]],
     *,
+    window: float,
+    spike_end: float | None,
+    own_sla: SLA | None,
+    sla: object = None,
     after: float | None = None,
     stable: object = "3s",
     operation: str | None = None,
 ) -> float | None:
-    """See :meth:`LoadResult.recovery_time`."""
-    spec = _spec(result, sla)
+    """See :meth:`~pytest_loadtest._model._result.LoadResult.recovery_time`; ``timelines`` are
+    the run's rows (key ``None``) and each operation's (by name)."""
+    spec = _spec(own_sla, sla)
     for check in spec.checks:
         if check.metric not in WINDOW_METRICS:
             raise ValueError(
-                f"recovery_time() checks each {result.window:g}s window of the timeline, which "
+                f"recovery_time() checks each {window:g}s window of the timeline, which "
                 f"has no {check.metric}; use {', '.join(WINDOW_METRICS)}"
             )
-    start = result.spike_end if after is None else float(after)
+    start = spike_end if after is None else float(after)
     if start is None:
         raise ValueError(
             "this run's profile has no spike (no stage falls after its peak); give the spike's "
             "end as recovery_time(..., after=SECONDS)"
         )
-    window = result.window
     needed = max(1, math.ceil(parse_duration(stable) / window - 1e-9))
-    times = [row.t for row in result.timeline if row.t + window > start]
-    rows: dict[str | None, dict[float, TimelineRow]] = {None: {r.t: r for r in result.timeline}}
-    for name, op in result.operations.items():
-        rows[name] = {r.t: r for r in op.timeline}
+    times = [row.t for row in timelines.get(None, ()) if row.t + window > start]
+    rows = {name: {r.t: r for r in rows_} for name, rows_ in timelines.items()}
 
     def table(check: Check) -> dict[float, TimelineRow]:
         name = check.operation if check.operation is not None else operation
         if name is not None and name not in rows:
             raise ValueError(
-                f"no operation {name!r} in this result (have: {sorted(result.operations)})"
+                f"no operation {name!r} in this result (have: {sorted(n for n in rows if n)})"
             )
         return rows[name]
 

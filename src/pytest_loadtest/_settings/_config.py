@@ -15,10 +15,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._parsers import ThinkTime, parse_think_time
-from pytest_loadtest._shapes import Profile, Stage, format_stages
-from pytest_loadtest._sla import SLA
-from pytest_loadtest._specs import DEFAULT_DURATION, DEFAULT_MAX_DURATION, SETTINGS, SettingSpec
+from pytest_loadtest._model._shapes import Profile, Stage, format_stages
+from pytest_loadtest._model._sla import SLA
+from pytest_loadtest._settings._parsers import ThinkTime, parse_think_time
+from pytest_loadtest._settings._table import (
+    DEFAULT_DURATION,
+    DEFAULT_MAX_DURATION,
+    SETTINGS,
+    SettingSpec,
+)
 
 __all__ = [
     "DEFAULT_DURATION",

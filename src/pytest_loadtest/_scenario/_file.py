@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, final
 
-from pytest_loadtest._config import SettingError, check_layer
+from pytest_loadtest._settings._config import SettingError, check_layer
 
-if TYPE_CHECKING:
-    from pytest_loadtest._scenario import Scenario
-
-__all__ = ["ScenarioFileError", "load_scenario"]
+__all__ = ["ScenarioFile", "ScenarioFileError", "read_scenario_file"]
 
 TOP_KEYS: Final = ("name", "description", "load", "actions", "hooks", "sla")
 HOOK_KEYS: Final = ("on_start", "on_stop")
@@ -44,6 +42,21 @@ HOOK_KEYS: Final = ("on_start", "on_stop")
 
 class ScenarioFileError(ValueError):
     """A scenario file cannot be used; the message names the file, the key and the value."""
+
+
+@final
+@dataclass
+class ScenarioFile:
+    """What a scenario file says, its action names mapped to the callables given: the
+    :class:`~pytest_loadtest._scenario._target.Scenario` is built from it."""
+
+    name: str
+    source: str  # "scenario file <path>": where errors point
+    description: str = ""
+    settings: dict[str, object] = field(default_factory=dict)
+    tasks: list[tuple[str, Callable[..., Any], object]] = field(default_factory=list)
+    on_start: list[Callable[..., Any]] = field(default_factory=list)
+    on_stop: list[Callable[..., Any]] = field(default_factory=list)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -76,12 +89,8 @@ def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return value
 
 
-def load_scenario(
-    cls: type[Scenario], path: object, actions: Mapping[str, Callable[..., Any]]
-) -> Scenario:
-    """Build a :class:`Scenario` of ``cls`` from the file at ``path``."""
-    from pytest_loadtest._scenario import TargetError
-
+def read_scenario_file(path: object, actions: Mapping[str, Callable[..., Any]]) -> ScenarioFile:
+    """Read the file at ``path``, checking its settings and mapping its action names."""
     file = Path(str(path))
     where = f"scenario file {file}"
     if not isinstance(actions, Mapping):
@@ -97,9 +106,7 @@ def load_scenario(
     name = data.get("name", file.stem)
     if not isinstance(name, str) or not name:
         raise ScenarioFileError(f"{where}: name = {name!r} must be a non-empty string")
-    scenario = cls(name)
-    scenario.source = where
-    scenario.description = str(data.get("description", ""))
+    scenario = ScenarioFile(name, where, str(data.get("description", "")))
     load = dict(_table(data, "load", where))
     if "sla" in load:
         raise ScenarioFileError(f"{where}: put the SLA in an [sla] table, not in [load]")
@@ -124,23 +131,19 @@ def load_scenario(
     weighted = _table(data, "actions", where)
     if not weighted:
         raise ScenarioFileError(f"{where}: [actions] is missing or empty: name the actions to run")
-    try:
-        for action_name, weight in weighted.items():
-            func = action(action_name, f"[actions] {action_name} = {weight!r}")
-            scenario.add_task(func, weight=weight, name=action_name)
-        hooks = _table(data, "hooks", where)
-        for key, names in hooks.items():
-            if key not in HOOK_KEYS:
-                raise ScenarioFileError(
-                    f"{where}: unknown key {key!r} in [hooks] (allowed: {', '.join(HOOK_KEYS)})"
-                )
-            if not isinstance(names, list):
-                raise ScenarioFileError(
-                    f"{where}: [hooks] {key} = {names!r} must be a list of action names"
-                )
-            register = scenario.on_start if key == "on_start" else scenario.on_stop
-            for hook_name in names:
-                register(action(hook_name, f"[hooks] {key}"))
-    except TargetError as exc:
-        raise ScenarioFileError(f"{where}: {exc}") from None
+    for action_name, weight in weighted.items():
+        func = action(action_name, f"[actions] {action_name} = {weight!r}")
+        scenario.tasks.append((action_name, func, weight))
+    hooks = _table(data, "hooks", where)
+    for key, names in hooks.items():
+        if key not in HOOK_KEYS:
+            raise ScenarioFileError(
+                f"{where}: unknown key {key!r} in [hooks] (allowed: {', '.join(HOOK_KEYS)})"
+            )
+        if not isinstance(names, list):
+            raise ScenarioFileError(
+                f"{where}: [hooks] {key} = {names!r} must be a list of action names"
+            )
+        hooked = scenario.on_start if key == "on_start" else scenario.on_stop
+        hooked.extend(action(hook_name, f"[hooks] {key}") for hook_name in names)
     return scenario

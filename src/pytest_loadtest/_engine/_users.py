@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, final
 
-from pytest_loadtest._recorder import Recorder
+from pytest_loadtest._engine._recorder import Recorder
 
 __all__ = ["VirtualUser"]
 

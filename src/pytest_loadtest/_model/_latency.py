@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, final
 
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._stats import LatencyHistogram
 
 __all__ = ["CallStatsMixin", "LatencyMixin", "LatencyStats"]
 

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from pytest_loadtest._result import LoadResult, OperationStats
-from pytest_loadtest._sla import min_calls_for_percentile
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._sla import min_calls_for_percentile
+from pytest_loadtest._model._units import format_latency_ms, format_rate
 
 __all__ = ["failure_message", "summary_lines"]
 
@@ -100,7 +100,7 @@ def bottleneck_lines(result: LoadResult) -> list[str]:
     """The "RESOURCES / BOTTLENECKS IDENTIFIED / RECOMMENDATIONS" block of a run with findings."""
     if not result.findings:
         return []
-    from pytest_loadtest._monitor import format_findings, format_resources
+    from pytest_loadtest._report._findings import format_findings, format_resources
 
     summary = result.resources or {}
     pools = [db.get("pool") or {} for db in result.databases]
@@ -119,7 +119,7 @@ def bottleneck_lines(result: LoadResult) -> list[str]:
 
 def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
     """One line per capacity search, from its steps' results: what held, what broke and why."""
-    from pytest_loadtest._capacity import Capacity, CapacityStep, step_verdict
+    from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
 
     searches: dict[tuple[str, str], Capacity] = {}
     for result in results:

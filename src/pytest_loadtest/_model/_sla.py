@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, final
 
-from pytest_loadtest._units import (
+from pytest_loadtest._model._units import (
     format_latency_ms,
     format_rate,
     parse_fraction,
@@ -259,7 +259,7 @@ def _parse_targets(spec: Mapping[object, object], operation: str | None, where: 
             if key == "memory_growth":
                 if operation is not None:
                     raise ValueError("memory_growth is of the whole process, not of an operation")
-                from pytest_loadtest._monitor._leaks import parse_growth_rate
+                from pytest_loadtest._model._units import parse_growth_rate
 
                 threshold = parse_growth_rate(raw)
             elif key == "error_rate":

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
-from pytest_loadtest._units import parse_duration
+from pytest_loadtest._model._units import parse_duration
 
 __all__ = ["Arrivals", "Profile", "Stage", "format_stages", "parse_stages"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, final
 
 if TYPE_CHECKING:
-    from pytest_loadtest._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult
 
 __all__ = [
     "DEFAULT_WINDOW",

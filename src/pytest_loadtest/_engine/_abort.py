@@ -3,8 +3,8 @@
 Once per window (one second by default) the collector evaluates the SLA over the last
 ``abort_window`` of complete windows after warm-up. A breach that lasts longer than
 ``abort_grace`` stops the run. Percentile targets resting on too few calls in the rolling window
-(see :func:`~pytest_loadtest._sla.min_calls_for_percentile`) are not evaluated: a handful of calls
-must not abort a stress test.
+(see :func:`~pytest_loadtest._model._sla.min_calls_for_percentile`) are not evaluated: a
+handful of calls must not abort a stress test.
 """
 
 from __future__ import annotations
@@ -13,59 +13,18 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 
-from pytest_loadtest._config import LoadSettings
-from pytest_loadtest._latency import CallStatsMixin
-from pytest_loadtest._sla import SLA, Breach
-from pytest_loadtest._stats import LatencyHistogram
+from pytest_loadtest._model._abort import Abort
+from pytest_loadtest._model._latency import CallStatsMixin
+from pytest_loadtest._model._sla import SLA, Breach
+from pytest_loadtest._model._stats import LatencyHistogram
+from pytest_loadtest._settings._config import LoadSettings
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine import Engine
+    from pytest_loadtest._engine._engine import Engine
 
-__all__ = ["Abort", "AbortMonitor"]
+__all__ = ["AbortMonitor"]
 
 NS: Final = 1_000_000_000
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Abort:
-    """Why and when a run was stopped early."""
-
-    at: float  # seconds since the start
-    since: float  # when the rolling breach began
-    grace: float
-    window: float
-    breaches: tuple[str, ...]
-
-    def message(self, duration: float) -> str:
-        """One line saying the run was aborted, when, and on what breach."""
-        return (
-            f"aborted at {self.at:.1f}s of {duration:g}s (abort_on_breach): the SLA was breached "
-            f"over a rolling {self.window:g}s window from {self.since:.1f}s on, for at least the "
-            f"grace of {self.grace:g}s: " + "; ".join(self.breaches)
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {
-            "at": self.at,
-            "since": self.since,
-            "grace": self.grace,
-            "window": self.window,
-            "breaches": list(self.breaches),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Abort:
-        """Inverse of :meth:`to_dict`."""
-        breaches = data.get("breaches", [])
-        return cls(
-            at=float(data["at"]),  # type: ignore[arg-type]
-            since=float(data["since"]),  # type: ignore[arg-type]
-            grace=float(data["grace"]),  # type: ignore[arg-type]
-            window=float(data["window"]),  # type: ignore[arg-type]
-            breaches=tuple(str(b) for b in breaches) if isinstance(breaches, list) else (),
-        )
 
 
 @final

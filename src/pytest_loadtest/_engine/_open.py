@@ -2,10 +2,10 @@
 executors, wrk2's constant throughput).
 
 The main thread is the dispatcher. Iteration ``k`` is due at a time fixed in advance by the rate
-profile (:class:`~pytest_loadtest._shapes.Arrivals`); at that time the dispatcher hands it to a
-free user of a pool of at most ``max_users``, or, when every user is busy, drops it and counts it.
-Free users wait on a stack (last in, first out), so only as many distinct users ever run as the
-load needs at its peak, and ``on_start`` hooks run only for those.
+profile (:class:`~pytest_loadtest._model._shapes.Arrivals`); at that time the dispatcher hands
+it to a free user of a pool of at most ``max_users``, or, when every user is busy, drops it and
+counts it. Free users wait on a stack (last in, first out), so only as many distinct users ever
+run as the load needs at its peak, and ``on_start`` hooks run only for those.
 
 Coordinated omission (as wrk2 defines it) is corrected: each call's latency is measured from its
 *intended* start, so a stall is charged to every call that should have started during it. The
@@ -19,11 +19,11 @@ import math
 import threading
 from typing import TYPE_CHECKING, Final, final
 
-from pytest_loadtest._shapes import Arrivals
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._model._shapes import Arrivals
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine import Engine
+    from pytest_loadtest._engine._engine import Engine
 
 __all__ = ["SERVICE", "START_LAG", "OpenDriver"]
 

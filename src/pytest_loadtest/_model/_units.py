@@ -11,11 +11,13 @@ import re
 from typing import Final
 
 __all__ = [
+    "format_bytes",
     "format_latency_ms",
     "format_rate",
     "parse_count",
     "parse_duration",
     "parse_fraction",
+    "parse_growth_rate",
     "parse_latency_ms",
     "parse_positive_number",
 ]
@@ -172,3 +174,59 @@ def format_rate(per_second: float) -> str:
     if per_second < 100:
         return f"{per_second:.1f}"
     return f"{per_second:,.0f}"
+
+
+def format_bytes(n: float) -> str:
+    """``1.2GB``, ``350MB``, ``12KB``: decimal units, as the seed's ``Memory Peak: 1.2GB``."""
+    if not math.isfinite(n):
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if abs(n) >= size:
+            value = n / size
+            return f"{value:.1f}{unit}" if abs(value) < 100 else f"{value:.0f}{unit}"
+    return f"{n:.0f}B"
+
+
+MB: Final = 1e6
+_BYTES: Final = {
+    "b": 1.0,
+    "kb": 1e3,
+    "mb": 1e6,
+    "gb": 1e9,
+    "kib": 1024.0,
+    "mib": 1024.0**2,
+    "gib": 1024.0**3,
+}
+_PER_HOUR: Final = {
+    "s": 3600.0,
+    "sec": 3600.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 1.0,
+    "hr": 1.0,
+    "hour": 1.0,
+    "d": 1 / 24,
+    "day": 1 / 24,
+}
+_RATE: Final = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*/\s*([a-z]+)\s*$", re.IGNORECASE)
+
+
+def parse_growth_rate(value: object) -> float:
+    """A memory growth rate in MB/hour: ``"50MB/h"``, ``"1GB/day"``, ``"200KB/min"``, or a
+    number (already MB/hour). ``ValueError`` for anything else (the SLA key ``memory_growth``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a memory growth rate: {value!r}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        match = _RATE.match(str(value))
+        size = _BYTES.get(match.group(2).lower()) if match else None
+        per_hour = _PER_HOUR.get(match.group(3).lower()) if match else None
+        if match is None or size is None or per_hour is None:
+            raise ValueError(
+                f"not a memory growth rate: {value!r} (expected e.g. '50MB/h', '1GB/day')"
+            )
+        number = float(match.group(1)) * size / MB * per_hour
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"memory growth rate must be a non-negative number, got {value!r}")
+    return number

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Final, final
 
-from pytest_loadtest._vu import VirtualUser
+from pytest_loadtest._engine._users import VirtualUser
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine import Engine
+    from pytest_loadtest._engine._engine import Engine
 
 __all__ = ["ClosedDriver"]
 

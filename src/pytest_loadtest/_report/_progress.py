@@ -16,10 +16,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Literal, Protocol, TextIO, final, get_args
+from typing import Final, Literal, TextIO, final, get_args
 
-from pytest_loadtest._units import format_latency_ms, format_rate
+from pytest_loadtest._model._progress import Progress, ProgressSnapshot
+from pytest_loadtest._model._units import format_latency_ms, format_rate
 
 __all__ = [
     "Progress",
@@ -60,29 +60,6 @@ def choose_progress_mode(
     if verbosity < 0:
         return "off"
     return "live" if isatty else "line"
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ProgressSnapshot:
-    """What a running load test has done so far.
-
-    ``total`` is the planned duration in seconds (``None``: the run ends by iterations or has no
-    planned end); ``iterations``/``iterations_total`` count finished and planned iterations
-    when the run is bounded by them. Rates and the p95 are over a recent window; ``p95_ms`` is
-    ``nan`` while nothing was measured.
-    """
-
-    elapsed: float
-    total: float | None
-    active_users: int
-    calls_per_s: float
-    error_rate: float
-    p95_ms: float
-    name: str = ""
-    users: int | None = None
-    calls: int | None = None
-    iterations_total: int | None = None
 
 
 def _seconds(value: float) -> str:
@@ -127,22 +104,6 @@ def format_progress(snapshot: ProgressSnapshot, *, width: int | None = None) -> 
     if name and room >= 4:
         return f"load {name[: room - 1]}… {body}"
     return line[: max(width - 1, 0)] + "…" if width > 0 else ""
-
-
-class Progress(Protocol):
-    """Shows a run's progress: what :class:`ProgressPrinter` does."""
-
-    def due(self) -> bool:
-        """Whether a new snapshot would be shown now."""
-        ...
-
-    def update(self, snapshot: ProgressSnapshot) -> object:
-        """A new snapshot (called by the engine's collector thread)."""
-        ...
-
-    def finish(self) -> object:
-        """The run ended."""
-        ...
 
 
 @final

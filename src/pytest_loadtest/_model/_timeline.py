@@ -1,0 +1,69 @@
+"""Timeline rows (one window of one operation, or of all) and error samples of a run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import final
+
+__all__ = ["ErrorSample", "TimelineRow"]
+
+
+@final
+@dataclass(slots=True)
+class TimelineRow:
+    """One window (by default one second) of one operation, or of all operations."""
+
+    t: float  # window start, seconds since the run started
+    calls: int
+    errors: int
+    users: int
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    warmup: bool = False
+    dropped: int = 0  # open model: iterations due in this window that found no free user
+    cpu: float = math.nan  # process CPU in the window, 100 = one core (resource monitor)
+    rss_mb: float = math.nan  # resident memory at the window's sample, MB
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form; latencies in ms, ``None`` for an empty window."""
+        return {
+            "t": self.t,
+            "calls": self.calls,
+            "errors": self.errors,
+            "users": self.users,
+            "p50": _none_if_nan(self.p50),
+            "p95": _none_if_nan(self.p95),
+            "p99": _none_if_nan(self.p99),
+            "max": _none_if_nan(self.max),
+            "warmup": self.warmup,
+            "dropped": self.dropped,
+            "cpu": _none_if_nan(self.cpu),
+            "rss_mb": _none_if_nan(self.rss_mb),
+        }
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value != value else value
+
+
+@final
+@dataclass(slots=True)
+class ErrorSample:
+    """Count of one exception type in one operation, with the first message and traceback."""
+
+    type_name: str
+    count: int = 0
+    message: str = ""
+    traceback: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "type": self.type_name,
+            "count": self.count,
+            "message": self.message,
+            "traceback": self.traceback,
+        }

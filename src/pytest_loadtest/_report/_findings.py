@@ -1,0 +1,59 @@
+"""The "RESOURCES / BOTTLENECKS IDENTIFIED / RECOMMENDATIONS" block of a run's findings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pytest_loadtest._model._finding import SEVERITIES, Finding
+from pytest_loadtest._model._units import format_bytes
+
+__all__ = ["format_findings", "format_resources"]
+
+
+def format_resources(
+    *,
+    cpu_peak_percent: float | None = None,
+    rss_peak_bytes: float | None = None,
+    connections: tuple[int, int | None] | None = None,
+) -> str:
+    """``RESOURCES:   CPU Peak: 67%   Memory Peak: 1.2GB   DB Connections: 8/10``.
+
+    CPU is the process's, 100% being one core (as ``top`` shows it); ``connections`` is the
+    pool's checked-out peak and its capacity (``None``: no fixed capacity). Missing parts are
+    left out; ``""`` when nothing is known.
+    """
+    parts = []
+    if cpu_peak_percent is not None and math.isfinite(cpu_peak_percent):
+        parts.append(f"CPU Peak: {cpu_peak_percent:.0f}%")
+    if rss_peak_bytes is not None and math.isfinite(rss_peak_bytes):
+        parts.append(f"Memory Peak: {format_bytes(rss_peak_bytes)}")
+    if connections is not None:
+        peak, capacity = connections
+        parts.append(f"DB Connections: {peak}/{capacity if capacity is not None else '-'}")
+    return "RESOURCES:   " + "   ".join(parts) if parts else ""
+
+
+def _ordered(findings: Sequence[Finding]) -> list[Finding]:
+    # most severe first; stable, so each detector's own order is kept within a severity
+    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def format_findings(findings: Sequence[Finding], *, resources: str = "") -> list[str]:
+    """Terminal lines: an optional ``RESOURCES:`` line, then the numbered bottlenecks and the
+    recommendations in the same order (recommendation *n* answers bottleneck *n*).
+
+    ``resources`` is a line from :func:`format_resources`. No findings: only that line (or
+    nothing).
+    """
+    lines = [resources] if resources else []
+    if not findings:
+        return lines
+    ordered = _ordered(findings)
+    lines.append("BOTTLENECKS IDENTIFIED:")
+    for number, finding in enumerate(ordered, 1):
+        evidence = f" - {finding.evidence}" if finding.evidence else ""
+        lines.append(f"{number}. {finding.title}{evidence}")
+    lines.append("RECOMMENDATIONS:")
+    lines.extend(f"{n}. {f.recommendation}" for n, f in enumerate(ordered, 1))
+    return lines
