@@ -76,30 +76,9 @@ class OperationStats(CallStatsMixin):
                 )
                 for k, v in data.get("errors_by_type", {}).items()
             },
-            timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
+            timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             service_time=LatencyStats.from_dict(data.get("service_time")),
         )
-
-
-def _row_from_dict(row: Mapping[str, Any]) -> TimelineRow:
-    def num(key: str) -> float:
-        value = row.get(key)
-        return math.nan if value is None else float(value)
-
-    return TimelineRow(
-        t=float(row["t"]),
-        calls=int(row["calls"]),
-        errors=int(row["errors"]),
-        users=int(row["users"]),
-        p50=num("p50"),
-        p95=num("p95"),
-        p99=num("p99"),
-        max=num("max"),
-        warmup=bool(row.get("warmup", False)),
-        dropped=int(row.get("dropped", 0)),
-        cpu=num("cpu"),
-        rss_mb=num("rss_mb"),
-    )
 
 
 def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
@@ -329,7 +308,7 @@ class LoadResult(CallStatsMixin):
             errors=int(data["errors"]),
             duration=float(data["duration"]),
             operations={k: OperationStats.from_dict(v) for k, v in data["operations"].items()},
-            timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
+            timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             settings=dict(data.get("settings", {})),
             sla=parse_sla(sla) if sla else None,
             sla_breaches=[_breach_from_dict(b) for b in data.get("sla_breaches", [])],

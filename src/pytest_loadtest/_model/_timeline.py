@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import final
+from typing import Any, final
 
 __all__ = ["ErrorSample", "TimelineRow"]
 
@@ -43,6 +44,29 @@ class TimelineRow:
             "cpu": _none_if_nan(self.cpu),
             "rss_mb": _none_if_nan(self.rss_mb),
         }
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> TimelineRow:
+        """Inverse of :meth:`to_dict`."""
+
+        def num(key: str) -> float:
+            value = row.get(key)
+            return math.nan if value is None else float(value)
+
+        return cls(
+            t=float(row["t"]),
+            calls=int(row["calls"]),
+            errors=int(row["errors"]),
+            users=int(row["users"]),
+            p50=num("p50"),
+            p95=num("p95"),
+            p99=num("p99"),
+            max=num("max"),
+            warmup=bool(row.get("warmup", False)),
+            dropped=int(row.get("dropped", 0)),
+            cpu=num("cpu"),
+            rss_mb=num("rss_mb"),
+        )
 
 
 def _none_if_nan(value: float) -> float | None:
