@@ -21,7 +21,7 @@ from pytest_loadtest._report._html import MISSING_EXTRA, load_plotly_js, render_
 from pytest_loadtest._report._view import views
 from pytest_loadtest._report._write import REPORT_FILES, charts_note, write_report
 
-from .report_samples import HOSTILE, hostile_result, synthetic_result
+from helpers.report_samples import HOSTILE, hostile_result, synthetic_result
 
 
 class Page(HTMLParser):
