@@ -19,7 +19,7 @@ from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
 from pytest_loadtest._settings._config import resolve_settings
 
-from .fakeclock import NS, FakeClock
+from helpers.clock import NS, FakeClock
 
 TICK = 0.1
 
@@ -188,7 +188,7 @@ def test_abort_message_and_round_trip() -> None:
 
 
 def _run_failing_after(seconds: float, **settings: Any) -> LoadResult:
-    clock = FakeClock(driven_by_main=True)
+    clock = FakeClock(moved_by="main")
     start = clock.now_ns()
 
     def fails_later(vu: VirtualUser) -> None:

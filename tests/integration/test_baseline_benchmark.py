@@ -24,7 +24,7 @@ from pytest_loadtest._baseline import (
 )
 from pytest_loadtest._baseline import _benchmark_compat as compat
 
-from .test_baseline_samples import histogram, latencies_ns, result
+from helpers.baseline_samples import histogram, latencies_ns, result
 
 needs_benchmark = pytest.mark.skipif(
     benchmark_version() is None, reason="pytest-benchmark is not installed"
