@@ -197,6 +197,19 @@ def test_page_is_unchanged_but_for_whitespace(rendered: dict[str, str]) -> None:
     assert _collapsed(rendered["page.html"]) == _collapsed(expected)
 
 
+def test_an_sla_without_targets_is_no_sla_everywhere() -> None:
+    """One verdict: ``sla={}`` checks nothing, in the terminal as on the page (it is stored as
+    no SLA, so the summary of a session always showed it so)."""
+    result = _shop(name="empty sla", sla=parse_sla({}))
+    assert result.passed
+    row = summary_lines([result])[1]  # under the header
+    assert row.startswith("tests/test_shop.py::test_shop [empty sla] ")
+    assert row.split()[-1] == "-"
+    page = render_html(views([result]), METADATA, plotly_js=None)
+    assert '<span class="badge none">no SLA</span>' in page
+    assert "| no SLA |" in markdown_summary([result])
+
+
 if __name__ == "__main__":
     for file_name, text in render(Path(sys.argv[1])).items():
         (Path(sys.argv[1]) / file_name).write_text(text, encoding="utf-8")
