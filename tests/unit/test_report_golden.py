@@ -28,7 +28,7 @@ from pytest_loadtest._report._markdown import markdown_summary
 from pytest_loadtest._report._terminal import failure_message, summary_lines, user_property
 from pytest_loadtest._report._view import views
 
-from .report_samples import synthetic_result
+from helpers.report_samples import synthetic_result
 
 GOLDEN = Path(__file__).parent / "golden" / "report"
 SECONDS = 3
