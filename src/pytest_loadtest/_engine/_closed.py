@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, final
 
 from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class ClosedDriver:
         self.profile = settings.profile()
         self.threads = settings.peak_users
         self.think = settings.think_time
+        self.stop_timeout = settings.stop_timeout
         # With a flat profile every user runs from its start to the end: skip the per-tick check.
         self.flat = len(set(self.profile.values)) == 1
         self.pacing_ns = int(settings.pacing * NS)
@@ -62,9 +64,16 @@ class ClosedDriver:
         return DriverFigures(peak_active=self._peak)
 
     def main(self) -> None:
-        """Wait for the deadline, or for every user to finish (iterations ran out)."""
+        """Wait for the deadline, or for every user to finish (iterations ran out: then a user
+        hung in a call holds the run ``stop_timeout`` at most)."""
         context = self.context
-        context.wait_until(lambda: len(context.exited) == self.threads)
+
+        def done() -> bool:
+            return len(context.exited) == self.threads
+
+        context.wait_until(lambda: done() or context.exhausted)
+        if context.exhausted and not done():
+            context.settle(done, lambda: context.last_exit, self.stop_timeout)
 
     def _wanted(self, user_id: int, t: int) -> bool:
         return self.profile.at((t - self.context.start_ns) / NS) > user_id
@@ -129,7 +138,9 @@ class ClosedDriver:
                 return
             try:
                 func()
-            except Exception as exc:
+            except BaseException as exc:
+                if isinstance(exc, FATAL):
+                    raise
                 append(now() - t0)
                 vu.record_error(op, t0, exc)
             else:
@@ -162,7 +173,9 @@ class ClosedDriver:
                 vu.current = tasks[index].name
                 try:
                     callers[index](vu)
-                except Exception as exc:
+                except BaseException as exc:
+                    if isinstance(exc, FATAL):
+                        raise
                     vu.buffer(ops[index]).append(now() - t0)
                     vu.record_error(ops[index], t0, exc)
                 else:

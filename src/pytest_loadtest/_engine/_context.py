@@ -35,8 +35,11 @@ class RunContext:
         "_on_stop",
         "clock",
         "deadline",
+        "ended_at",
         "exhausted",
+        "exhausted_at",
         "exited",
+        "last_exit",
         "limit",
         "poll",
         "spawn",
@@ -73,6 +76,11 @@ class RunContext:
         # No lock is shared by user threads: with hundreds of threads on one GIL, a contended
         # lock becomes a convoy. Counts are lists appended to (atomic under the GIL).
         self.exited: list[int] = []  # ids of user threads that are done
+        self.last_exit = 0  # when the last of them was done
+        self.exhausted_at = 0  # when a limited run's last iteration was claimed
+        #: when the measured run ended, if before the deadline and before the users stopped
+        #: (the last calls of a limited run finished, one hung: see :meth:`settle`); 0 otherwise
+        self.ended_at = 0
         self._counter = itertools.count()
         self._on_stop: list[Callable[[], None]] = []
         self.spawn: Callable[[], VirtualUser] = _no_spawn
@@ -98,6 +106,8 @@ class RunContext:
     def claim(self) -> bool:
         """Claim one iteration of a limited run; False when all are taken."""
         if self.limit is not None and next(self._counter) >= self.limit:
+            if not self.exhausted:
+                self.exhausted_at = self.clock.now_ns()
             self.exhausted = True
             self.wake_event.set()  # users pausing or waiting for their turn need not wait on
             return False
@@ -122,6 +132,25 @@ class RunContext:
             if now >= self.deadline or condition():
                 return
             clock.sleep(min(self.poll, (self.deadline - now) / NS), self.stop_event)
+
+    def settle(self, done: Callable[[], bool], last_done: Callable[[], int], grace: float) -> None:
+        """A limited run has handed out its last iteration: wait (the main thread) until every
+        user is ``done``, or until ``grace`` seconds (``stop_timeout``) passed since the last
+        finished (``last_done()``, clock ns) with some still in a call, which are then hung:
+        the measured run ended at that last finish (:attr:`ended_at`). The deadline and stopping
+        end the wait too."""
+        clock = self.clock
+        grace_ns = int(grace * NS)
+        while not self.stopping:
+            now = clock.now_ns()
+            if now >= self.deadline or done():
+                return
+            last = max(last_done(), self.exhausted_at)
+            if now - last >= grace_ns:
+                self.ended_at = last
+                return
+            wait = min(self.poll, (self.deadline - now) / NS, (last + grace_ns - now) / NS)
+            clock.sleep(max(wait, 0.0), self.stop_event)
 
     def sleep_until(self, due: int) -> bool:
         """Sleep (a user thread) until ``due``; False if the run ends or runs out first."""

@@ -28,12 +28,14 @@ from pytest_loadtest._engine._closed import ClosedDriver
 from pytest_loadtest._engine._collector import Collector
 from pytest_loadtest._engine._context import RunContext
 from pytest_loadtest._engine._driver import Driver, DriverFactory
+from pytest_loadtest._engine._interrupts import deferred_interrupts
 from pytest_loadtest._engine._open import OpenDriver
 from pytest_loadtest._engine._record import RunRecord
 from pytest_loadtest._engine._recorder import Recorder
 from pytest_loadtest._engine._users import VirtualUser, Work
 from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._model._metrics import NS
+from pytest_loadtest._model._text import describe_exception
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress
@@ -83,7 +85,9 @@ class Engine:
             self.clock, tick_ns=tick_ns, window_ns=window_ns, poll=poll, limit=settings.iterations
         )
         self.interrupted = False
-        self.crash: BaseException | None = None
+        self._give_up = False  # a second Ctrl-C: stop waiting for users
+        #: what stopped the run other than its end or Ctrl-C (``sys.exit()`` in a target, a bug)
+        self.stopped_by = ""
         self.users: list[tuple[threading.Thread, VirtualUser]] = []
         self._peak_sampled = 0
         self.abort = AbortMonitor.create(settings, window_ns)
@@ -102,23 +106,33 @@ class Engine:
     # -- main thread -----------------------------------------------------------------------------
     def run(self) -> LoadResult:
         """Run to the end (duration, iterations, abort or KeyboardInterrupt); build the result."""
-        return build_result(self.record(), self.settings, watched=self.watched, soak=self.soak)
+        record = self.record()
+        with deferred_interrupts(self._interrupt):
+            return build_result(record, self.settings, watched=self.watched, soak=self.soak)
 
     def record(self) -> RunRecord:
-        """Run to the end and return what was recorded."""
+        """Run to the end and return what was recorded.
+
+        Ctrl-C at any moment (while users start, while they run) stops the run and keeps what
+        was measured: the record says ``interrupted``; a second Ctrl-C while users stop only
+        cuts the wait for them short (see :mod:`._interrupts`)."""
         try:
-            users = self._create_users()
-        except BaseException:
-            self.context.stop()
-            raise
+            self._create_users()
+        except KeyboardInterrupt:
+            self.interrupted = True  # stop the users started so far, keep the (empty) record
         # Objects that exist before the run (the user threads, the target's module state) are
         # frozen out of the collector's view, so that a full collection in the run scans only
         # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
         gc.freeze()
         try:
-            return self._run(users, self._watchers())
+            return self._run(self._watchers())
         finally:
             gc.unfreeze()
+
+    def _interrupt(self) -> None:
+        """Ctrl-C while stopping: note it, and stop waiting for users."""
+        self.interrupted = True
+        self._give_up = True
 
     def _watchers(self) -> list[tuple[str, Any]]:
         """The resource sampler, database watches and allocation tracker this run asks for."""
@@ -135,9 +149,7 @@ class Engine:
             watchers.append(("allocations", _monitor.AllocationTracker(warmup_s=warmup)))
         return watchers
 
-    def _run(
-        self, users: list[tuple[threading.Thread, VirtualUser]], watchers: list[tuple[str, Any]]
-    ) -> RunRecord:
+    def _run(self, watchers: list[tuple[str, Any]]) -> RunRecord:
         now = self.clock.now_ns
         wall_start, cpu_start = time.time(), time.process_time()
         started: list[tuple[str, Any]] = []
@@ -146,15 +158,16 @@ class Engine:
             for kind, watcher in watchers:
                 watcher.start(start)
                 started.append((kind, watcher))
-            end, hung, idle, cpu = self._measure(users, start, wall_start, cpu_start)
+            end, hung, idle, cpu = self._measure(start, wall_start, cpu_start)
         finally:
-            stopped = now()
-            for kind, watcher in started:
-                data = watcher.stop(stopped)
-                if kind == "database":
-                    self.watched.setdefault(kind, []).append(data)
-                else:
-                    self.watched[kind] = data
+            with deferred_interrupts(self._interrupt):
+                stopped = now()
+                for kind, watcher in started:
+                    data = watcher.stop(stopped)
+                    if kind == "database":
+                        self.watched.setdefault(kind, []).append(data)
+                    else:
+                        self.watched[kind] = data
         figures = self.driver.finish()
         figures.peak_active = max(figures.peak_active, self._peak_sampled)
         context = self.context
@@ -169,14 +182,11 @@ class Engine:
             interrupted=self.interrupted,
             cpu_utilisation=cpu,
             aborted=self.abort.result if self.abort is not None else None,
+            stopped_by=self.stopped_by,
         )
 
     def _measure(
-        self,
-        users: list[tuple[threading.Thread, VirtualUser]],
-        start: int,
-        wall_start: float,
-        cpu_start: float,
+        self, start: int, wall_start: float, cpu_start: float
     ) -> tuple[int, dict[str, int], int, float]:
         """Run the load; ``(end, hung calls, idle users, CPU utilisation)``."""
         settings, context, now = self.settings, self.context, self.clock.now_ns
@@ -195,23 +205,27 @@ class Engine:
             users=settings.max_users if settings.model == "open" else self.driver.threads,
             iterations_total=settings.iterations,
         )
-        collector.start()
-        self.driver.start()
         try:
-            self.driver.main()
+            collector.start()
+            if not self.interrupted:
+                self.driver.start()
+                self.driver.main()
         except KeyboardInterrupt:
             self.interrupted = True
-        end = min(now(), context.deadline)
-        hung = self._stop_users(users)
-        # users that finished no iteration: starved, or waiting for a ramp-up slot; not those
-        # that found a limited run's iterations used up
-        idle = 0 if context.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
-        collector.stop()
-        recorder.finish(max(end, now()))
-        if self.crash is not None:
-            raise RuntimeError(f"the load run was stopped by {self.crash!r}") from self.crash
-        wall = max(time.time() - wall_start, 1e-9)
-        return end, hung, idle, (time.process_time() - cpu_start) / wall
+        with deferred_interrupts(self._interrupt):
+            end = min(context.ended_at or now(), context.deadline)
+            # a run whose driver already waited stop_timeout for its last users does not wait
+            # again
+            grace = 0.0 if context.ended_at else settings.stop_timeout
+            hung = self._stop_users(self.users, grace)
+            # users that finished no iteration: starved, or waiting for a ramp-up slot; not those
+            # that found a limited run's iterations used up
+            users = self.users
+            idle = 0 if context.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
+            collector.stop()
+            recorder.finish(max(end, now()))
+            wall = max(time.time() - wall_start, 1e-9)
+            return end, hung, idle, (time.process_time() - cpu_start) / wall
 
     def _create_users(self) -> list[tuple[threading.Thread, VirtualUser]]:
         """Start the driver's user threads now, waiting for the go: thread start-up is slow
@@ -223,6 +237,7 @@ class Engine:
     def add_user(self) -> VirtualUser:
         """Start one more user thread (before the run, or from the open model's dispatcher)."""
         vu = self.work.user(len(self.users), self.settings.seed)
+        self.recorder.users += 1  # its share of the backlog limit
         thread = threading.Thread(
             target=self._user_main, args=(vu,), name=f"loadtest-user-{vu.id}", daemon=True
         )
@@ -230,16 +245,23 @@ class Engine:
         thread.start()
         return vu
 
-    def _stop_users(self, users: list[tuple[threading.Thread, VirtualUser]]) -> dict[str, int]:
+    def _stop_users(
+        self, users: list[tuple[threading.Thread, VirtualUser]], grace: float
+    ) -> dict[str, int]:
+        """Stop the users and wait up to ``grace`` seconds in all for them; calls still running
+        then are hung (by operation)."""
         self.context.stop()
-        give_up = time.monotonic() + self.settings.stop_timeout
+        give_up = time.monotonic() + grace
         hung: dict[str, int] = {}
         for thread, vu in users:
-            try:
-                thread.join(max(0.0, give_up - time.monotonic()))
-            except KeyboardInterrupt:
-                self.interrupted = True
-                give_up = 0.0
+            while thread.is_alive() and not self._give_up:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    thread.join(min(left, 0.05))
+                except KeyboardInterrupt:  # outside deferred_interrupts (not the main thread)
+                    self._interrupt()
             if thread.is_alive():
                 name = vu.current or self.plan.name
                 hung[name] = hung.get(name, 0) + 1
@@ -259,10 +281,13 @@ class Engine:
         except KeyboardInterrupt:
             self.interrupted = True
             self.context.stop()
-        except BaseException as exc:  # SystemExit from a target, or a bug here: stop the run
-            self.crash = exc
+        except BaseException as exc:  # sys.exit() in a target, or a bug here: stop, keep figures
+            type_name, message, _ = describe_exception(exc)
+            where = f" in operation {vu.current!r}" if vu.current else ""
+            self.stopped_by = self.stopped_by or f"{type_name}({message}) raised{where}"
             self.context.stop()
         finally:
             vu.flush(self.clock.now_ns())
             vu.close()
             self.context.exited.append(vu.id)
+            self.context.last_exit = self.clock.now_ns()

@@ -20,6 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Final, final
 
 from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._shapes import Arrivals
 
@@ -58,6 +59,8 @@ class OpenDriver:
         profile = settings.profile()
         self.arrivals = Arrivals(profile)
         self.max_users = settings.max_users
+        self.stop_timeout = settings.stop_timeout
+        self._last_done = 0  # when an iteration last finished (clock ns)
         # Threads started before the clock: enough for iterations of up to 100 ms at the peak
         # rate. More are started while it runs (as k6 does past its pre-allocated users), up to
         # max_users; a thread started then costs the iteration waiting for it some start lag.
@@ -68,6 +71,7 @@ class OpenDriver:
         self._dropped = 0
         self._scheduled = 0
         self._unstarted: list[int] = []  # handed over, but the run stopped before they began
+        self._refused: list[int] = []  # due times handed to a user whose on_start failed
         self._dropped_by_window: dict[int, int] = {}
         self.service_ops = work.shadow_ops(SERVICE)
         self.lag_ops = work.shadow_ops(START_LAG)
@@ -122,19 +126,30 @@ class OpenDriver:
             due = arrivals.due_ns(k, start)
         self._scheduled = k
         if limit is not None and k >= limit:
+            context.exhausted_at = now()
             context.exhausted = True
-            context.wait_until(lambda: len(free) + len(context.exited) >= len(self._slots))
+            context.settle(
+                lambda: len(free) + len(context.exited) >= len(self._slots),
+                lambda: self._last_done,
+                self.stop_timeout,
+            )
         else:
             context.wait_until(lambda: False)  # the run lasts its duration
 
     def finish(self) -> DriverFigures:
         """After the users stopped: iterations handed over too late to begin were not due in
-        the run after all (so that ``scheduled`` is ``started + dropped``)."""
+        the run after all, and those handed to a user whose ``on_start`` failed were dropped (so
+        that ``scheduled`` is ``started + dropped``)."""
+        dropped_by_window = dict(self._dropped_by_window)
+        start, window_ns = self.context.start_ns, self.context.window_ns
+        for due in self._refused:
+            window = (due - start) // window_ns
+            dropped_by_window[window] = dropped_by_window.get(window, 0) + 1
         return DriverFigures(
             peak_active=self._peak,
             scheduled=self._scheduled - len(self._unstarted),
-            dropped=self._dropped,
-            dropped_by_window=dict(self._dropped_by_window),
+            dropped=self._dropped + len(self._refused),
+            dropped_by_window=dropped_by_window,
             corrected=True,
         )
 
@@ -160,14 +175,19 @@ class OpenDriver:
                 if not started:
                     started = True
                     if not all(work.call_hook(vu, hook) for hook in plan.on_start):
-                        return  # this user cannot serve; the pool is one smaller
+                        # this user cannot serve (the pool is one smaller) and its first
+                        # iteration was not served: it counts as dropped
+                        self._refused.append(intended)
+                        return
                 index = work.pick(vu)
                 op = ops[index]
                 vu.current = plan.tasks[index].name
                 t0 = now()
                 try:
                     callers[index](vu)
-                except Exception as exc:
+                except BaseException as exc:
+                    if isinstance(exc, FATAL):
+                        raise
                     t1 = now()
                     vu.record_error(op, t0, exc)
                 else:
@@ -177,6 +197,7 @@ class OpenDriver:
                 vu.buffer(lag_ops[index]).append(t0 - intended)
                 vu.iteration += 1
                 vu.flush(t1)
+                self._last_done = t1
                 free.append(slot)
         finally:
             if started:

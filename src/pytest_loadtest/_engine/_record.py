@@ -55,6 +55,7 @@ class RunRecord:
     interrupted: bool = False
     cpu_utilisation: float = 0.0
     aborted: Abort | None = None
+    stopped_by: str = ""  # what stopped the run early other than Ctrl-C or an abort
     windows: dict[str, dict[int, dict[str, object]]] | None = None
 
     @classmethod
@@ -125,6 +126,7 @@ class RunRecord:
             interrupted=any(r.interrupted for r in records),
             cpu_utilisation=sum(r.cpu_utilisation for r in records),
             aborted=next((r.aborted for r in records if r.aborted is not None), None),
+            stopped_by=next((r.stopped_by for r in records if r.stopped_by), ""),
             windows=windows,
         )
 
@@ -153,6 +155,7 @@ class RunRecord:
             "interrupted": self.interrupted,
             "cpu_utilisation": self.cpu_utilisation,
             "aborted": self.aborted.to_dict() if self.aborted else None,
+            "stopped_by": self.stopped_by,
             "windows": None
             if self.windows is None
             else {
@@ -188,6 +191,7 @@ class RunRecord:
             interrupted=bool(data["interrupted"]),
             cpu_utilisation=float(data["cpu_utilisation"]),
             aborted=Abort.from_dict(data["aborted"]) if data.get("aborted") else None,
+            stopped_by=str(data.get("stopped_by", "")),
             windows=None
             if windows is None
             else {

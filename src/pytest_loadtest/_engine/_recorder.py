@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, final
+from typing import Final, Protocol, final
 
 import numpy as np
 
@@ -28,6 +28,18 @@ from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 __all__ = ["OperationRecord", "Recorder"]
 
 TIMELINE_PERCENTILES: Final = (50.0, 95.0, 99.0)
+#: Durations waiting to be folded, in all, above which users fold what is pending themselves
+#: (backpressure): about 36 MB of Python ints. Whatever the target's speed, memory stays bounded.
+BACKLOG_LIMIT: Final = 1_000_000
+#: The least backlog a single user may have before it folds (with many users the share of each
+#: is small; below this, folding would cost more than it saves).
+USER_BACKLOG_MIN: Final = 1_024
+
+
+class Owner(Protocol):
+    """Who submitted a chunk: counts its own submitted durations; the recorder its folded ones."""
+
+    drained: int
 
 
 @final
@@ -74,6 +86,7 @@ class Recorder:
         active_users: Callable[[], int] = lambda: 0,
         keep_windows: int = 0,
         exact_windows: bool = False,
+        backlog_limit: int = BACKLOG_LIMIT,
     ) -> None:
         self.start_ns = start_ns
         self.warmup_end_ns = warmup_end_ns if warmup_end_ns is not None else start_ns
@@ -81,7 +94,11 @@ class Recorder:
         self.lateness_windows = lateness_windows
         self._active_users = active_users
         self._lock = threading.Lock()
-        self._pending: deque[tuple[int, int, list[int]]] = deque()
+        # one folder at a time: the collector, or a user relieving a backlog (which then waits)
+        self._drain_lock = threading.Lock()
+        self.backlog_limit = backlog_limit
+        self.users = 0  # users feeding this recorder (their share of the backlog limit)
+        self._pending: deque[tuple[int, int, list[int], Owner | None]] = deque()
         # (span start, {(operation, exception type): count}) from each user's flush
         self._pending_errors: deque[tuple[int, dict[tuple[int, str], int]]] = deque()
         self.operations: list[OperationRecord] = []
@@ -125,10 +142,16 @@ class Recorder:
                 sample.message, sample.traceback = message, traceback
 
     # -- feeding (any thread) -------------------------------------------------------------------
-    def submit(self, op: int, span_start_ns: int, durations_ns: list[int]) -> None:
+    def submit(
+        self, op: int, span_start_ns: int, durations_ns: list[int], owner: Owner | None = None
+    ) -> None:
         """Hand over durations of calls of ``op`` that all started at or after ``span_start_ns``
-        and in the same window."""
-        self._pending.append((op, span_start_ns, durations_ns))
+        and in the same window; ``owner.drained`` counts them once folded."""
+        self._pending.append((op, span_start_ns, durations_ns, owner))
+
+    def user_backlog(self) -> int:
+        """Durations one user may have waiting before it folds them itself."""
+        return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
 
     def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
         """Count failed calls that all started in the span from ``span_start_ns`` (one window),
@@ -142,13 +165,20 @@ class Recorder:
         return max(0, (t_ns - self.start_ns) // self.window_ns)
 
     def drain(self, now_ns: int | None = None) -> None:
-        """Fold everything pending; finalise windows older than the lateness allowance."""
+        """Fold everything pending; finalise windows older than the lateness allowance (when
+        ``now_ns`` is given: the collector). Any thread; one at a time, others wait."""
+        with self._drain_lock:
+            self._drain(now_ns)
+
+    def _drain(self, now_ns: int | None) -> None:
         groups: dict[tuple[int, int, bool], list[list[int]]] = {}
         pending = self._pending
         # only what is there now: users keep appending, and a target that fails in
         # microseconds would otherwise keep the collector here for the whole run
         for _ in range(len(pending)):
-            op, span_start, chunk = pending.popleft()
+            op, span_start, chunk, owner = pending.popleft()
+            if owner is not None:
+                owner.drained += len(chunk)
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
             groups.setdefault(key, []).append(chunk)
         for (op, window, warmup), chunks in groups.items():
@@ -277,6 +307,10 @@ class Recorder:
     def rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:
         """Measured calls of windows ``first``..``last`` (inclusive) merged per operation, as
         ``{operation: (histogram, errors)}``; windows must be open or kept."""
+        with self._drain_lock:  # a user relieving a backlog may be folding into them
+            return self._rolling(first, last)
+
+    def _rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:
         merged: dict[int, tuple[LatencyHistogram, int]] = {}
 
         def add(op: int, calls: _Window) -> None:

@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
-import traceback
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, final
 
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._recorder import Recorder
-from pytest_loadtest._scenario._target import Plan, Task
+from pytest_loadtest._model._text import describe_exception, safe_text
+from pytest_loadtest._scenario._target import MAX_NAME, Plan, Task
 
-__all__ = ["VirtualUser", "Work", "caller"]
+__all__ = ["FATAL", "VirtualUser", "Work", "caller"]
+
+#: What a target may raise that ends the run instead of counting as an error of its operation:
+#: Ctrl-C interrupts it, ``sys.exit()`` stops it (the figures are kept either way). Every other
+#: exception, ``BaseException`` subclasses such as ``GeneratorExit``, ``asyncio.CancelledError``
+#: or pytest's ``fail()`` included, is an error of the operation and the user carries on.
+FATAL = (KeyboardInterrupt, SystemExit)
 
 
 @final
@@ -36,9 +42,12 @@ class VirtualUser:
         "_clock",
         "_errors",
         "_loop",
+        "_outer",
         "_recorder",
         "_seen_errors",
+        "_submitted",
         "current",
+        "drained",
         "id",
         "iteration",
         "random",
@@ -55,10 +64,13 @@ class VirtualUser:
         self.state: dict[str, Any] = {}
         self.random = random.Random(seed * 1_000_003 + user_id)
         self.current: str | None = None  # operation running now, for hung-call reports
+        self._outer: str | None = None  # the task around the steps being run
         self.span_start = 0
         self._recorder = recorder
         self._clock = clock
         self._buffers: dict[int, list[int]] = {}
+        self._submitted = 0  # durations handed to the recorder
+        self.drained = 0  # of those, folded (the recorder counts)
         self._errors: dict[tuple[int, str], int] = {}
         self._seen_errors: set[tuple[int, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,7 +85,9 @@ class VirtualUser:
         >>> with vu.step("list"):
         ...     service.list_clients()
         """
-        return _Step(self, self._recorder.operation(str(name), "step", self.current), str(name))
+        label = safe_text(str(name), MAX_NAME)
+        parent = self._outer if self._outer is not None else self.current
+        return _Step(self, self._recorder.operation(label, "step", parent), label)
 
     # -- engine side --------------------------------------------------------------------------
     def buffer(self, op: int) -> list[int]:
@@ -84,15 +98,23 @@ class VirtualUser:
         return buf
 
     def flush(self, now_ns: int) -> None:
-        """Hand pending durations to the recorder and start a new span at ``now_ns``."""
+        """Hand pending durations to the recorder and start a new span at ``now_ns``.
+
+        Backpressure: when more of this user's durations wait to be folded than its share of
+        the recorder's backlog limit (the collector fell behind a fast target), the user folds
+        what is pending itself, or waits while the collector does, before it goes on."""
+        recorder = self._recorder
         for op, buf in self._buffers.items():
             if buf:
-                self._recorder.submit(op, self.span_start, buf)
+                recorder.submit(op, self.span_start, buf, self)
+                self._submitted += len(buf)
                 self._buffers[op] = []
         if self._errors:
-            self._recorder.submit_errors(self.span_start, self._errors)
+            recorder.submit_errors(self.span_start, self._errors)
             self._errors = {}
         self.span_start = now_ns
+        if self._submitted - self.drained > recorder.user_backlog():
+            recorder.drain()
 
     def record_error(self, op: int, start_ns: int, exc: BaseException) -> None:
         """Count a failed call; keep the first message and traceback of each exception type.
@@ -104,12 +126,8 @@ class VirtualUser:
         errors[key] = errors.get(key, 0) + 1
         if key not in self._seen_errors:
             self._seen_errors.add(key)
-            self._recorder.first_error(
-                op,
-                key[1],
-                str(exc),
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-            )
+            _, message, formatted = describe_exception(exc)  # str(exc) may raise: not here
+            self._recorder.first_error(op, key[1], message, formatted)
 
     def run_async(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         """Run a coroutine to completion on this user's own event loop."""
@@ -126,7 +144,10 @@ class VirtualUser:
 
 @final
 class _Step:
-    __slots__ = ("_name", "_op", "_t0", "_token", "_vu")
+    """``with vu.step(name):`` times its block as an operation of its own. While inside, the
+    user's running operation (what a hung call is reported under) is the step."""
+
+    __slots__ = ("_name", "_op", "_outermost", "_previous", "_t0", "_token", "_vu")
 
     def __init__(self, vu: VirtualUser, op: int, name: str = "") -> None:
         self._vu = vu
@@ -134,11 +155,19 @@ class _Step:
         self._name = name
         self._t0 = 0
         self._token: Any = None
+        self._previous: str | None = None
+        self._outermost = False
 
     def __enter__(self) -> _Step:
-        if self._vu.watching:
+        vu = self._vu
+        if vu.watching:
             self._token = _monitor.set_operation(self._name)
-        self._t0 = self._vu._clock()
+        self._previous = vu.current
+        self._outermost = vu._outer is None
+        if self._outermost:
+            vu._outer = vu.current
+        vu.current = self._name
+        self._t0 = vu._clock()
         return self
 
     def __exit__(
@@ -149,10 +178,13 @@ class _Step:
     ) -> None:
         vu = self._vu
         vu.buffer(self._op).append(vu._clock() - self._t0)
+        vu.current = self._previous
+        if self._outermost:
+            vu._outer = None
         if self._token is not None:
             _monitor.reset_operation(self._token)
             self._token = None
-        if isinstance(exc, Exception):
+        if exc is not None and not isinstance(exc, FATAL):
             vu.record_error(self._op, self._t0, exc)
 
 
@@ -243,7 +275,9 @@ class Work:
         t0 = now()
         try:
             self._caller(hook)(vu)
-        except Exception as exc:
+        except BaseException as exc:
+            if isinstance(exc, FATAL):
+                raise
             vu.buffer(op).append(now() - t0)
             vu.record_error(op, t0, exc)
             return False

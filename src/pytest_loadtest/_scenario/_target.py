@@ -7,11 +7,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, final, overload
 
+from pytest_loadtest._model._text import safe_text
 from pytest_loadtest._scenario._file import ScenarioFileError, read_scenario_file
 
 __all__ = ["Plan", "Scenario", "TargetError", "Task", "build_plan"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: Longest name of a task or scenario kept (characters).
+MAX_NAME = 1000
 
 
 class TargetError(TypeError):
@@ -84,7 +87,8 @@ class Task:
                 f"load target {what}{func!r} is not callable (give a function, a mapping of "
                 "names to functions, or a Scenario)"
             )
-        label = name if name is not None else _callable_name(func)
+        # names reach every report: valid text (no lone surrogates) of a sane length
+        label = safe_text(name if name is not None else _callable_name(func), MAX_NAME)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
             raise TargetError(f"task {label!r}: weight must be a number above 0, got {weight!r}")
         return cls(label, func, float(weight), _takes_user(func, label), _is_async(func))
@@ -100,7 +104,7 @@ class Scenario:
     """
 
     def __init__(self, name: str = "scenario") -> None:
-        self.name = name
+        self.name = safe_text(str(name), MAX_NAME)
         self.tasks: list[Task] = []
         self.on_start_hooks: list[Task] = []
         self.on_stop_hooks: list[Task] = []

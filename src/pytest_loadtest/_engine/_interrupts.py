@@ -1,0 +1,46 @@
+"""Ctrl-C while a run stops: noted, not raised, so that what was measured is never lost.
+
+The first Ctrl-C interrupts a run wherever the main thread is (starting users, waiting for the
+end); the engine then stops the users and builds the result. A second Ctrl-C during that shutdown
+(it takes up to ``stop_timeout``) used to land in the middle of folding or building and lose
+everything: :func:`deferred_interrupts` turns it into a flag the shutdown reads (and gives up
+waiting for users), and the interrupt is raised by the runner once the result is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+__all__ = ["deferred_interrupts"]
+
+
+@contextlib.contextmanager
+def deferred_interrupts(on_interrupt: Callable[[], None]) -> Iterator[None]:
+    """While inside, SIGINT calls ``on_interrupt`` instead of raising ``KeyboardInterrupt``.
+
+    Only the main thread can set signal handlers; elsewhere (or where SIGINT's handler is not
+    Python's) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # someone else's handler (or ignored): keep it
+        yield
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        on_interrupt()
+
+    try:
+        signal.signal(signal.SIGINT, note)
+    except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

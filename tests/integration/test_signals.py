@@ -1,0 +1,114 @@
+"""Ctrl-C at any moment of a load test: the session ends soon, with what was measured printed and
+the report written. pytest runs in a subprocess that gets real SIGINTs.
+
+Time bounds are loose on purpose (the machine may be busy): each test checks that the run stopped
+long before its planned duration, not how fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+#: The planned length of every run here; stopping must come long before it.
+PLANNED = 120
+STOP_TIMEOUT = 1.0
+
+TEST = f"""
+import sys
+import time
+import pytest
+
+def target():
+    time.sleep(0.001)
+
+@pytest.mark.load(users={{users}}, duration="{PLANNED}s", stop_timeout="{STOP_TIMEOUT}s")
+def test_long(load_runner):
+    print("GO", flush=True)
+    sys.__stdout__.write("GO\\n")
+    sys.__stdout__.flush()
+    load_runner.run(target)
+"""
+
+
+def _start(pytester: pytest.Pytester, users: int, *args: str) -> subprocess.Popen[str]:
+    pytester.makepyfile(test_long=TEST.format(users=users))
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-m", "load", "-p", "no:cacheprovider", "-s", *args],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _wait_for_go(process: subprocess.Popen[str]) -> list[str]:
+    """Lines read until the test body says GO (then the run is about to start its users)."""
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.strip().endswith("GO"):
+            return lines
+    process.kill()
+    raise AssertionError("the test never started:\n" + "".join(lines))
+
+
+def _finish(process: subprocess.Popen[str], lines: list[str]) -> tuple[str, float]:
+    start = time.monotonic()
+    try:
+        rest, _ = process.communicate(timeout=PLANNED / 2)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rest, _ = process.communicate()
+        raise AssertionError("the session did not stop:\n" + "".join(lines) + rest) from None
+    return "".join(lines) + rest, time.monotonic() - start
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.5])
+def test_ctrl_c_while_users_start_or_run_ends_the_session_with_its_figures(
+    pytester: pytest.Pytester, delay: float
+) -> None:
+    """1,000 users take a while to start: a SIGINT then, or once they run, stops the run."""
+    process = _start(pytester, 1000, "--load-report=report")
+    lines = _wait_for_go(process)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    output, elapsed = _finish(process, lines)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert elapsed < PLANNED / 4, output
+    assert "load test results" in output, output
+    assert "interrupted; figures cover what was measured before the stop" in output, output
+    assert "INTERNALERROR" not in output
+    document = json.loads((pytester.path / "report" / "results.json").read_text())
+    assert document["results"][0]["interrupted"] is True
+
+
+def test_a_second_ctrl_c_while_stopping_loses_nothing(pytester: pytest.Pytester) -> None:
+    process = _start(pytester, 100, "--load-report=report")
+    lines = _wait_for_go(process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    output, elapsed = _finish(process, lines)
+    assert elapsed < PLANNED / 4, output
+    assert "load test results" in output, output
+    assert "test_long.py::test_long [target]" in output, output
+    assert (Path(pytester.path) / "report" / "results.json").exists(), output
+    assert "INTERNALERROR" not in output
