@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pytest_loadtest._model._text import MAX_MESSAGE
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
-from pytest_loadtest._report._escape import block_text, name_text
+from pytest_loadtest._report._escape import LINE_LIMIT, block_text, name_text, one_line
 from pytest_loadtest._report._json import jsonable
 from pytest_loadtest._report._view import (
     ResultView,
@@ -164,7 +164,7 @@ def _sla_section(view: ResultView) -> str:
                 )
         parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
     if breaches:
-        items = "".join(f"<li>{_e(b.message)}</li>" for b in breaches)
+        items = "".join(f"<li>{_e(one_line(b.message, LINE_LIMIT))}</li>" for b in breaches)
         parts.append(f'<ul class="breaches">{items}</ul>')
     if not parts:
         return ""

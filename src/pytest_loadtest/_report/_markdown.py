@@ -122,7 +122,9 @@ def _errors_table(items: Sequence[ResultView]) -> list[str]:
                             escape_markdown(name_text(op.name)),
                             escape_markdown(name_text(sample.type_name)),
                             f"{sample.count:,}",
-                            escape_markdown(first[0] if first else "", limit=_MESSAGE_LIMIT),
+                            escape_markdown(
+                                one_line(first[0] if first else ""), limit=_MESSAGE_LIMIT
+                            ),
                         ]
                     )
                 )
