@@ -118,7 +118,8 @@ def jsonable(value: object) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
-        return safe_text(value)
+        # most text, and every encoded histogram, is ASCII: no need to try encoding it
+        return value if value.isascii() else safe_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
