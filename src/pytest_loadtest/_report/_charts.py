@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from pytest_loadtest._report._escape import name_text
 from pytest_loadtest._report._layout import SLA_COLOR as _SLA_COLOR
 from pytest_loadtest._report._layout import base_layout as _layout
 from pytest_loadtest._report._layout import escape_text as _text
@@ -67,7 +68,7 @@ def latency_figure(view: ResultView) -> Figure:
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": _text(f"{op.name} p95"),
+                    "name": _text(f"{name_text(op.name)} p95"),
                     "x": [row.get("t") for row in op_rows],
                     "y": [_value(row.get("p95")) for row in op_rows],
                     "visible": "legendonly",
@@ -255,7 +256,7 @@ def distribution_figure(view: ResultView) -> Figure:
         for op in ops:
             pairs = view.distribution(op.name)
             if pairs:
-                data.append(_curve(op.name, pairs, line={"width": 1.5}))
+                data.append(_curve(name_text(op.name), pairs, line={"width": 1.5}))
     targets = view.targets
     markers = _sla_markers("SLA", targets.get(None, {}))
     if markers is not None:
@@ -263,7 +264,7 @@ def distribution_figure(view: ResultView) -> Figure:
     for op_name, checks in targets.items():
         if op_name is None:
             continue
-        op_markers = _sla_markers(f"SLA {op_name}", checks, op_name)
+        op_markers = _sla_markers(f"SLA {name_text(op_name)}", checks, name_text(op_name))
         if op_markers is not None:
             data.append(op_markers)
     layout = _layout(

@@ -4,6 +4,10 @@
 of the run's tasks, scope ``operation`` one task, step or hook. ``summary.csv`` has one row per
 test run (scope ``all``) and one per operation. Latencies are milliseconds, rates per second,
 empty cells mean "not measured". Column order is fixed: new columns are only ever appended.
+
+Text cells (test ids, names, kinds) are one line each, control characters shown as escapes, and
+a cell a spreadsheet would take for a formula (``=HYPERLINK(...)`` as an operation name) starts
+with ``'``: see :func:`~pytest_loadtest._report._escape.csv_text`. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._report._escape import csv_text
 from pytest_loadtest._report._files import write_with
 from pytest_loadtest._report._view import ResultView, Verdict, count, rows_of
 
@@ -84,14 +89,17 @@ _LATENCY_KEYS: Final = ("min", "p50", "p75", "p90", "p95", "p99", "p999", "max",
 
 
 def _cell(value: object) -> object:
-    """A CSV cell: ``""`` for missing or non-finite numbers, ``true``/``false`` for booleans."""
+    """A CSV cell: ``""`` for missing or non-finite numbers, ``true``/``false`` for booleans,
+    text made safe for a spreadsheet."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
         return ""
-    return value
+    if isinstance(value, (int, float)):
+        return value
+    return csv_text(value)  # text, or whatever a hand-edited results file held
 
 
 def _timeline(view: ResultView, op: OperationStats | None) -> Iterator[dict[str, object]]:

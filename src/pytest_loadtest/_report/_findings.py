@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from pytest_loadtest._model._finding import SEVERITIES, Finding
 from pytest_loadtest._model._units import format_bytes
+from pytest_loadtest._report._escape import LINE_LIMIT, one_line
 
 __all__ = ["format_findings", "format_resources"]
 
@@ -51,9 +52,10 @@ def format_findings(findings: Sequence[Finding], *, resources: str = "") -> list
         return lines
     ordered = _ordered(findings)
     lines.append("BOTTLENECKS IDENTIFIED:")
+    # findings quote user code (operation names, SQL): one line each, escaped
     for number, finding in enumerate(ordered, 1):
         evidence = f" - {finding.evidence}" if finding.evidence else ""
-        lines.append(f"{number}. {finding.title}{evidence}")
+        lines.append(one_line(f"{number}. {finding.title}{evidence}", LINE_LIMIT))
     lines.append("RECOMMENDATIONS:")
-    lines.extend(f"{n}. {f.recommendation}" for n, f in enumerate(ordered, 1))
+    lines.extend(one_line(f"{n}. {f.recommendation}", LINE_LIMIT) for n, f in enumerate(ordered, 1))
     return lines

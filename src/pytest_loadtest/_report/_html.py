@@ -7,7 +7,9 @@ network. Without the extra the page is still written, with its tables and a noti
 the charts. Every user-provided string is HTML-escaped; figure data sits in
 ``<script type="application/json">`` blocks whose ``<``, ``>`` and ``&`` are ``\\u`` escapes, and a
 Content-Security-Policy allows only the page's own scripts (by hash), so markup that slipped into
-the data could not run anyway.
+the data could not run anyway. Before that, text goes through ``_escape`` as everywhere: control
+characters and lone surrogates as visible escapes (line breaks kept in messages and tracebacks),
+names cut to a bound.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._model._text import MAX_MESSAGE
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
+from pytest_loadtest._report._escape import LINE_LIMIT, block_text, name_text, one_line
 from pytest_loadtest._report._json import jsonable
 from pytest_loadtest._report._view import (
     ResultView,
@@ -70,7 +74,7 @@ def load_plotly_js() -> str | None:
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(block_text(value), quote=True)
 
 
 def script_json(value: object) -> str:
@@ -151,7 +155,7 @@ def _sla_section(view: ResultView) -> str:
                 failed = any(b.metric == metric and b.operation == operation for b in breaches)
                 rows.append(
                     [
-                        _e(operation if operation is not None else "all calls"),
+                        _e(name_text(operation) if operation is not None else "all calls"),
                         _e(metric),
                         _e(_target(metric, threshold)),
                         _e(_measured(stats, metric)),
@@ -160,7 +164,7 @@ def _sla_section(view: ResultView) -> str:
                 )
         parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
     if breaches:
-        items = "".join(f"<li>{_e(b.message)}</li>" for b in breaches)
+        items = "".join(f"<li>{_e(one_line(b.message, LINE_LIMIT))}</li>" for b in breaches)
         parts.append(f'<ul class="breaches">{items}</ul>')
     if not parts:
         return ""
@@ -175,7 +179,7 @@ def _notes(view: ResultView) -> str:
     if result.aborted is not None:
         notes.append(f"aborted early: {result.aborted.to_dict()}")
     if result.hung:
-        listed = ", ".join(f"{k} x{v}" for k, v in sorted(result.hung.items()))
+        listed = ", ".join(f"{name_text(k)} x{v}" for k, v in sorted(result.hung.items()))
         notes.append(f"calls still running after stop_timeout: {listed}")
     if result.gil_contention:
         notes.append(
@@ -205,7 +209,7 @@ def _operations_table(view: ResultView) -> str:
         indent = ' class="step"' if op.kind == "step" else ""
         rows.append(
             [
-                f"<span{indent}>{_e(op.name)}</span>",
+                f"<span{indent}>{_e(name_text(op.name))}</span>",
                 _e(op.kind),
                 f"{op.total:,}",
                 rate_text(op.throughput),
@@ -224,7 +228,7 @@ def _errors_table(view: ResultView) -> str:
             message = sample.message
             if len(message) > _MESSAGE_LIMIT:
                 message = message[:_MESSAGE_LIMIT] + "…"
-            trace = sample.traceback
+            trace = block_text(sample.traceback, MAX_MESSAGE)
             details = (
                 f"<details><summary>traceback</summary><pre>{_e(trace)}</pre></details>"
                 if trace
@@ -232,8 +236,8 @@ def _errors_table(view: ResultView) -> str:
             )
             rows.append(
                 [
-                    _e(op.name),
-                    f"<code>{_e(sample.type_name)}</code>",
+                    _e(name_text(op.name)),
+                    f"<code>{_e(name_text(sample.type_name))}</code>",
                     f"{sample.count:,}",
                     f'<pre class="message">{_e(message)}</pre>{details}',
                 ]

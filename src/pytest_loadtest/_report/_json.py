@@ -18,7 +18,10 @@ Layout (``REPORT_SCHEMA_VERSION`` 1)::
     }
 
 Non-finite floats (``nan``, ``inf``) become ``null`` so that the file is strict JSON; values JSON
-cannot hold (tuples, paths, objects) become lists or strings.
+cannot hold (tuples, paths, objects) become lists or strings. Text is kept as it is but for lone
+surrogates (``os.fsdecode`` of a bad file name), which no UTF-8 writer takes: each becomes the
+six characters ``\udcff``, as the engine writes them (not a JSON ``\udcff`` escape, which strict
+readers in other languages reject).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._model._text import safe_str, safe_text
 from pytest_loadtest._report._files import write_with
 
 if TYPE_CHECKING:
@@ -109,20 +113,24 @@ def collect_metadata(
 
 
 def jsonable(value: object) -> Any:
-    """``value`` as strict JSON data: non-finite floats to ``None``, unknown objects to ``str``."""
-    if value is None or isinstance(value, (bool, int, str)):
+    """``value`` as strict JSON data: non-finite floats to ``None``, unknown objects to ``str``,
+    text valid UTF-8 (see :func:`~pytest_loadtest._model._text.safe_text`)."""
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, str):
+        # most text, and every encoded histogram, is ASCII: no need to try encoding it
+        return value if value.isascii() else safe_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {safe_str(k, None): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return jsonable(to_dict())
-    return str(value)
+    return safe_str(value, None)
 
 
 def results_document(results: Sequence[LoadResult], metadata: Mapping[str, Any]) -> dict[str, Any]:

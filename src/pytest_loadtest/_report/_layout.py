@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from pytest_loadtest._report._escape import one_line
 from pytest_loadtest._report._view import number
 
 __all__ = [
@@ -23,8 +24,9 @@ SLA_COLOR: Final = "#d62728"
 
 
 def escape_text(value: object) -> str:
-    """Text for Plotly, which reads a subset of HTML: escaped."""
-    return html.escape(str(value), quote=True)
+    """Text for Plotly, which reads a subset of HTML: one line, escaped (names in it are cut
+    by the caller)."""
+    return html.escape(one_line(value), quote=True)
 
 
 def finite_or_none(value: object) -> float | None:

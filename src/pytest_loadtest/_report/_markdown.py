@@ -4,6 +4,7 @@ The caller passes the path (``os.environ["GITHUB_STEP_SUMMARY"]``); nothing here
 environment. Every user-provided string goes through :func:`escape_markdown`, which turns
 Markdown and HTML punctuation into numeric character references: they render as the characters
 themselves and can neither close a table cell nor start markup, a link, a mention or a script.
+Names are cut and control characters shown as escapes as in the terminal (``_escape``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from pytest_loadtest._model._text import safe_str
+from pytest_loadtest._report._escape import LINE_LIMIT, name_text, one_line
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -29,6 +32,15 @@ __all__ = ["append_step_summary", "escape_markdown", "markdown_summary"]
 #: Characters that mean something to GitHub-flavoured Markdown or HTML in a table cell:
 #: emphasis, code, links and images, autolinks and tags, table pipes, headings, math, mentions.
 _SPECIAL: Final = frozenset("\\`*_{}[]()<>#+!|~&$@")
+#: Also written as references: DEL, C1 controls, bidirectional overrides, separators.
+_INVISIBLE: Final = frozenset(
+    [
+        *map(chr, range(0x7F, 0xA0)),
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+        *"\u061c\u200e\u200f\u2028\u2029",
+    ]
+)
 _MESSAGE_LIMIT: Final = 200
 _VERDICT: Final = {Verdict.PASS: "✅ pass", Verdict.FAIL: "❌ fail", Verdict.NO_SLA: "no SLA"}
 
@@ -39,7 +51,7 @@ def escape_markdown(text: object, *, limit: int | None = None) -> str:
     Line breaks become ``<br>``; with ``limit``, text longer than ``limit`` characters is cut
     and ends with an ellipsis.
     """
-    raw = str(text)
+    raw = safe_str(text, None)  # lone surrogates: no UTF-8 writer takes them
     if limit is not None and len(raw) > limit:
         raw = raw[: max(limit - 1, 0)] + "…"
     raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
@@ -47,7 +59,7 @@ def escape_markdown(text: object, *, limit: int | None = None) -> str:
     for char in raw:
         if char == "\n":
             out.append("<br>")
-        elif char in _SPECIAL or (ord(char) < 32):
+        elif char in _SPECIAL or ord(char) < 32 or char in _INVISIBLE:
             out.append(f"&#{ord(char)};")
         else:
             out.append(char)
@@ -71,7 +83,7 @@ def _results_table(items: Sequence[ResultView]) -> list[str]:
         lines.append(
             _row(
                 [
-                    escape_markdown(view.title),
+                    escape_markdown(view.title),  # already one line, name cut
                     verdict,
                     escape_markdown(result.users),
                     f"{result.total:,}",
@@ -86,7 +98,7 @@ def _results_table(items: Sequence[ResultView]) -> list[str]:
 
 def _breaches_table(items: Sequence[ResultView]) -> list[str]:
     rows = [
-        _row([escape_markdown(view.title), escape_markdown(breach.message)])
+        _row([escape_markdown(view.title), escape_markdown(one_line(breach.message, LINE_LIMIT))])
         for view in items
         for breach in view.result.sla_breaches
     ]
@@ -107,10 +119,12 @@ def _errors_table(items: Sequence[ResultView]) -> list[str]:
                     _row(
                         [
                             escape_markdown(view.title),
-                            escape_markdown(op.name),
-                            escape_markdown(sample.type_name),
+                            escape_markdown(name_text(op.name)),
+                            escape_markdown(name_text(sample.type_name)),
                             f"{sample.count:,}",
-                            escape_markdown(first[0] if first else "", limit=_MESSAGE_LIMIT),
+                            escape_markdown(
+                                one_line(first[0] if first else ""), limit=_MESSAGE_LIMIT
+                            ),
                         ]
                     )
                 )

@@ -20,6 +20,7 @@ from typing import Final, Literal, TextIO, final, get_args
 
 from pytest_loadtest._model._progress import Progress, ProgressSnapshot
 from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._report._escape import LINE_LIMIT, one_line
 
 __all__ = [
     "Progress",
@@ -96,7 +97,8 @@ def format_progress(snapshot: ProgressSnapshot, *, width: int | None = None) -> 
     parts.append(f"err {error_rate:.2%}")
     parts.append(f"p95 {format_latency_ms(s.p95_ms)}")
     body = " | ".join(parts)
-    name = " ".join(s.name.split())  # a name with a newline would break the line
+    # a name with a newline would break the line, one with ESC could repaint the terminal
+    name = one_line(" ".join(s.name.split()), LINE_LIMIT)
     line = f"load {name} {body}" if name else f"load {body}"
     if width is None or len(line) <= width:
         return line

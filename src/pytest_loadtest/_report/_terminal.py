@@ -1,5 +1,10 @@
 """The "load test results" table and notes printed at the end of a session, the message that
-fails a test on a breach, and the test's junit property: all read from a :class:`ResultView`."""
+fails a test on a breach, and the test's junit property: all read from a :class:`ResultView`.
+
+User text (names, messages, SLA scopes) is shown through ``_escape``: one line each, control
+characters as visible escapes, names cut to a bound, so that no name can colour, ring, split or
+widen the table; every line is passed through :func:`one_line` once more before it is returned.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,14 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._sla import min_calls_for_percentile
+from pytest_loadtest._report._escape import (
+    LINE_LIMIT,
+    NAME_LIMIT,
+    cut,
+    name_text,
+    one_line,
+    xml_text,
+)
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -61,7 +74,7 @@ def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
         for op in view.operations:
             indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
             suffix = " (hook)" if op.kind == "hook" else ""
-            rows.append(_row(f"{indent}{op.name}{suffix}", "", op, ""))
+            rows.append(_row(f"{indent}{name_text(op.name)}{suffix}", "", op, ""))
     return rows
 
 
@@ -80,7 +93,8 @@ def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> lis
     notes = [note for view in items for note in _notes(view, no_sla)]
     notes += _capacity_notes(results)
     blocks = [line for view in items for line in _bottleneck_lines(view)]
-    return lines + ([""] if notes else []) + notes + blocks
+    # every piece of user text was escaped where it was put in; this keeps it so for the rest
+    return [one_line(line) for line in lines + ([""] if notes else []) + notes + blocks]
 
 
 def _bottleneck_lines(view: ResultView) -> list[str]:
@@ -119,7 +133,7 @@ def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
         reason = "" if probe.get("held") else step_verdict(result) or "dropped iterations"
         search.steps.append(CapacityStep(float(probe["load"]), result, reason))
     return [
-        f"{title(test_id, name)}: {search.summary('capacity search')}"
+        f"{title(test_id, name)}: {one_line(search.summary('capacity search'), LINE_LIMIT)}"
         for (test_id, name), search in searches.items()
     ]
 
@@ -137,17 +151,20 @@ def _notes(view: ResultView, no_sla: bool) -> list[str]:
             word = "capacity step broke (not a failure)"
         else:
             word = "breach (not failing: --load-no-sla)" if no_sla else "SLA breach"
-        notes.append(f"{name}: {word}: {breach.message}")
+        notes.append(f"{name}: {word}: {one_line(breach.message, LINE_LIMIT)}")
     for check in result.low_sample_checks():
         stats = result if check.operation is None else result.operations[check.operation]
         percentile = float(check.metric[1:])
         notes.append(
-            f"{name}: low sample: {check.describe()} rests on {stats.total} calls "
+            f"{name}: low sample: {one_line(check.describe(), LINE_LIMIT)} rests on "
+            f"{stats.total} calls "
             f"(at least {min_calls_for_percentile(percentile):,} give a meaningful {check.metric})"
         )
     for type_name, sample in sorted(result.errors_by_type.items(), key=lambda kv: -kv[1].count):
         message = sample.message.splitlines()[0] if sample.message else ""
-        notes.append(f"{name}: error {type_name} x{sample.count}: {message[:200]}")
+        notes.append(
+            f"{name}: error {name_text(type_name)} x{sample.count}: {one_line(message[:200])}"
+        )
     if result.gil_contention:
         worst = result.users * 5
         idle = (
@@ -200,20 +217,24 @@ def failure_message(results: Sequence[LoadResult]) -> str:
         else:
             load = f"{result.users} user{'s' if result.users != 1 else ''}"
         lines.append(
-            f"load test {result.name!r} breached its SLA ({result.total:,} calls, "
+            # repr escapes what a terminal would act on; the name is cut first
+            f"load test {cut(result.name, NAME_LIMIT)!r} breached its SLA ({result.total:,} calls, "
             f"{load}, {result.duration:.1f}s, "
             f"p95 {figure_text(result, 'p95')}, "
             f"errors {percent_text(result.error_rate)}):"
         )
-        lines.extend(f"  - {breach.message}" for breach in result.sla_breaches)
+        lines.extend(f"  - {one_line(b.message, LINE_LIMIT)}" for b in result.sla_breaches)
         for type_name, sample in result.errors_by_type.items():
             first = sample.message.splitlines()[0] if sample.message else ""
-            lines.append(f"  error {type_name} x{sample.count}, first: {first[:200]}")
-    return "\n".join(lines)
+            lines.append(
+                f"  error {name_text(type_name)} x{sample.count}, first: {one_line(first[:200])}"
+            )
+    return "\n".join(one_line(line) for line in lines)
 
 
 def user_property(result: LoadResult) -> tuple[str, str]:
-    """A compact ``(name, value)`` pair for ``user_properties`` and junitxml."""
+    """A compact ``(name, value)`` pair for ``user_properties`` and junitxml; the name is valid
+    XML (pytest escapes property values, not names)."""
     view = ResultView(result)
     figures = " ".join(
         f"{metric}={property_ms(METRICS[metric].read(result))}ms" for metric in _LATENCIES
@@ -222,4 +243,4 @@ def user_property(result: LoadResult) -> tuple[str, str]:
         f"calls={result.total} errors={result.errors} throughput={result.throughput:.2f}/s "
         f"{figures} passed={view.verdict is not Verdict.FAIL}"
     )
-    return f"loadtest[{view.name}]", value
+    return f"loadtest[{xml_text(view.name, NAME_LIMIT)}]", value

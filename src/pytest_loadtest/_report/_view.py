@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest._model._metrics import LATENCY_METRICS, METRICS, MetricSource
 from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._report._escape import name_text, one_line
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult, OperationStats
@@ -152,8 +153,10 @@ def ordered_operations(result: LoadResult) -> list[OperationStats]:
 
 
 def title(test_id: str, name: str) -> str:
-    """``"<test id> [<name>]"``, or the name alone."""
-    return f"{test_id} [{name}]" if test_id else name
+    """``"<test id> [<name>]"``, or the name alone, as shown: control characters escaped, the
+    name cut to :data:`~pytest_loadtest._report._escape.NAME_LIMIT` (see ``_escape``)."""
+    shown = name_text(name)
+    return f"{one_line(test_id)} [{shown}]" if test_id else shown
 
 
 @final
@@ -192,7 +195,7 @@ class ResultView:
 
     @property
     def title(self) -> str:
-        """``"<test id> [<name>]"``, or the name alone."""
+        """``"<test id> [<name>]"``, or the name alone, escaped for display (see :func:`title`)."""
         return title(self.test_id, self.name)
 
     @property
