@@ -80,9 +80,8 @@ def main() -> None:
         print(
             f"{users:6d} {early:9.0f}M {late:9.0f}M {ratio:10.3f}  {rate:10,.0f}  <= 1.1 {verdict}"
         )
-    print(
-        f"(RSS after {args.early:g}s and after {args.seconds - 0.5:g}s of one {args.seconds:g}s run)"
-    )
+    late = args.seconds - 0.5
+    print(f"(RSS after {args.early:g}s and after {late:g}s of one {args.seconds:g}s run)")
     print()
     print("throughput cost of the backlog bound (10 users, calls folded by the end / run time):")
     bounded = _engine(10, args.cost_seconds).run().throughput
