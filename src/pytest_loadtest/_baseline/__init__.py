@@ -20,7 +20,6 @@ from pytest_loadtest._baseline._benchmark_compat import (
     machine_id,
 )
 from pytest_loadtest._baseline._checks import (
-    METRICS,
     CheckSpecError,
     RegressionCheck,
     parse_checks,
@@ -49,7 +48,6 @@ from pytest_loadtest._baseline._storage import (
 )
 
 __all__ = [
-    "METRICS",
     "REPORTED",
     "Baseline",
     "BaselineError",
