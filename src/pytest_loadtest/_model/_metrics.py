@@ -31,6 +31,7 @@ __all__ = [
     "MetricSource",
     "WindowRow",
     "metric",
+    "nan_if_none",
     "none_if_nan",
 ]
 
@@ -42,6 +43,11 @@ def none_if_nan(value: float | None) -> float | None:
     """``None`` for ``nan`` (JSON has no NaN), the value otherwise."""
     # nan is the only value unequal to itself
     return None if value is None or value != value else value
+
+
+def nan_if_none(value: float | None) -> float:
+    """The inverse of :func:`none_if_nan`, for a figure read from JSON: ``nan`` for ``None``."""
+    return math.nan if value is None else float(value)
 
 
 class MetricSource(Protocol):

@@ -71,47 +71,11 @@ class OperationStats(CallStatsMixin):
             errors=int(data["errors"]),
             duration=float(data["duration"]),
             errors_by_type={
-                k: ErrorSample(
-                    str(v["type"]), int(v["count"]), str(v["message"]), str(v["traceback"])
-                )
-                for k, v in data.get("errors_by_type", {}).items()
+                k: ErrorSample.from_dict(v) for k, v in data.get("errors_by_type", {}).items()
             },
-            timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
+            timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             service_time=LatencyStats.from_dict(data.get("service_time")),
         )
-
-
-def _row_from_dict(row: Mapping[str, Any]) -> TimelineRow:
-    def num(key: str) -> float:
-        value = row.get(key)
-        return math.nan if value is None else float(value)
-
-    return TimelineRow(
-        t=float(row["t"]),
-        calls=int(row["calls"]),
-        errors=int(row["errors"]),
-        users=int(row["users"]),
-        p50=num("p50"),
-        p95=num("p95"),
-        p99=num("p99"),
-        max=num("max"),
-        warmup=bool(row.get("warmup", False)),
-        dropped=int(row.get("dropped", 0)),
-        cpu=num("cpu"),
-        rss_mb=num("rss_mb"),
-    )
-
-
-def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
-    measured = data.get("measured")
-    return Breach(
-        metric=str(data["metric"]),
-        operation=data.get("operation"),
-        measured=math.nan if measured is None else float(measured),
-        threshold=float(data["threshold"]),
-        message=str(data["message"]),
-        low_sample=bool(data.get("low_sample", False)),
-    )
 
 
 @final
@@ -329,10 +293,10 @@ class LoadResult(CallStatsMixin):
             errors=int(data["errors"]),
             duration=float(data["duration"]),
             operations={k: OperationStats.from_dict(v) for k, v in data["operations"].items()},
-            timeline=[_row_from_dict(row) for row in data.get("timeline", [])],
+            timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             settings=dict(data.get("settings", {})),
             sla=parse_sla(sla) if sla else None,
-            sla_breaches=[_breach_from_dict(b) for b in data.get("sla_breaches", [])],
+            sla_breaches=[Breach.from_dict(b) for b in data.get("sla_breaches", [])],
             hung={str(k): int(v) for k, v in data.get("hung", {}).items()},
             interrupted=bool(data.get("interrupted", False)),
             started_at=float(data.get("started_at", 0.0)),

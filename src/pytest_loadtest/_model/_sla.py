@@ -9,9 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, final
+from typing import Any, Final, final
 
-from pytest_loadtest._model._metrics import METRICS, Metric, MetricSource, none_if_nan
+from pytest_loadtest._model._metrics import (
+    METRICS,
+    Metric,
+    MetricSource,
+    nan_if_none,
+    none_if_nan,
+)
 
 __all__ = [
     "SLA",
@@ -62,6 +68,18 @@ class Breach:
             "message": self.message,
             "low_sample": self.low_sample,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Breach:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            metric=str(data["metric"]),
+            operation=data.get("operation"),
+            measured=nan_if_none(data.get("measured")),
+            threshold=float(data["threshold"]),
+            message=str(data["message"]),
+            low_sample=bool(data.get("low_sample", False)),
+        )
 
 
 @final

@@ -20,9 +20,10 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, final
+from typing import Any, final
 
 from pytest_loadtest._model._clock import Clock, SystemClock
+from pytest_loadtest._model._metrics import NS, nan_if_none, none_if_nan
 from pytest_loadtest._monitor._probe import Probe, PsutilProbe, Reading
 
 __all__ = [
@@ -30,8 +31,6 @@ __all__ = [
     "ResourceSampler",
     "ResourceSamples",
 ]
-
-NS: Final = 1_000_000_000
 
 
 @final
@@ -54,10 +53,8 @@ class ResourceSample:
         return {
             "t": self.t,
             "span": self.span,
-            "cpu_percent": None if math.isnan(self.cpu_percent) else self.cpu_percent,
-            "system_cpu_percent": (
-                None if math.isnan(self.system_cpu_percent) else self.system_cpu_percent
-            ),
+            "cpu_percent": none_if_nan(self.cpu_percent),
+            "system_cpu_percent": none_if_nan(self.system_cpu_percent),
             "rss_bytes": self.rss_bytes,
             "threads": self.threads,
             "open_fds": self.open_fds,
@@ -69,10 +66,6 @@ class ResourceSample:
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSample:
         """Inverse of :meth:`to_dict`."""
 
-        def number(key: str) -> float:
-            value = data.get(key)
-            return math.nan if value is None else float(value)
-
         def optional(key: str) -> int | None:
             value = data.get(key)
             return None if value is None else int(value)
@@ -80,8 +73,8 @@ class ResourceSample:
         return cls(
             t=float(data["t"]),
             span=float(data.get("span", 0.0)),
-            cpu_percent=number("cpu_percent"),
-            system_cpu_percent=number("system_cpu_percent"),
+            cpu_percent=nan_if_none(data.get("cpu_percent")),
+            system_cpu_percent=nan_if_none(data.get("system_cpu_percent")),
             rss_bytes=int(data["rss_bytes"]),
             threads=int(data.get("threads", 0)),
             open_fds=optional("open_fds"),
