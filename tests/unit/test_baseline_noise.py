@@ -88,11 +88,11 @@ def test_max_exceedance() -> None:
     base = _entry(1)
     cur = _entry(2)
     # a single extreme call above the baseline's max is what half of alike pairs show
-    cur.histogram.fold_values_ns([int(base.histogram.max_ns * 3)])
+    cur.histogram.fold_ns(np.array([base.histogram.max_ns * 3], dtype=np.int64))
     noise = judge("max", base, cur)
     assert noise.significant is False, noise.detail
     for _ in range(9):
-        cur.histogram.fold_values_ns([int(base.histogram.max_ns * 3)])
+        cur.histogram.fold_ns(np.array([base.histogram.max_ns * 3], dtype=np.int64))
     cur._ranks = None
     noise = judge("max", base, cur)
     assert noise.significant is True

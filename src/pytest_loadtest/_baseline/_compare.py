@@ -163,11 +163,6 @@ class Comparison:
         """Checks past their threshold and beyond noise, in row order."""
         return [result for result in self.checks if result.failed]
 
-    @property
-    def failed_tests(self) -> list[str]:
-        """Test ids with at least one failed check, in order."""
-        return list(dict.fromkeys(result.key.test_id for result in self.failures))
-
     def failures_for(self, test_id: str) -> list[CheckResult]:
         """The failed checks of one test (to fail that test)."""
         return [result for result in self.failures if result.key.test_id == test_id]
