@@ -9,15 +9,11 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._baseline import (
-    Baseline,
-    EntryKey,
-    RunMetadata,
-    compare,
-    load_run,
-    parse_checks,
-    save_run,
-)
+from pytest_loadtest._baseline._checks import parse_checks
+from pytest_loadtest._baseline._compare import compare
+from pytest_loadtest._baseline._entry import EntryKey
+from pytest_loadtest._baseline._metadata import RunMetadata
+from pytest_loadtest._baseline._storage import Baseline, load_run, save_run
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._runner import LoadRunner
 

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from pytest_loadtest._baseline import Entry, EntryKey, judge
-from pytest_loadtest._baseline._entry import Ranks
-from pytest_loadtest._baseline._noise import min_calls_for, quantile_interval
+from pytest_loadtest._baseline._entry import Entry, EntryKey, Ranks
+from pytest_loadtest._baseline._noise import judge, min_calls_for, quantile_interval
 
 from .test_baseline_samples import MS, histogram, latencies_ns
 
