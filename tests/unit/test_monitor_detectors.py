@@ -20,8 +20,8 @@ from pytest_loadtest._monitor._resources import ResourceSample, ResourceSamples
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
-    Plan,
     PoolStats,
+    QueryPlan,
     Scan,
     StatementStats,
 )
@@ -32,7 +32,11 @@ LOOKUP_SQL = "SELECT projects.id FROM projects WHERE projects.id = ?"
 
 
 def _statement(
-    sql: str, ms: float, calls: int, ops: dict[str, int] | None = None, plan: Plan | None = None
+    sql: str,
+    ms: float,
+    calls: int,
+    ops: dict[str, int] | None = None,
+    plan: QueryPlan | None = None,
 ) -> StatementStats:
     histogram = LatencyHistogram()
     histogram.fold_ns(np.full(calls, round(ms * 1e6), dtype=np.int64))
@@ -48,12 +52,12 @@ def _db(*statements: StatementStats, pool: PoolStats | None = None) -> DatabaseS
     )
 
 
-def _unindexed() -> Plan:
-    return Plan("sqlite", ("SCAN projects",), (Scan("projects", ("client_id",), ("id",)),))
+def _unindexed() -> QueryPlan:
+    return QueryPlan("sqlite", ("SCAN projects",), (Scan("projects", ("client_id",), ("id",)),))
 
 
-def _indexed() -> Plan:
-    return Plan("sqlite", ("SEARCH projects USING INDEX ix (client_id=?)",), ())
+def _indexed() -> QueryPlan:
+    return QueryPlan("sqlite", ("SEARCH projects USING INDEX ix (client_id=?)",), ())
 
 
 # -- slow statement ----------------------------------------------------------------------------

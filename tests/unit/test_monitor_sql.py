@@ -18,8 +18,8 @@ from pytest_loadtest._monitor._facts import short_sql
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
-    Plan,
     PoolStats,
+    QueryPlan,
     Scan,
     StatementStats,
     normalise_sql,
@@ -165,7 +165,7 @@ def test_database_stats_round_trip_through_json() -> None:
     pool = PoolStats("QueuePool", size=5, max_overflow=10, timeout_s=30.0, checkouts=7)
     pool.wait.fold_ns(np.array([1_000_000, 3_000_000], dtype=np.int64))
     pool.peak_by_window = {0.0: 3, 1.0: 5}
-    plan = Plan("sqlite", ("SCAN t",), (Scan("t", ("a",), ("id",)),))
+    plan = QueryPlan("sqlite", ("SCAN t",), (Scan("t", ("a",), ("id",)),))
     slow = _statement("SELECT * FROM t WHERE a = ?", [5.0, 7.0], {"get": 2})
     slow.plan = plan
     db = DatabaseStats(
