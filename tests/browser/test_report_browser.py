@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from pytest_loadtest._report._write import REPORT_FILES, write_report
-from unit.report_samples import (
+
+from helpers.report_samples import (
     HOSTILE,
     HOSTILE_IMG,
     catalog_result,

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
-from .helpers import MakeEngine
-from .service import seed
+from helpers.monitor import MakeEngine
+from helpers.monitor_service import seed
 
 DATABASE_URL_ENV = "LOADTEST_DATABASE_URL"
 

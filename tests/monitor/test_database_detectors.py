@@ -10,8 +10,8 @@ from pytest_loadtest._monitor._db_rules import MissingIndex, NPlusOne, PoolSatur
 from pytest_loadtest._monitor._detectors import detect
 from pytest_loadtest._report._findings import format_findings
 
-from .helpers import MakeEngine, facts_from, run_watched
-from .service import (
+from helpers.monitor import MakeEngine, facts_from, run_watched
+from helpers.monitor_service import (
     IndexedProject,
     Project,
     client_list,

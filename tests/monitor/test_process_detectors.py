@@ -16,9 +16,9 @@ from pytest_loadtest._monitor._leaks import AllocationTracker
 from pytest_loadtest._monitor._process_rules import CpuBound, MemorySpike, SoakLeak
 from pytest_loadtest._report._findings import format_findings
 
-from . import service
-from .helpers import Phase, run_phases
-from .service import AuditLog, bulk_export
+from helpers import monitor_service as service
+from helpers.monitor import Phase, run_phases
+from helpers.monitor_service import AuditLog, bulk_export
 
 
 def _browse() -> None:

@@ -12,42 +12,44 @@ import pytest
 
 from pytest_loadtest._engine._abort import AbortMonitor
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._recorder import Recorder
 from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
 from pytest_loadtest._settings._config import resolve_settings
 
-from .fakeclock import NS, FakeClock
+from helpers.clock import NS, FakeClock
 
 TICK = 0.1
 
 
 class Fed:
-    """An engine that is never run: its recorder is fed windows by hand."""
+    """A recorder and an abort monitor as an engine sets them up, never run: the recorder is fed
+    windows by hand."""
 
     def __init__(self, **settings: Any) -> None:
         settings.setdefault("sla", {"p95": 100, "error_rate": "10%"})
         settings.setdefault("abort_on_breach", True)
         resolved = resolve_settings([("test", {"seed": 1, "users": 1, **settings})])
-        self.engine = Engine(build_plan(lambda: None), resolved, clock=FakeClock())
-        self.engine.warmup_end = int(resolved.warmup * NS)
-        monitor = self.engine.abort
+        monitor = AbortMonitor.create(resolved, NS)
         assert monitor is not None
         self.monitor = monitor
-        self.op = self.engine.task_ops[0]
+        self.recorder = Recorder(0, window_ns=NS, keep_windows=monitor.windows)
+        self.warmup_end = int(resolved.warmup * NS)
+        self.op = self.recorder.operation("<lambda>", "task")
 
     def window(self, index: int, ms: float, calls: int = 300, errors: int = 0) -> None:
         """``calls`` calls of ``ms`` each in window ``index``, the first ``errors`` failing."""
-        recorder = self.engine.recorder
+        recorder = self.recorder
         recorder.submit(self.op, index * NS, [int(ms * 1e6)] * calls)
-        for _ in range(errors):
-            recorder.submit_error(self.op, index * NS, "IOError")
+        if errors:
+            recorder.submit_errors(index * NS, {(self.op, "IOError"): errors})
 
     def observe(self, seconds: float) -> bool:
         now = int(seconds * NS)
-        self.engine.recorder.drain(now)
-        return self.monitor.observe(self.engine, now)
+        self.recorder.drain(now)
+        return self.monitor.observe(self.recorder, int(TICK * NS), self.warmup_end, now)
 
 
 def test_no_monitor_without_abort_on_breach_or_sla() -> None:
@@ -186,7 +188,7 @@ def test_abort_message_and_round_trip() -> None:
 
 
 def _run_failing_after(seconds: float, **settings: Any) -> LoadResult:
-    clock = FakeClock(driven_by_main=True)
+    clock = FakeClock(moved_by="main")
     start = clock.now_ns()
 
     def fails_later(vu: VirtualUser) -> None:

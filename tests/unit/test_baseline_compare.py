@@ -17,7 +17,7 @@ from pytest_loadtest._baseline._storage import Baseline, load_run, save_run
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._runner import LoadRunner
 
-from .test_baseline_samples import TEST_ID, result
+from helpers.baseline_samples import TEST_ID, result
 
 MACHINE = "Linux-CPython-3.11-64bit"
 CHECKS = parse_checks("p95:10%,p99:15%,throughput:-5%,error_rate:+0.5%,mean:+10%")

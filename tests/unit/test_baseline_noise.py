@@ -10,7 +10,7 @@ import pytest
 from pytest_loadtest._baseline._entry import Entry, EntryKey, Ranks
 from pytest_loadtest._baseline._noise import judge, min_calls_for, quantile_interval
 
-from .test_baseline_samples import MS, histogram, latencies_ns
+from helpers.baseline_samples import MS, histogram, latencies_ns
 
 KEY = EntryKey("t.py::test_x", "x")
 REPORTED = ("p50", "p75", "p90", "p95", "p99", "p99.9", "mean", "max", "throughput", "error_rate")

@@ -24,7 +24,7 @@ from pytest_loadtest._baseline._storage import (
     storage_path,
 )
 
-from .test_baseline_samples import TEST_ID, result
+from helpers.baseline_samples import TEST_ID, result
 
 MACHINE = "Linux-CPython-3.11-64bit"
 

@@ -15,7 +15,7 @@ from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._scenario._target import Scenario, build_plan
 from pytest_loadtest._settings._config import LoadSettings, ThinkTime
 
-from .fakeclock import FakeClock
+from helpers.clock import FakeClock
 
 NS = 1_000_000_000
 
@@ -287,7 +287,7 @@ def _idle() -> None:
 
 
 def test_ramp_up_starts_users_over_time() -> None:
-    clock = FakeClock(driven_by_main=True)
+    clock = FakeClock(moved_by="main")
     started: dict[int, int] = {}
     scenario = Scenario()
 
@@ -307,7 +307,7 @@ def test_ramp_up_starts_users_over_time() -> None:
 
 
 def test_ramp_up_longer_than_the_run_starts_fewer_users() -> None:
-    clock = FakeClock(driven_by_main=True)
+    clock = FakeClock(moved_by="main")
     started: list[int] = []
     scenario = Scenario()
 

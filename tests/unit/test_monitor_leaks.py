@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import tracemalloc
 
@@ -222,12 +220,3 @@ def test_soak_trend_skips_at_least_a_tenth_of_the_run() -> None:
     early = soak_trend(resources, duration=100.0, warmup_fraction=0.0)
     assert early is not None
     assert early.slope_mb_per_hour < 0
-
-
-def test_importing_the_monitor_imports_neither_sqlalchemy_nor_psutil_nor_pytest() -> None:
-    code = (
-        "import sys, pytest_loadtest._monitor; "
-        "print(sorted({'sqlalchemy', 'psutil', 'pytest'} & set(sys.modules)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

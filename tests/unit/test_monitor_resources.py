@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import time
 from dataclasses import replace
 
@@ -14,33 +13,7 @@ import pytest
 from pytest_loadtest._monitor._process import PsutilReader, Reading
 from pytest_loadtest._monitor._resources import ResourceSample, ResourceSampler, ResourceSamples
 
-NS = 1_000_000_000
-
-
-class ManualClock:
-    """Time moves only when the test says so: the sampler thread's sleeps do not move it, so
-    the thread takes no sample before the test has advanced past its first due time."""
-
-    def __init__(self) -> None:
-        self.ns = 5 * NS
-
-    def now_ns(self) -> int:
-        return self.ns
-
-    def advance(self, seconds: float) -> None:
-        self.ns += round(seconds * NS)
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        stop.wait(0.0005)
-
-
-class StepClock(ManualClock):
-    """Each sleep of the sampler thread moves time exactly to its wake-up time (after a little
-    real time, so that ``stop`` gets through)."""
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        if not stop.wait(0.0005):
-            self.advance(seconds)
+from helpers.clock import FakeClock
 
 
 class ScriptedReader:
@@ -67,7 +40,7 @@ class ScriptedReader:
 
 
 def test_samples_compute_cpu_over_the_interval_and_count_io_from_the_start() -> None:
-    clock = ManualClock()
+    clock = FakeClock(start=5.0, moved_by="test")
     sampler = ResourceSampler(1.0, clock=clock, reader=ScriptedReader(), cpu_count=4)
     sampler.start(clock.now_ns())
     clock.advance(0.1)
@@ -88,7 +61,7 @@ def test_samples_compute_cpu_over_the_interval_and_count_io_from_the_start() -> 
 
 
 def test_thread_samples_on_schedule_until_stopped() -> None:
-    clock = StepClock()
+    clock = FakeClock(start=5.0, moved_by="sleeps")
     reader = ScriptedReader()
     sampler = ResourceSampler(0.5, clock=clock, reader=reader, cpu_count=2)
     sampler.start(clock.now_ns())
@@ -104,7 +77,7 @@ def test_thread_samples_on_schedule_until_stopped() -> None:
 
 
 def test_stop_takes_a_last_sample_unless_the_last_is_fresh() -> None:
-    clock = ManualClock()
+    clock = FakeClock(start=5.0, moved_by="test")
     sampler = ResourceSampler(1.0, clock=clock, reader=ScriptedReader(), cpu_count=1)
     sampler.start(clock.now_ns())
     clock.advance(0.4)  # within half an interval: no extra sample
@@ -116,7 +89,9 @@ def test_stop_takes_a_last_sample_unless_the_last_is_fresh() -> None:
 
 
 def test_a_sampler_starts_once_and_stops_once() -> None:
-    sampler = ResourceSampler(1.0, clock=ManualClock(), reader=ScriptedReader(), cpu_count=1)
+    sampler = ResourceSampler(
+        1.0, clock=FakeClock(start=5.0, moved_by="test"), reader=ScriptedReader(), cpu_count=1
+    )
     with pytest.raises(RuntimeError, match="not running"):
         sampler.stop()
     sampler.start()
@@ -214,7 +189,7 @@ def _wait_for(reader: ScriptedReader, reads: int) -> None:
 
 
 def test_a_late_thread_samples_once_instead_of_catching_up() -> None:
-    clock = ManualClock()
+    clock = FakeClock(start=5.0, moved_by="test")
     reader = ScriptedReader()
     sampler = ResourceSampler(1.0, clock=clock, reader=reader, cpu_count=1)
     sampler.start(clock.now_ns())
@@ -229,7 +204,7 @@ def test_a_late_thread_samples_once_instead_of_catching_up() -> None:
 class SlowReader(ScriptedReader):
     """A reading that takes ``cost`` seconds of the clock (a starved sampler thread)."""
 
-    def __init__(self, clock: ManualClock, cost: float) -> None:
+    def __init__(self, clock: FakeClock, cost: float) -> None:
         super().__init__()
         self.clock = clock
         self.cost = cost
@@ -241,7 +216,7 @@ class SlowReader(ScriptedReader):
 
 
 def test_a_slow_sample_is_not_followed_at_once_by_another() -> None:
-    clock = ManualClock()
+    clock = FakeClock(start=5.0, moved_by="test")
     reader = SlowReader(clock, cost=0.9)
     sampler = ResourceSampler(1.0, clock=clock, reader=reader, cpu_count=1)
     sampler.start(clock.now_ns())

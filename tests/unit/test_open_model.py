@@ -20,7 +20,7 @@ from pytest_loadtest._model._shapes import Arrivals, Profile
 from pytest_loadtest._scenario._target import Scenario, build_plan
 from pytest_loadtest._settings._config import resolve_settings
 
-from .fakeclock import NS, FakeClock
+from helpers.clock import NS, FakeClock
 
 
 def _run(target: object, clock: FakeClock | None = None, **settings: Any) -> LoadResult:
@@ -31,7 +31,7 @@ def _run(target: object, clock: FakeClock | None = None, **settings: Any) -> Loa
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(driven_by_main=True)
+    return FakeClock(moved_by="main")
 
 
 # rate 100/s for 0.8 s, then nothing: no call is in flight when the run ends

@@ -65,8 +65,8 @@ def test_warmup_calls_are_in_the_timeline_but_not_the_histogram() -> None:
     rec.submit(op, 100 * MS, [1 * MS] * 3)
     rec.submit(op, 1900 * MS, [50 * MS])
     rec.submit(op, 2 * S, [2 * MS, 2 * MS])
-    rec.submit_error(op, 150 * MS, "ValueError")  # a warm-up error
-    rec.submit_error(op, 2100 * MS, "ValueError")
+    rec.submit_errors(150 * MS, {(op, "ValueError"): 1})  # a warm-up error
+    rec.submit_errors(2100 * MS, {(op, "ValueError"): 1})
     rec.finish(3 * S)
     record = rec.operations[op]
     assert record.histogram.count == 2
@@ -107,7 +107,7 @@ def test_errors_are_counted_per_type_with_the_first_sample() -> None:
     op = rec.operation("a")
     rec.submit(op, 0, [MS] * 5)
     for type_name in ("ValueError", "KeyError", "ValueError", "ValueError"):
-        rec.submit_error(op, 10 * MS, type_name)
+        rec.submit_errors(10 * MS, {(op, type_name): 1})
     rec.first_error(op, "ValueError", "first", "tb1")
     rec.first_error(op, "ValueError", "second", "tb2")
     rec.finish(S)
@@ -131,8 +131,8 @@ def test_overall_timeline_sums_tasks_and_leaves_out_steps_and_hooks() -> None:
     rec.submit(b, 0, [3 * MS])
     rec.submit(step, 0, [100 * MS] * 4)
     rec.submit(hook, 0, [200 * MS])
-    rec.submit_error(b, 0, "KeyError")
-    rec.submit_error(step, 0, "KeyError")
+    rec.submit_errors(0, {(b, "KeyError"): 1})
+    rec.submit_errors(0, {(step, "KeyError"): 1})
     rec.finish(S)
     (row, _) = rec.timeline
     assert (row.calls, row.errors, row.max) == (3, 1, 3.0)
@@ -162,7 +162,7 @@ def test_late_calls_are_counted() -> None:
     rec.submit(op, 0, [MS])
     rec.drain(5 * S)  # windows 0..3 are rows now
     rec.submit(op, 1500 * MS, [7 * MS, 8 * MS])
-    rec.submit_error(op, 1600 * MS, "TimeoutError")
+    rec.submit_errors(1600 * MS, {(op, "TimeoutError"): 1})
     rec.finish(5 * S)
     assert rec.late_calls == 2
     record = rec.operations[op]

@@ -12,7 +12,13 @@ from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._report._csv import SUMMARY_COLUMNS, TIMELINE_COLUMNS
 from pytest_loadtest._report._write import write_report
 
-from .report_samples import HOSTILE, HOSTILE_IMG, hostile_result, measured_result, synthetic_result
+from helpers.report_samples import (
+    HOSTILE,
+    HOSTILE_IMG,
+    hostile_result,
+    measured_result,
+    synthetic_result,
+)
 
 
 def _read(path: Path) -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ from pytest_loadtest._report._json import (
 )
 from pytest_loadtest._report._write import write_report
 
-from .report_samples import measured_result, synthetic_result
+from helpers.report_samples import measured_result, synthetic_result
 
 
 def _strict(text: str) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._report._markdown import append_step_summary, escape_markdown, markdown_summary
 
-from .report_samples import HOSTILE, hostile_result, synthetic_result
+from helpers.report_samples import HOSTILE, hostile_result, synthetic_result
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from pytest_loadtest._report._progress import (
     parse_progress_mode,
 )
 
+from helpers.clock import FakeClock
+
 
 def snap(elapsed: float = 12.0, **changes: Any) -> ProgressSnapshot:
     values: dict[str, object] = {
@@ -30,14 +32,6 @@ def snap(elapsed: float = 12.0, **changes: Any) -> ProgressSnapshot:
     }
     values.update(changes)
     return ProgressSnapshot(**values)  # type: ignore[arg-type]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_format_progress_full_line() -> None:
@@ -110,7 +104,7 @@ def test_choose_progress_mode(
 
 def test_off_writes_nothing() -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     printer = ProgressPrinter(out.append, "off", clock=clock)
     for step in range(100):
         clock.now += 1
@@ -121,7 +115,7 @@ def test_off_writes_nothing() -> None:
 
 def test_line_writes_a_plain_line_every_interval() -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     printer = ProgressPrinter(out.append, "line", interval=10.0, clock=clock)
     written = []
     for tenth in range(1, 251):  # 25 s in steps of 0.1 s
@@ -135,7 +129,7 @@ def test_line_writes_a_plain_line_every_interval() -> None:
 
 def test_line_prints_nothing_for_a_short_run_and_a_closing_line_for_a_long_one() -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     short = ProgressPrinter(out.append, "line", clock=clock)
     clock.now += 3
     short.update(snap(3))
@@ -151,14 +145,14 @@ def test_line_prints_nothing_for_a_short_run_and_a_closing_line_for_a_long_one()
 
 def test_line_force_writes_at_once() -> None:
     out: list[str] = []
-    printer = ProgressPrinter(out.append, "line", clock=FakeClock())
+    printer = ProgressPrinter(out.append, "line", clock=FakeClock(start=100.0))
     assert printer.update(snap(), force=True)
     assert len(out) == 1
 
 
 def test_live_rewrites_one_line_in_place_and_throttles() -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     printer = ProgressPrinter(out.append, "live", live_interval=0.25, width=120, clock=clock)
     assert printer.update(snap(1.0, name="a much longer name than later"))
     clock.now += 0.1
@@ -174,7 +168,7 @@ def test_live_rewrites_one_line_in_place_and_throttles() -> None:
 
 def test_live_finish_wipes_the_line() -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     printer = ProgressPrinter(out.append, "live", clock=clock)
     printer.update(snap())
     shown = len(out[0]) - 1
@@ -188,7 +182,11 @@ def test_live_fits_the_terminal_width() -> None:
     out: list[str] = []
     widths = iter([60, 100])
     printer = ProgressPrinter(
-        out.append, "live", live_interval=0, width=lambda: next(widths), clock=FakeClock()
+        out.append,
+        "live",
+        live_interval=0,
+        width=lambda: next(widths),
+        clock=FakeClock(start=100.0),
     )
     printer.update(snap(name="n" * 200))
     printer.update(snap(name="n" * 200))
@@ -207,7 +205,7 @@ def test_bad_printer_arguments(mode: str, kwargs: dict[str, float]) -> None:
 @pytest.mark.parametrize("mode", ["line", "live", "off"])
 def test_due_says_whether_update_would_write(mode: ProgressMode) -> None:
     out: list[str] = []
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     printer = ProgressPrinter(out.append, mode, interval=10.0, live_interval=0.25, clock=clock)
     answers = []
     for tenth in range(1, 151):  # 15 s in steps of 0.1 s, as the engine's collector ticks

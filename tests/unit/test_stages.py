@@ -18,7 +18,7 @@ from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import Scenario, build_plan
 from pytest_loadtest._settings._config import resolve_settings
 
-from .fakeclock import NS, FakeClock
+from helpers.clock import NS, FakeClock
 
 TICK = 0.1  # how often a user looks up from its loop to see whether it is still wanted
 POLL = 0.02  # fake seconds the main loop moves time by per step
@@ -51,7 +51,7 @@ def _run(target: object, clock: FakeClock, **settings: Any) -> LoadResult:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(driven_by_main=True)
+    return FakeClock(moved_by="main")
 
 
 def test_users_start_as_the_stages_rise(clock: FakeClock) -> None:

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, final
+from typing import final
 
+from pytest_loadtest._engine._recorder import Recorder
 from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._latency import CallStatsMixin
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._sla import SLA, Breach
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._settings._config import LoadSettings
 
-if TYPE_CHECKING:
-    from pytest_loadtest._engine._engine import Engine
-
 __all__ = ["AbortMonitor"]
-
-NS: Final = 1_000_000_000
 
 
 @final
@@ -58,22 +55,22 @@ class AbortMonitor:
         windows = max(1, round(settings.abort_window * NS / window_ns))
         return cls(settings.sla, windows, settings.abort_grace, window_ns / NS)
 
-    def observe(self, engine: Engine, now: int) -> bool:
-        """Evaluate newly completed windows; True when the run must stop now."""
-        recorder = engine.recorder
-        tick = engine.tick_ns
+    def observe(self, recorder: Recorder, tick_ns: int, warmup_end: int, now: int) -> bool:
+        """Evaluate newly completed windows; True when the run must stop now.
+
+        Users hand their calls over at every tick (``tick_ns``); windows before ``warmup_end``
+        are never evaluated."""
+        tick = tick_ns
         # a window is complete once every user has flushed past its end: allow one tick more
         newest = (now - tick - recorder.start_ns) // recorder.window_ns - 1
         if newest < self.next_window:
             return False
         self.next_window = newest + 1
         first = newest - self.windows + 1
-        warm = (
-            engine.warmup_end - recorder.start_ns + recorder.window_ns - 1
-        ) // recorder.window_ns
+        warm = (warmup_end - recorder.start_ns + recorder.window_ns - 1) // recorder.window_ns
         if first < warm or first < 0:
             return False  # the rolling window must lie wholly after warm-up
-        breaches = self.evaluate(engine, first, newest)
+        breaches = self.evaluate(recorder, first, newest)
         t = (now - recorder.start_ns) / NS
         if not breaches:
             self.breach_since = None
@@ -92,14 +89,14 @@ class AbortMonitor:
         )
         return True
 
-    def evaluate(self, engine: Engine, first: int, last: int) -> list[Breach]:
+    def evaluate(self, recorder: Recorder, first: int, last: int) -> list[Breach]:
         """SLA breaches over windows ``first``..``last``, leaving out thin percentiles."""
-        merged = engine.recorder.rolling(first, last)
+        merged = recorder.rolling(first, last)
         seconds = (last - first + 1) * self.window_s
         overall = _Rolling(LatencyHistogram(), 0, seconds)
         operations: dict[str, _Rolling] = {}
         for index, (hist, errors) in merged.items():
-            record = engine.recorder.operations[index]
+            record = recorder.operations[index]
             if record.kind == "task":
                 overall.histogram.add(hist)
                 overall.errors += errors

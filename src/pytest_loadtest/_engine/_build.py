@@ -1,21 +1,27 @@
-"""Turning what an engine recorded into a :class:`~pytest_loadtest._model._result.LoadResult`."""
+"""Turning a :class:`~pytest_loadtest._engine._record.RunRecord` into a
+:class:`~pytest_loadtest._model._result.LoadResult`: statistics per operation, the open model's
+service times and start lags, the SLA verdict, and what the watchers saw joined to the timeline
+with the detectors' findings."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pytest_loadtest._engine._open import SERVICE, START_LAG, OpenDriver
-from pytest_loadtest._model._result import LatencyStats, LoadResult, OperationStats
+from pytest_loadtest import _monitor
+from pytest_loadtest._engine._open import SERVICE, START_LAG
+from pytest_loadtest._model._latency import LatencyStats
+from pytest_loadtest._model._metrics import NS
+from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._stats import LatencyHistogram
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine._engine import Engine
+    from pytest_loadtest._engine._record import RunRecord
+    from pytest_loadtest._settings._config import LoadSettings
 
 __all__ = ["build_result", "run_facts"]
 
-NS: Final = 1_000_000_000
 #: Users at or above which a busy process is flagged for GIL contention.
 GIL_USERS: Final = 32
 #: Seconds at the start of a run that leak detection always leaves out.
@@ -23,93 +29,99 @@ LEAK_WARMUP_S: Final = 5.0
 
 
 def build_result(
-    engine: Engine, end: int, hung: dict[str, int], idle: int, wall_start: float, cpu: float
+    record: RunRecord,
+    settings: LoadSettings,
+    *,
+    watched: Mapping[str, Any] | None = None,
+    soak: bool = False,
 ) -> LoadResult:
-    """The result of a finished run of ``engine``."""
-    recorder, settings = engine.recorder, engine.settings
-    measured = max(0.0, (end - max(engine.start_ns, engine.warmup_end)) / NS)
+    """The result of a finished run's ``record`` under its ``settings``; ``watched``: what the
+    resource sampler, database watches and allocation tracker saw, by kind."""
     operations: dict[str, OperationStats] = {}
     shadows: dict[tuple[str, str], LatencyHistogram] = {}
-    for record in recorder.operations:
-        if record.kind in (SERVICE, START_LAG):
-            assert record.parent is not None
-            shadows[(record.parent, record.kind)] = record.histogram
+    overall = LatencyHistogram()
+    errors = 0
+    for op in record.operations:
+        if op.kind in (SERVICE, START_LAG):
+            assert op.parent is not None
+            shadows[(op.parent, op.kind)] = op.histogram
             continue
-        operations[record.name] = OperationStats(
-            name=record.name,
-            kind=record.kind,
-            parent=record.parent,
-            histogram=record.histogram,
-            errors=record.errors,
-            duration=measured,
-            errors_by_type=record.errors_by_type,
-            timeline=record.timeline,
+        if op.kind == "task":
+            overall.add(op.histogram)
+            errors += op.errors
+        operations[op.name] = OperationStats(
+            name=op.name,
+            kind=op.kind,
+            parent=op.parent,
+            histogram=op.histogram,
+            errors=op.errors,
+            duration=record.duration,
+            errors_by_type=op.errors_by_type,
+            timeline=op.timeline,
         )
     service_time = start_lag = None
-    dropped = scheduled = 0
-    driver = engine.driver
-    if isinstance(driver, OpenDriver):
+    figures = record.figures
+    if figures.corrected:
         service, lag = LatencyHistogram(), LatencyHistogram()
         for (parent, kind), hist in shadows.items():
             (service if kind == SERVICE else lag).add(hist)
             if kind == SERVICE:
                 operations[parent].service_time = LatencyStats(hist)
         service_time, start_lag = LatencyStats(service), LatencyStats(lag)
-        driver.finish()
-        dropped, scheduled = driver.dropped, driver.scheduled
-        for row in recorder.timeline:
-            row.dropped = driver.dropped_by_window.get(round(row.t * NS) // engine.window_ns, 0)
+        window_ns = round(record.window * NS)
+        for row in record.timeline:
+            row.dropped = figures.dropped_by_window.get(round(row.t * NS) // window_ns, 0)
     users = settings.max_users if settings.model == "open" else settings.peak_users
-    crowd = users if settings.model == "closed" else engine.peak_active
+    crowd = users if settings.model == "closed" else figures.peak_active
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
+    cpu = record.cpu_utilisation
     profile = settings.profile()
     staged = settings.stages is not None or settings.rate_stages is not None
     result = LoadResult(
-        name=engine.name,
-        histogram=recorder.overall_histogram(),
-        errors=sum(r.errors for r in recorder.operations if r.kind == "task"),
-        duration=measured,
+        name=record.name,
+        histogram=overall,
+        errors=errors,
+        duration=record.duration,
         operations=operations,
-        timeline=recorder.timeline,
+        timeline=record.timeline,
         settings=settings.to_dict(),
         sla=settings.sla,
-        hung=hung,
-        interrupted=engine.interrupted,
-        started_at=wall_start,
+        hung=record.hung,
+        interrupted=record.interrupted,
+        started_at=record.started_at,
         users=users,
-        peak_active=engine.peak_active,
-        idle_users=idle if settings.model == "closed" else 0,
+        peak_active=figures.peak_active,
+        idle_users=record.idle_users if settings.model == "closed" else 0,
         cpu_utilisation=cpu,
         gil_contention=bool(gil_enabled and crowd >= GIL_USERS and cpu >= 0.85),
-        late_calls=recorder.late_calls,
+        late_calls=record.late_calls,
         model=settings.model,
-        dropped=dropped,
-        scheduled=scheduled,
+        dropped=figures.dropped,
+        scheduled=figures.scheduled,
         service_time=service_time,
         start_lag=start_lag,
-        aborted=engine.abort.result if engine.abort is not None else None,
+        aborted=record.aborted,
         spike_end=profile.spike_end() if staged else None,
-        window=engine.window_ns / NS,
+        window=record.window,
     )
-    _monitoring(engine, result)
+    _monitoring(result, settings, watched or {}, soak)
     result.sla_breaches = result.evaluate_sla()
     return result
 
 
-def _leak_warmup(engine: Engine) -> float:
+def _leak_warmup(settings: LoadSettings) -> float:
     """Seconds at the start that the RSS trend ignores: the warm-up, and at least the first
     :data:`LEAK_WARMUP_S` (caches, imports and pools fill then; that is growth, not a leak)."""
-    return max(engine.settings.warmup, LEAK_WARMUP_S)
+    return max(settings.warmup, LEAK_WARMUP_S)
 
 
-def _monitoring(engine: Engine, result: LoadResult) -> None:
+def _monitoring(
+    result: LoadResult, settings: LoadSettings, watched: Mapping[str, Any], soak: bool
+) -> None:
     """Join resource samples to the timeline; the RSS trend; database stats; findings."""
-    from pytest_loadtest import _monitor
-
-    settings = engine.settings
-    resources = engine.watched.get("resources")
-    databases = engine.watched.get("database", [])
-    allocations = engine.watched.get("allocations", [])
+    resources = watched.get("resources")
+    databases = watched.get("database", [])
+    allocations = watched.get("allocations", [])
     if resources is not None:
         result.resources = resources.to_dict()
         by_window = resources.by_window(result.window)
@@ -119,7 +131,7 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
                 row.cpu = sample.cpu_percent
                 row.rss_mb = sample.rss_bytes / 1e6
         trend = _monitor.soak_trend(
-            resources, duration=result.duration + settings.warmup, warmup_s=_leak_warmup(engine)
+            resources, duration=result.duration + settings.warmup, warmup_s=_leak_warmup(settings)
         )
         if trend is not None:
             result.memory = {
@@ -139,8 +151,8 @@ def _monitoring(engine: Engine, result: LoadResult) -> None:
         resources=resources,
         databases=databases,
         allocations=allocations,
-        soak=engine.soak,
-        warmup_s=_leak_warmup(engine),
+        soak=soak,
+        warmup_s=_leak_warmup(settings),
     )
     rules = _monitor.build_rules(settings.detectors) if settings.detectors else None
     result.findings = _monitor.detect(facts, rules)
@@ -156,9 +168,7 @@ def run_facts(
     warmup_s: float = 0.0,
 ) -> Any:
     """The detectors' view (a ``RunFacts``) of a result and what its watchers saw."""
-    from pytest_loadtest._monitor import RunFacts
-
-    return RunFacts(
+    return _monitor.RunFacts(
         duration=result.duration,
         window=result.window,
         timeline=result.timeline,

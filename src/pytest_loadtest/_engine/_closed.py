@@ -9,33 +9,40 @@ again.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, final
 
-from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._model._metrics import NS
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine._engine import Engine
+    from pytest_loadtest._engine._context import RunContext
+    from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._settings._config import LoadSettings
 
 __all__ = ["ClosedDriver"]
-
-NS: Final = 1_000_000_000
 
 
 @final
 class ClosedDriver:
     """Runs ``users`` (or a stage profile of users) in loops; see the module docstring."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        settings = engine.settings
+    def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
+        self.context = context
+        self.work = work
         self.profile = settings.profile()
         self.threads = settings.peak_users
+        self.think = settings.think_time
         # With a flat profile every user runs from its start to the end: skip the per-tick check.
         self.flat = len(set(self.profile.values)) == 1
         self.pacing_ns = int(settings.pacing * NS)
+        # one synchronous task without arguments, think time, pacing or a database watch
+        self.fast = (
+            work.plan.simple and self.think.is_zero and not self.pacing_ns and not work.watching
+        )
         self._go = [threading.Event() for _ in range(self.threads)]
         self._began: list[int] = []  # activations (appended; atomic under the GIL)
         self._ended: list[int] = []  # deactivations
+        self._peak = 0
 
     def start(self) -> None:
         """Release the users, which wait for the clock to start."""
@@ -50,17 +57,21 @@ class ClosedDriver:
         """Users inside their loop now."""
         return len(self._began) - len(self._ended)
 
+    def finish(self) -> DriverFigures:
+        """The most users that were inside their loop at once."""
+        return DriverFigures(peak_active=self._peak)
+
     def main(self) -> None:
         """Wait for the deadline, or for every user to finish (iterations ran out)."""
-        engine = self.engine
-        engine.wait_until(lambda: len(engine.exited) == self.threads)
+        context = self.context
+        context.wait_until(lambda: len(context.exited) == self.threads)
 
     def _wanted(self, user_id: int, t: int) -> bool:
-        return self.profile.at((t - self.engine.start_ns) / NS) > user_id
+        return self.profile.at((t - self.context.start_ns) / NS) > user_id
 
     def _check(self, vu: VirtualUser, t: int) -> int:
         """Next check time, or -1 when the run ends or the profile no longer wants this user."""
-        check = self.engine.next_check(t)
+        check = self.context.next_check(t)
         if check >= 0 and not self.flat and not self._wanted(vu.id, t):
             return -1
         return check
@@ -68,39 +79,37 @@ class ClosedDriver:
     def user_main(self, vu: VirtualUser) -> None:
         """Wait for each of this user's turns in the profile and loop through it."""
         self._go[vu.id].wait()
-        engine = self.engine
-        clock = engine.clock
-        plan, settings = engine.plan, engine.settings
-        fast = plan.simple and settings.think_time.is_zero and not self.pacing_ns
-        fast = fast and not engine.watch  # a watched run names each call's operation
+        context = self.context
+        clock = context.clock
         after = 0.0
         while True:
             begin = self.profile.first_above(vu.id, after)
-            if begin is None or not engine.sleep_until(engine.start_ns + int(begin * NS)):
+            if begin is None or not context.sleep_until(context.start_ns + int(begin * NS)):
                 return
             self._began.append(vu.id)
-            engine.note_active()
+            # keep the peak exact even between collector ticks
+            self._peak = max(self._peak, self.active())
             vu.span_start = clock.now_ns()
             try:
-                started = True if fast else self._generic_loop(vu)
-                if fast:
+                started = True if self.fast else self._generic_loop(vu)
+                if self.fast:
                     self._fast_loop(vu)
             finally:
                 vu.flush(clock.now_ns())
                 self._ended.append(vu.id)
-            if not started or self.flat or engine.stopping or engine.exhausted:
+            if not started or self.flat or context.stopping or context.exhausted:
                 return  # a user whose on_start failed does not come back
-            after = (clock.now_ns() - engine.start_ns) / NS
+            after = (clock.now_ns() - context.start_ns) / NS
 
     def _fast_loop(self, vu: VirtualUser) -> None:
         # One synchronous task without arguments, think time or pacing: keep every line cheap.
-        engine = self.engine
-        now = engine.clock.now_ns
-        op = engine.task_ops[0]
-        task = engine.plan.tasks[0]
+        context, work = self.context, self.work
+        now = context.clock.now_ns
+        op = work.task_ops[0]
+        task = work.plan.tasks[0]
         func = task.func
         vu.current = task.name
-        limited = engine.limit is not None
+        limited = context.limit is not None
         buf = vu.buffer(op)
         append = buf.append
         check_at = 0
@@ -115,7 +124,7 @@ class ClosedDriver:
                 buf = vu.buffer(op)
                 append = buf.append
                 vu.span_start = t0 = now()
-            if limited and not engine.claim():
+            if limited and not context.claim():
                 vu.iteration += len(buf)
                 return
             try:
@@ -128,14 +137,14 @@ class ClosedDriver:
 
     def _generic_loop(self, vu: VirtualUser) -> bool:
         """Loop until the run or this user's turn ends; False if an ``on_start`` hook failed."""
-        engine = self.engine
-        plan = engine.plan
-        now = engine.clock.now_ns
-        tasks, callers, ops = plan.tasks, engine.callers, engine.task_ops
-        think = engine.settings.think_time
+        context, work = self.context, self.work
+        plan = work.plan
+        now = context.clock.now_ns
+        tasks, callers, ops = plan.tasks, work.callers, work.task_ops
+        think = self.think
         pacing = self.pacing_ns
         for hook in plan.on_start:
-            if not engine.call_hook(vu, hook):
+            if not work.call_hook(vu, hook):
                 return False  # a user that cannot start (say, login fails) does not run
         check_at = 0
         try:
@@ -147,9 +156,9 @@ class ClosedDriver:
                     if check_at < 0:
                         return True
                     vu.span_start = t0 = now()
-                if not engine.claim():
+                if not context.claim():
                     return True
-                index = engine.pick(vu)
+                index = work.pick(vu)
                 vu.current = tasks[index].name
                 try:
                     callers[index](vu)
@@ -160,9 +169,9 @@ class ClosedDriver:
                     vu.buffer(ops[index]).append(now() - t0)
                 vu.iteration += 1
                 if pacing:
-                    engine.pause(vu, (t0 + pacing - now()) / NS, check_at)
+                    context.pause(vu, (t0 + pacing - now()) / NS, check_at)
                 elif not think.is_zero:
-                    engine.pause(vu, think.sample(vu, vu.random), check_at)
+                    context.pause(vu, think.sample(vu, vu.random), check_at)
         finally:
             for hook in plan.on_stop:
-                engine.call_hook(vu, hook)
+                work.call_hook(vu, hook)

@@ -3,75 +3,48 @@
 The hot path of one measured call is two clock reads, one comparison and one list append. All
 else (stopping, window boundaries, handing durations to the recorder) happens when a user's clock
 passes its next *check* time, at most every ``tick`` seconds. What decides when users run is a
-driver: :class:`~pytest_loadtest._engine._closed.ClosedDriver` (a number of users following a
-profile) or :class:`~pytest_loadtest._engine._open.OpenDriver` (iterations started at a rate).
+driver (:data:`DRIVERS`: :class:`~pytest_loadtest._engine._closed.ClosedDriver` for a number of
+users following a profile, :class:`~pytest_loadtest._engine._open.OpenDriver` for iterations
+started at a rate), which sees the run only through its
+:class:`~pytest_loadtest._engine._context.RunContext`.
+
+:meth:`Engine.run` runs the users, turns what the recorder holds into a
+:class:`~pytest_loadtest._engine._record.RunRecord` (:meth:`Engine.record`) and builds the
+result from it (:func:`~pytest_loadtest._engine._build.build_result`).
 """
 
 from __future__ import annotations
 
-import bisect
 import gc
-import itertools
-import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol, final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._abort import AbortMonitor
+from pytest_loadtest._engine._build import build_result
+from pytest_loadtest._engine._closed import ClosedDriver
+from pytest_loadtest._engine._collector import Collector
+from pytest_loadtest._engine._context import RunContext
+from pytest_loadtest._engine._driver import Driver, DriverFactory
+from pytest_loadtest._engine._open import OpenDriver
+from pytest_loadtest._engine._record import RunRecord
 from pytest_loadtest._engine._recorder import Recorder
-from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._engine._users import VirtualUser, Work
 from pytest_loadtest._model._clock import Clock, SystemClock
-from pytest_loadtest._model._result import LoadResult
-from pytest_loadtest._model._stats import LatencyHistogram
-from pytest_loadtest._scenario._target import Plan, Task
-from pytest_loadtest._settings._config import LoadSettings
+from pytest_loadtest._model._metrics import NS
 
 if TYPE_CHECKING:
-    from pytest_loadtest._model._progress import Progress, ProgressSnapshot
+    from pytest_loadtest._model._progress import Progress
+    from pytest_loadtest._model._result import LoadResult
+    from pytest_loadtest._scenario._target import Plan
+    from pytest_loadtest._settings._config import LoadSettings
 
-__all__ = ["Clock", "Engine", "SystemClock"]
+__all__ = ["DRIVERS", "Engine"]
 
-NS: Final = 1_000_000_000
-
-
-class Driver(Protocol):
-    """Decides when each user thread runs iterations."""
-
-    threads: int
-
-    def user_main(self, vu: VirtualUser) -> None:
-        """The body of one user thread."""
-        ...
-
-    def main(self) -> None:
-        """The main thread's part of the run, until its end (or stopping)."""
-        ...
-
-    def start(self) -> None:
-        """The clock has started: let the users go."""
-        ...
-
-    def wake_all(self) -> None:
-        """Stopping: wake every user that waits."""
-        ...
-
-    def active(self) -> int:
-        """Users inside an iteration loop (closed) or an iteration (open) now."""
-        ...
-
-
-def caller(task: Task) -> Callable[[VirtualUser], Any]:
-    """A function calling ``task`` with what it takes, given the virtual user."""
-    func = task.func
-    if task.is_async:
-        if task.takes_user:
-            return lambda vu: vu.run_async(func(vu))
-        return lambda vu: vu.run_async(func())
-    if task.takes_user:
-        return func
-    return lambda vu: func()
+#: The driver of each load model (``LoadSettings.model``).
+DRIVERS: Final[Mapping[str, DriverFactory]] = {"closed": ClosedDriver, "open": OpenDriver}
 
 
 @final
@@ -91,104 +64,59 @@ class Engine:
         progress: Progress | None = None,
         watch: Sequence[Any] = (),
         soak: bool = False,
+        exact_windows: bool = False,
     ) -> None:
         self.plan = plan
+        self.settings = settings
         self.progress = progress
         self.soak = soak
         self.system_clock = clock is None  # resources are sampled only on real time
         #: SQLAlchemy engines watched in this run: the settings' and ``load_runner.watch()``'s
         self.watch = tuple(dict.fromkeys([*settings.watch, *watch]))
         self.watched: dict[str, Any] = {}  # what each watcher saw, by kind
-        self.settings = settings
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.name = name or plan.name
-        self.tick_ns = int(tick * NS)
-        self.window_ns = int(window * NS)
-        if self.window_ns % self.tick_ns:
+        tick_ns, window_ns = int(tick * NS), int(window * NS)
+        if window_ns % tick_ns:
             raise ValueError("window must be a whole number of ticks")
-        self.poll = poll
-        self.stop_event = threading.Event()  # stopping: cuts the main thread's waits short
-        self.wake_event = threading.Event()  # stopping or out of iterations: cuts users' sleeps
-        self._collector_stop = threading.Event()
-        self.stopping = False
+        self.context = RunContext(
+            self.clock, tick_ns=tick_ns, window_ns=window_ns, poll=poll, limit=settings.iterations
+        )
         self.interrupted = False
-        self.exhausted = False
         self.crash: BaseException | None = None
-        # No lock is shared by user threads: with hundreds of threads on one GIL, a contended
-        # lock becomes a convoy (every hand-over waits for a GIL switch) and throughput collapses.
-        # Counts are lists appended to (atomic under the GIL).
-        self.exited: list[int] = []  # user threads that are done
         self.users: list[tuple[threading.Thread, VirtualUser]] = []
-        self.peak_active = 0
-        self.start_ns = 0
-        self.deadline = 0
-        self.warmup_end = 0
-        self._counter = itertools.count()
-        self.limit = settings.iterations
-        self.callers = [self._caller(t) for t in plan.tasks]
-        self.task_ops: list[int] = []
-        self.hook_ops: dict[str, int] = {}
-        self.abort = AbortMonitor.create(settings, self.window_ns)
+        self._peak_sampled = 0
+        self.abort = AbortMonitor.create(settings, window_ns)
         self.recorder = Recorder(
             0,
-            window_ns=self.window_ns,
+            window_ns=window_ns,
             active_users=self._active_users,
             keep_windows=self.abort.windows if self.abort is not None else 0,
+            exact_windows=exact_windows,
         )
-        self._register_operations()
-        self.driver: Driver = self._driver()
-
-    def _caller(self, task: Task) -> Callable[[VirtualUser], Any]:
-        """:func:`caller`, naming the running operation for the database watch if there is one
-        (a context variable set around the call: only then, it costs ~0.2 µs)."""
-        call = caller(task)
-        if not self.watch:
-            return call
-        name = task.name
-
-        def attributed(vu: VirtualUser) -> Any:
-            token = _monitor.set_operation(name)
-            try:
-                return call(vu)
-            finally:
-                _monitor.reset_operation(token)
-
-        return attributed
-
-    def _driver(self) -> Driver:
-        if self.settings.model == "open":
-            from pytest_loadtest._engine._open import OpenDriver
-
-            return OpenDriver(self)
-        from pytest_loadtest._engine._closed import ClosedDriver
-
-        return ClosedDriver(self)
-
-    def _register_operations(self) -> None:
-        recorder = self.recorder
-        self.task_ops = [recorder.operation(t.name, "task") for t in self.plan.tasks]
-        task_names = {t.name for t in self.plan.tasks}
-        for kind, hooks in (("on_start", self.plan.on_start), ("on_stop", self.plan.on_stop)):
-            for hook in hooks:
-                # a hook named like a task gets an operation of its own
-                name = hook.name if hook.name not in task_names else f"{hook.name} ({kind})"
-                self.hook_ops[hook.name] = recorder.operation(name, "hook")
+        self.work = Work(plan, self.recorder, self.clock.now_ns, watching=bool(self.watch))
+        self.driver: Driver = DRIVERS[settings.model](self.context, self.work, settings)
+        self.context.spawn = self.add_user
+        self.context.on_stop(self.driver.wake_all)
 
     # -- main thread -----------------------------------------------------------------------------
     def run(self) -> LoadResult:
-        """Run to the end (duration, iterations, abort or KeyboardInterrupt); collect the result."""
+        """Run to the end (duration, iterations, abort or KeyboardInterrupt); build the result."""
+        return build_result(self.record(), self.settings, watched=self.watched, soak=self.soak)
+
+    def record(self) -> RunRecord:
+        """Run to the end and return what was recorded."""
         try:
             users = self._create_users()
         except BaseException:
-            self._signal_stop()
+            self.context.stop()
             raise
         # Objects that exist before the run (the user threads, the target's module state) are
         # frozen out of the collector's view, so that a full collection in the run scans only
         # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
         gc.freeze()
-        watchers = self._watchers()
         try:
-            return self._run(users, watchers)
+            return self._run(users, self._watchers())
         finally:
             gc.unfreeze()
 
@@ -198,9 +126,9 @@ class Engine:
         watchers: list[tuple[str, Any]] = []
         if settings.monitor_interval > 0 and self.system_clock:
             watchers.append(("resources", _monitor.ResourceSampler(settings.monitor_interval)))
-        for engine in self.watch:
-            window = self.window_ns / NS
-            watch = _monitor.DatabaseWatch(engine, window=window, clock=self.clock.now_ns)
+        for database in self.watch:  # SQLAlchemy engines
+            window = self.context.window_ns / NS
+            watch = _monitor.DatabaseWatch(database, window=window, clock=self.clock.now_ns)
             watchers.append(("database", watch))
         if settings.tracemalloc:
             warmup = settings.warmup
@@ -209,12 +137,12 @@ class Engine:
 
     def _run(
         self, users: list[tuple[threading.Thread, VirtualUser]], watchers: list[tuple[str, Any]]
-    ) -> LoadResult:
+    ) -> RunRecord:
         now = self.clock.now_ns
         wall_start, cpu_start = time.time(), time.process_time()
         started: list[tuple[str, Any]] = []
         try:
-            self.start_ns = start = now()
+            start = now()
             for kind, watcher in watchers:
                 watcher.start(start)
                 started.append((kind, watcher))
@@ -227,9 +155,21 @@ class Engine:
                     self.watched.setdefault(kind, []).append(data)
                 else:
                     self.watched[kind] = data
-        from pytest_loadtest._engine._build import build_result
-
-        return build_result(self, end, hung, idle, wall_start, cpu)
+        figures = self.driver.finish()
+        figures.peak_active = max(figures.peak_active, self._peak_sampled)
+        context = self.context
+        return RunRecord.from_recorder(
+            self.recorder,
+            name=self.name,
+            duration=max(0.0, (end - max(context.start_ns, context.warmup_end)) / NS),
+            started_at=wall_start,
+            figures=figures,
+            hung=hung,
+            idle_users=idle,
+            interrupted=self.interrupted,
+            cpu_utilisation=cpu,
+            aborted=self.abort.result if self.abort is not None else None,
+        )
 
     def _measure(
         self,
@@ -239,26 +179,34 @@ class Engine:
         cpu_start: float,
     ) -> tuple[int, dict[str, int], int, float]:
         """Run the load; ``(end, hung calls, idle users, CPU utilisation)``."""
-        settings, now = self.settings, self.clock.now_ns
-        self.deadline = start + int(settings.duration * NS)
-        self.warmup_end = start + int(settings.warmup * NS)
+        settings, context, now = self.settings, self.context, self.clock.now_ns
+        context.begin(start, settings.duration, settings.warmup)
         recorder = self.recorder
         recorder.start_ns = start
-        recorder.warmup_end_ns = self.warmup_end
-        collector = threading.Thread(target=self._collect, name="loadtest-collector", daemon=True)
+        recorder.warmup_end_ns = context.warmup_end
+        collector = Collector(
+            context,
+            recorder,
+            active=self.driver.active,
+            abort=self.abort,
+            progress=self.progress,
+            name=self.name,
+            total=settings.duration,
+            users=settings.max_users if settings.model == "open" else self.driver.threads,
+            iterations_total=settings.iterations,
+        )
         collector.start()
         self.driver.start()
         try:
             self.driver.main()
         except KeyboardInterrupt:
             self.interrupted = True
-        end = min(now(), self.deadline)
+        end = min(now(), context.deadline)
         hung = self._stop_users(users)
         # users that finished no iteration: starved, or waiting for a ramp-up slot; not those
         # that found a limited run's iterations used up
-        idle = 0 if self.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
-        self._collector_stop.set()
-        collector.join()
+        idle = 0 if context.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
+        collector.stop()
         recorder.finish(max(end, now()))
         if self.crash is not None:
             raise RuntimeError(f"the load run was stopped by {self.crash!r}") from self.crash
@@ -274,33 +222,16 @@ class Engine:
 
     def add_user(self) -> VirtualUser:
         """Start one more user thread (before the run, or from the open model's dispatcher)."""
-        user_id = len(self.users)
-        vu = VirtualUser(user_id, self.settings.seed, self.recorder, self.clock.now_ns)
-        vu.watching = bool(self.watch)
+        vu = self.work.user(len(self.users), self.settings.seed)
         thread = threading.Thread(
-            target=self._user_main, args=(vu,), name=f"loadtest-user-{user_id}", daemon=True
+            target=self._user_main, args=(vu,), name=f"loadtest-user-{vu.id}", daemon=True
         )
         self.users.append((thread, vu))
         thread.start()
         return vu
 
-    def _signal_stop(self) -> None:
-        self.stopping = True
-        self.stop_event.set()
-        self.wake_event.set()
-        self.driver.wake_all()
-
-    def wait_until(self, condition: Callable[[], bool]) -> None:
-        """Poll (on the run's clock) until ``condition``, the deadline, or stopping."""
-        clock = self.clock
-        while not self.stopping:
-            now = clock.now_ns()
-            if now >= self.deadline or condition():
-                return
-            clock.sleep(min(self.poll, (self.deadline - now) / NS), self.stop_event)
-
     def _stop_users(self, users: list[tuple[threading.Thread, VirtualUser]]) -> dict[str, int]:
-        self._signal_stop()
+        self.context.stop()
         give_up = time.monotonic() + self.settings.stop_timeout
         hung: dict[str, int] = {}
         for thread, vu in users:
@@ -315,126 +246,23 @@ class Engine:
                 vu.flush(self.clock.now_ns())  # its finished calls count; it is stuck in a call
         return hung
 
-    def _collect(self) -> None:
-        recorder, abort, progress = self.recorder, self.abort, self.progress
-        while not self._collector_stop.wait(self.tick_ns / NS):
-            now = self.clock.now_ns()
-            recorder.drain(now)
-            if abort is not None and not self.stopping and abort.observe(self, now):
-                self._signal_stop()
-            if progress is not None and not self.stopping and progress.due():
-                progress.update(self.snapshot(now))
-
-    def snapshot(self, now: int) -> ProgressSnapshot:
-        """Where the run is: elapsed time, active users, and over the last second or so (the
-        last complete window and what has been handed over of the current one) calls/s, error
-        rate and p95. For live progress."""
-        from pytest_loadtest._model._progress import ProgressSnapshot
-
-        recorder = self.recorder
-        flushed = now - self.tick_ns - recorder.start_ns  # users hand over at every tick
-        current = max(flushed, 0) // recorder.window_ns
-        first = max(current - 1, 0)
-        span = (flushed - first * recorder.window_ns) / NS
-        hist, errors = LatencyHistogram(), 0
-        if span > 0:
-            for index, (part, part_errors) in recorder.rolling(first, current).items():
-                if recorder.operations[index].kind == "task":
-                    hist.add(part)
-                    errors += part_errors
-        return ProgressSnapshot(
-            elapsed=(now - self.start_ns) / NS,
-            total=self.settings.duration,
-            active_users=self.driver.active(),
-            calls_per_s=hist.count / span if span > 0 else 0.0,
-            error_rate=errors / hist.count if hist.count else 0.0,
-            p95_ms=hist.percentile_ms(95) if hist.count else math.nan,
-            name=self.name,
-            users=self.settings.max_users if self.settings.model == "open" else self.driver.threads,
-            iterations_total=self.settings.iterations,
-        )
-
-    # -- user threads -----------------------------------------------------------------------------
-    def note_active(self) -> None:
-        """A user became active: keep the peak exact even between collector ticks."""
-        self._active_users()
-
     def _active_users(self) -> int:
-        """Users running now; also keeps the peak (called by the collector)."""
+        """Users running now (the recorder asks every tick); also keeps the peak."""
         active = self.driver.active()
-        self.peak_active = max(self.peak_active, active)
+        self._peak_sampled = max(self._peak_sampled, active)
         return active
 
+    # -- user threads -----------------------------------------------------------------------------
     def _user_main(self, vu: VirtualUser) -> None:
         try:
             self.driver.user_main(vu)
         except KeyboardInterrupt:
             self.interrupted = True
-            self._signal_stop()
+            self.context.stop()
         except BaseException as exc:  # SystemExit from a target, or a bug here: stop the run
             self.crash = exc
-            self._signal_stop()
+            self.context.stop()
         finally:
             vu.flush(self.clock.now_ns())
             vu.close()
-            self.exited.append(vu.id)
-
-    def next_check(self, t: int) -> int:
-        """The next time a user must look up from its loop, or -1 when the run is over."""
-        if self.stopping or t >= self.deadline:
-            return -1
-        tick = self.tick_ns
-        check = min(self.start_ns + ((t - self.start_ns) // tick + 1) * tick, self.deadline)
-        if t < self.warmup_end:
-            check = min(check, self.warmup_end)
-        return check
-
-    def claim(self) -> bool:
-        """Claim one iteration of a limited run; False when all are taken."""
-        if self.limit is not None and next(self._counter) >= self.limit:
-            self.exhausted = True
-            self.wake_event.set()  # users pausing or waiting for their turn need not wait on
-            return False
-        return True
-
-    def pick(self, vu: VirtualUser) -> int:
-        """Index of the task this user runs next, by weight."""
-        plan = self.plan
-        if len(plan.tasks) == 1:
-            return 0
-        cumulative = plan.cumulative
-        index = bisect.bisect(cumulative, vu.random.random() * cumulative[-1])
-        return min(index, len(plan.tasks) - 1)
-
-    def call_hook(self, vu: VirtualUser, hook: Task) -> bool:
-        """Run an ``on_start``/``on_stop`` hook, timed; False if it failed."""
-        now = self.clock.now_ns
-        op = self.hook_ops[hook.name]
-        vu.current = hook.name
-        t0 = now()
-        try:
-            self._caller(hook)(vu)
-        except Exception as exc:
-            vu.buffer(op).append(now() - t0)
-            vu.record_error(op, t0, exc)
-            return False
-        vu.buffer(op).append(now() - t0)
-        return True
-
-    def pause(self, vu: VirtualUser, seconds: float, check_at: int) -> None:
-        """Sleep between iterations (think time, pacing), flushing before long pauses."""
-        if seconds <= 0:
-            return
-        t = self.clock.now_ns()
-        if t + seconds * NS >= check_at:
-            vu.flush(t)  # do not hold durations back through a long pause
-        self.clock.sleep(min(seconds, max(0.0, (self.deadline - t) / NS)), self.wake_event)
-
-    def sleep_until(self, due: int) -> bool:
-        """Sleep (a user thread) until ``due``; False if the run ends or runs out first."""
-        clock = self.clock
-        while (now := clock.now_ns()) < due:
-            if self.stopping or self.exhausted:
-                return False
-            clock.sleep((due - now) / NS, self.wake_event)
-        return not (self.stopping or self.exhausted or now >= self.deadline)
+            self.context.exited.append(vu.id)

@@ -19,15 +19,17 @@ import math
 import threading
 from typing import TYPE_CHECKING, Final, final
 
-from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._shapes import Arrivals
 
 if TYPE_CHECKING:
-    from pytest_loadtest._engine._engine import Engine
+    from pytest_loadtest._engine._context import RunContext
+    from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._settings._config import LoadSettings
 
 __all__ = ["SERVICE", "START_LAG", "OpenDriver"]
 
-NS: Final = 1_000_000_000
 #: Fewest users started before the clock.
 PREALLOCATED: Final = 4
 #: Kinds of the shadow operations that hold service times and start lags of each task.
@@ -50,9 +52,9 @@ class _Slot:
 class OpenDriver:
     """Dispatches iterations at the profile's rate to a pool of users; see the module docstring."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        settings = engine.settings
+    def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
+        self.context = context
+        self.work = work
         profile = settings.profile()
         self.arrivals = Arrivals(profile)
         self.max_users = settings.max_users
@@ -62,18 +64,13 @@ class OpenDriver:
         self.threads = min(self.max_users, max(PREALLOCATED, math.ceil(profile.peak * 0.1)))
         self._slots = [_Slot() for _ in range(self.threads)]
         self._free = list(reversed(self._slots))  # user 0 on top
-        self.dropped = 0
-        self.scheduled = 0
+        self._peak = 0
+        self._dropped = 0
+        self._scheduled = 0
         self._unstarted: list[int] = []  # handed over, but the run stopped before they began
-        self.dropped_by_window: dict[int, int] = {}
-        recorder = engine.recorder
-        self.service_ops = [
-            recorder.operation(f"{t.name}\x00{SERVICE}", SERVICE, t.name) for t in engine.plan.tasks
-        ]
-        self.lag_ops = [
-            recorder.operation(f"{t.name}\x00{START_LAG}", START_LAG, t.name)
-            for t in engine.plan.tasks
-        ]
+        self._dropped_by_window: dict[int, int] = {}
+        self.service_ops = work.shadow_ops(SERVICE)
+        self.lag_ops = work.shadow_ops(START_LAG)
 
     def start(self) -> None:
         """Nothing to release: users wait for iterations."""
@@ -93,54 +90,60 @@ class OpenDriver:
             return None
         slot = _Slot()
         self._slots.append(slot)  # before the thread starts: it finds its slot by its id
-        self.engine.add_user()
+        self.context.spawn()
         return slot
 
     def main(self) -> None:
         """Dispatch iterations on schedule until the deadline, the iteration limit or a stop."""
-        engine = self.engine
-        clock, arrivals, free = engine.clock, self.arrivals, self._free
+        context = self.context
+        clock, arrivals, free = context.clock, self.arrivals, self._free
         now = clock.now_ns
-        start, deadline, limit = engine.start_ns, engine.deadline, engine.limit
-        window_ns = engine.window_ns
+        start, deadline, limit = context.start_ns, context.deadline, context.limit
+        window_ns = context.window_ns
         k = 0
         due = arrivals.due_ns(0, start)
-        while not engine.stopping and due < deadline and (limit is None or k < limit):
+        while not context.stopping and due < deadline and (limit is None or k < limit):
             t = now()
             if t < due:
-                clock.sleep(min((due - t) / NS, 0.05), engine.stop_event)
+                clock.sleep(min((due - t) / NS, 0.05), context.stop_event)
                 continue
             slot = free.pop() if free else self._grow()  # only this thread pops
             if slot is not None:
                 slot.due = due
                 slot.go.set()
                 busy = len(self._slots) - len(free)
-                if busy > engine.peak_active:
-                    engine.peak_active = busy
+                if busy > self._peak:
+                    self._peak = busy
             else:
-                self.dropped += 1
+                self._dropped += 1
                 window = (due - start) // window_ns
-                self.dropped_by_window[window] = self.dropped_by_window.get(window, 0) + 1
+                self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
             k += 1
             due = arrivals.due_ns(k, start)
-        self.scheduled = k
+        self._scheduled = k
         if limit is not None and k >= limit:
-            engine.exhausted = True
-            engine.wait_until(lambda: len(free) + len(engine.exited) >= len(self._slots))
+            context.exhausted = True
+            context.wait_until(lambda: len(free) + len(context.exited) >= len(self._slots))
         else:
-            engine.wait_until(lambda: False)  # the run lasts its duration
+            context.wait_until(lambda: False)  # the run lasts its duration
 
-    def finish(self) -> None:
+    def finish(self) -> DriverFigures:
         """After the users stopped: iterations handed over too late to begin were not due in
         the run after all (so that ``scheduled`` is ``started + dropped``)."""
-        self.scheduled -= len(self._unstarted)
+        return DriverFigures(
+            peak_active=self._peak,
+            scheduled=self._scheduled - len(self._unstarted),
+            dropped=self._dropped,
+            dropped_by_window=dict(self._dropped_by_window),
+            corrected=True,
+        )
 
     def user_main(self, vu: VirtualUser) -> None:
         """Run each iteration handed over, measured from its intended start."""
-        engine = self.engine
+        context, work = self.context, self.work
         slot = self._slots[vu.id]
-        now = engine.clock.now_ns
-        plan, callers, ops = engine.plan, engine.callers, engine.task_ops
+        now = context.clock.now_ns
+        plan, callers, ops = work.plan, work.callers, work.task_ops
         service_ops, lag_ops = self.service_ops, self.lag_ops
         free = self._free
         started = False
@@ -148,7 +151,7 @@ class OpenDriver:
             while True:
                 slot.go.wait()
                 slot.go.clear()
-                if engine.stopping:
+                if context.stopping:
                     if slot.due:
                         self._unstarted.append(vu.id)
                     return
@@ -156,9 +159,9 @@ class OpenDriver:
                 vu.span_start = now()
                 if not started:
                     started = True
-                    if not all(engine.call_hook(vu, hook) for hook in plan.on_start):
+                    if not all(work.call_hook(vu, hook) for hook in plan.on_start):
                         return  # this user cannot serve; the pool is one smaller
-                index = engine.pick(vu)
+                index = work.pick(vu)
                 op = ops[index]
                 vu.current = plan.tasks[index].name
                 t0 = now()
@@ -178,4 +181,4 @@ class OpenDriver:
         finally:
             if started:
                 for hook in plan.on_stop:
-                    engine.call_hook(vu, hook)
+                    work.call_hook(vu, hook)

@@ -21,6 +21,7 @@ from typing import Final, final
 
 import numpy as np
 
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 
@@ -68,10 +69,11 @@ class Recorder:
         start_ns: int,
         *,
         warmup_end_ns: int | None = None,
-        window_ns: int = 1_000_000_000,
+        window_ns: int = NS,
         lateness_windows: int = 5,
         active_users: Callable[[], int] = lambda: 0,
         keep_windows: int = 0,
+        exact_windows: bool = False,
     ) -> None:
         self.start_ns = start_ns
         self.warmup_end_ns = warmup_end_ns if warmup_end_ns is not None else start_ns
@@ -93,6 +95,11 @@ class Recorder:
         # finalised windows kept for rolling evaluation: (window, {operation: calls})
         self._kept: deque[tuple[int, dict[int, _Window]]] = deque(maxlen=max(keep_windows, 1))
         self._keep = keep_windows > 0
+        # operation -> window -> its calls' histogram (sparse): kept when records of several
+        # places must merge into timeline rows exactly (see RunRecord.merge)
+        self.window_histograms: dict[int, dict[int, dict[str, object]]] | None = (
+            {} if exact_windows else None
+        )
 
     # -- registration (rare: once per operation per virtual user) -----------------------------
     def operation(self, name: str, kind: str = "task", parent: str | None = None) -> int:
@@ -122,10 +129,6 @@ class Recorder:
         """Hand over durations of calls of ``op`` that all started at or after ``span_start_ns``
         and in the same window."""
         self._pending.append((op, span_start_ns, durations_ns))
-
-    def submit_error(self, op: int, start_ns: int, type_name: str) -> None:
-        """Count one failed call (its duration is submitted with the others)."""
-        self._pending_errors.append((start_ns, {(op, type_name): 1}))
 
     def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
         """Count failed calls that all started in the span from ``span_start_ns`` (one window),
@@ -210,7 +213,7 @@ class Recorder:
     def _late_rows(self, op: int, window: int) -> list[TimelineRow]:
         """Rows that a late call of ``op`` in ``window`` counts in: its own, and for a task the
         overall one."""
-        t = window * self.window_ns / 1e9
+        t = window * self.window_ns / NS
         rows = [self._find_row(self.operations[op].timeline, t, window)]
         if self.operations[op].kind == "task":
             rows.append(self._find_row(self.timeline, t, window))
@@ -230,7 +233,7 @@ class Recorder:
         p50, p95, p99 = hist.percentiles_ms(TIMELINE_PERCENTILES)
         start = self.start_ns + window * self.window_ns
         return TimelineRow(
-            t=window * self.window_ns / 1e9,
+            t=window * self.window_ns / NS,
             calls=hist.count,
             errors=calls.errors,
             users=users,
@@ -263,8 +266,11 @@ class Recorder:
                 self._kept.append(
                     (window, {op: w for (op, warmup), w in parts.items() if not warmup})
                 )
+            kept = self.window_histograms
             for op, calls in per_op.items():
                 self.operations[op].timeline.append(self._row(calls, window, users))
+                if kept is not None:
+                    kept.setdefault(op, {})[window] = calls.histogram.to_sparse()
             self.timeline.append(self._row(overall, window, users))
         self._finalized_upto = max(self._finalized_upto, limit)
 

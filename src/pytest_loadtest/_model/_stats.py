@@ -198,6 +198,41 @@ class LatencyHistogram:
         return list(zip(ladder, self.percentiles_ms(ladder), strict=True))
 
     # -- encoding ----------------------------------------------------------------------------
+    def to_sparse(self) -> dict[str, object]:
+        """The counts that are not zero and the exact moments: small, cheap to take (tens of
+        microseconds) and exact. JSON-ready; :meth:`from_sparse` is its inverse."""
+        indices = np.flatnonzero(self._counts)
+        return {
+            "indices": indices.tolist(),
+            "counts": self._counts[indices].tolist(),
+            "count": self.count,
+            "min_ns": self.min_ns,
+            "max_ns": self.max_ns,
+            "mean_ns": self._mean_ns,
+            "m2": self._m2,
+        }
+
+    @classmethod
+    def from_sparse(cls, data: Mapping[str, Any]) -> LatencyHistogram:
+        """Inverse of :meth:`to_sparse`; ``ValueError`` when the data are not such counts."""
+        hist = cls()
+        try:
+            indices = np.asarray(data["indices"], dtype=np.int64)
+            counts = np.asarray(data["counts"], dtype=np.uint64)
+            hist._counts[indices] = counts
+            hist.count = int(data["count"])
+            hist.min_ns = int(data["min_ns"])
+            hist.max_ns = int(data["max_ns"])
+            hist._mean_ns = float(data["mean_ns"])
+            hist._m2 = float(data["m2"])
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+            raise ValueError(f"not sparse latency counts: {exc}") from None
+        if int(hist._counts.sum()) != hist.count:
+            raise ValueError("sparse latency counts do not add up to their total")
+        if hist.count:
+            hist._sync_hdr()
+        return hist
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form: HDR's compressed base64 encoding plus the exact moments."""
         return {

@@ -13,14 +13,20 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from pytest_loadtest._model._units import format_latency_ms
 from pytest_loadtest._report._layout import SLA_COLOR as _SLA_COLOR
 from pytest_loadtest._report._layout import base_layout as _layout
 from pytest_loadtest._report._layout import escape_text as _text
 from pytest_loadtest._report._layout import finite_or_none as _value
 from pytest_loadtest._report._layout import shade_warmup as _warmup
 from pytest_loadtest._report._layout import threshold_line as _hline
-from pytest_loadtest._report._view import ResultView, count, number, ordered_operations
+from pytest_loadtest._report._view import (
+    ResultView,
+    count,
+    latency_text,
+    number,
+    percent_text,
+    rows_of,
+)
 
 __all__ = ["CHART_KINDS", "figures"]
 
@@ -33,25 +39,6 @@ _PERCENTILE_OF_MORE: Final = {**_PERCENTILE_OF, "p99.9": 99.9}
 _OPERATION_SLA_COLOR: Final = "#8c564b"
 _COLORS: Final = {"p50": "#2ca02c", "p95": "#ff7f0e", "p99": "#9467bd", "max": "#7f7f7f"}
 _TICKS: Final = (0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
-
-
-def _overall_checks(data: Mapping[str, Any]) -> dict[str, float]:
-    sla = data.get("sla")
-    if not isinstance(sla, Mapping):
-        return {}
-    return {str(k): v for k, v in sla.items() if k != "operations" and _value(v) is not None}
-
-
-def _operation_checks(data: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    sla = data.get("sla")
-    per_op = sla.get("operations") if isinstance(sla, Mapping) else None
-    if not isinstance(per_op, Mapping):
-        return {}
-    return {
-        str(name): {str(k): v for k, v in checks.items() if _value(v) is not None}
-        for name, checks in per_op.items()
-        if isinstance(checks, Mapping)
-    }
 
 
 def latency_figure(view: ResultView) -> Figure:
@@ -72,15 +59,15 @@ def latency_figure(view: ResultView) -> Figure:
         }
         for key in ("p50", "p95", "p99", "max")
     ]
-    tasks = [op for op in ordered_operations(view.data) if op.get("kind") == "task"]
+    tasks = [op for op in view.operations if op.kind == "task"]
     if len(tasks) > 1:
         for op in tasks:
-            op_rows = [r for r in op.get("timeline") or [] if isinstance(r, Mapping)]
+            op_rows = rows_of(view.operation_data(op))
             data.append(
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": _text(f"{op.get('name', '')} p95"),
+                    "name": _text(f"{op.name} p95"),
                     "x": [row.get("t") for row in op_rows],
                     "y": [_value(row.get("p95")) for row in op_rows],
                     "visible": "legendonly",
@@ -88,9 +75,9 @@ def latency_figure(view: ResultView) -> Figure:
                 }
             )
     layout = _layout("Latency over time", "ms")
-    for metric, threshold in _overall_checks(view.data).items():
+    for metric, threshold in view.targets.get(None, {}).items():
         if metric in (*_PERCENTILE_OF_MORE, "max", "mean"):
-            _hline(layout, float(threshold), f"{metric} SLA {format_latency_ms(float(threshold))}")
+            _hline(layout, threshold, f"{metric} SLA {latency_text(threshold)}")
     _warmup(layout, rows, view.window)
     return {"data": data, "layout": layout}
 
@@ -140,9 +127,9 @@ def throughput_figure(view: ResultView) -> Figure:
                 "marker": {"color": "rgba(127,127,127,0.6)"},
             }
         )
-    checks = _overall_checks(view.data)
+    checks = view.targets.get(None, {})
     shares = [100 * e / c for c, e in zip(calls, errors, strict=True) if c]
-    top = max([*shares, 100 * float(checks.get("error_rate", 0.0)), 1e-3])
+    top = max([*shares, 100 * checks.get("error_rate", 0.0), 1e-3])
     layout = _layout(
         "Throughput and errors over time",
         "per second",
@@ -158,12 +145,10 @@ def throughput_figure(view: ResultView) -> Figure:
     )
     layout["margin"]["r"] = 55
     if "throughput_min" in checks:
-        _hline(
-            layout, float(checks["throughput_min"]), f"throughput_min {checks['throughput_min']}/s"
-        )
+        _hline(layout, checks["throughput_min"], f"throughput_min {checks['throughput_min']}/s")
     if "error_rate" in checks:
-        rate = 100 * float(checks["error_rate"])
-        _hline(layout, rate, f"error_rate SLA {rate:.2f}%", yref="y2")
+        share = checks["error_rate"]
+        _hline(layout, 100 * share, f"error_rate SLA {percent_text(share)}", yref="y2")
     _warmup(layout, rows, window)
     return {"data": data, "layout": layout}
 
@@ -200,13 +185,8 @@ def users_figure(view: ResultView) -> Figure:
             "marker": {"size": 4},
         }
     ]
-    settings = view.data.get("settings")
-    end = number(view.data.get("duration"))
-    planned = (
-        _planned(settings, end if math.isfinite(end) else 0.0)
-        if isinstance(settings, Mapping)
-        else None
-    )
+    end = view.result.duration
+    planned = _planned(view.result.settings, end if math.isfinite(end) else 0.0)
     if planned is not None:
         data.append(
             {
@@ -258,7 +238,7 @@ def _sla_markers(
         "name": _text(name),
         "x": [_position(p) for p, _ in points],
         "y": [ms for _, ms in points],
-        "text": [_text(f"{scope}p{p:g} ≤ {format_latency_ms(ms)}") for p, ms in points],
+        "text": [_text(f"{scope}p{p:g} ≤ {latency_text(ms)}") for p, ms in points],
         "textposition": "top center",
         "customdata": [p for p, _ in points],
         "hovertemplate": "SLA p%{customdata}: %{y:.3f} ms",
@@ -270,17 +250,19 @@ def _sla_markers(
 def distribution_figure(view: ResultView) -> Figure:
     """Latency by percentile (HDR), percentile on a log axis, SLA targets as markers."""
     data = [_curve("all calls", view.distribution(), line={"color": "#1f77b4", "width": 3})]
-    ops = [op for op in ordered_operations(view.data) if op.get("kind") != "hook"]
+    ops = [op for op in view.operations if op.kind != "hook"]
     if len(ops) > 1:
         for op in ops:
-            name = str(op.get("name", ""))
-            pairs = view.distribution(name)
+            pairs = view.distribution(op.name)
             if pairs:
-                data.append(_curve(name, pairs, line={"width": 1.5}))
-    markers = _sla_markers("SLA", _overall_checks(view.data))
+                data.append(_curve(op.name, pairs, line={"width": 1.5}))
+    targets = view.targets
+    markers = _sla_markers("SLA", targets.get(None, {}))
     if markers is not None:
         data.append(markers)
-    for op_name, checks in _operation_checks(view.data).items():
+    for op_name, checks in targets.items():
+        if op_name is None:
+            continue
         op_markers = _sla_markers(f"SLA {op_name}", checks, op_name)
         if op_markers is not None:
             data.append(op_markers)
@@ -302,7 +284,7 @@ def distribution_figure(view: ResultView) -> Figure:
 def resources_figure(view: ResultView) -> Figure | None:
     """The process's CPU (100% = one core) and resident memory over time, from the resource
     monitor's samples; ``None`` when the run had none."""
-    resources = view.data.get("resources")
+    resources = view.result.resources
     samples = resources.get("samples") if isinstance(resources, Mapping) else None
     if not isinstance(samples, list) or not samples:
         return None

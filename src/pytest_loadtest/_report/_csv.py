@@ -12,10 +12,13 @@ import csv
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._report._files import write_with
-from pytest_loadtest._report._view import ResultView, count, ordered_operations
+from pytest_loadtest._report._view import ResultView, Verdict, count, rows_of
+
+if TYPE_CHECKING:
+    from pytest_loadtest._model._result import OperationStats
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -91,10 +94,8 @@ def _cell(value: object) -> object:
     return value
 
 
-def _timeline(
-    view: ResultView, scope: str, op: Mapping[str, Any] | None
-) -> Iterator[dict[str, object]]:
-    rows = [r for r in ((op or view.data).get("timeline") or []) if isinstance(r, dict)]
+def _timeline(view: ResultView, op: OperationStats | None) -> Iterator[dict[str, object]]:
+    rows = rows_of(view.data if op is None else view.operation_data(op))
     window = view.window  # of the overall timeline: an operation's may have gaps
     for row in rows:
         calls = count(row.get("calls"))
@@ -102,9 +103,9 @@ def _timeline(
         yield {
             "test_id": view.test_id,
             "run": view.name,
-            "scope": scope,
-            "operation": "" if op is None else str(op.get("name", "")),
-            "kind": "" if op is None else str(op.get("kind", "")),
+            "scope": "all" if op is None else "operation",
+            "operation": "" if op is None else op.name,
+            "kind": "" if op is None else op.kind,
             "t_s": row.get("t"),
             "window_s": window,
             "calls": calls,
@@ -126,37 +127,32 @@ def _timeline(
 def timeline_rows(views: Sequence[ResultView]) -> Iterator[dict[str, object]]:
     """Rows of ``timeline.csv``, keyed by :data:`TIMELINE_COLUMNS`."""
     for view in views:
-        yield from _timeline(view, "all", None)
-        for op in ordered_operations(view.data):
-            yield from _timeline(view, "operation", op)
+        yield from _timeline(view, None)
+        for op in view.operations:
+            yield from _timeline(view, op)
 
 
 def _dropped(stats: Mapping[str, Any]) -> object:
     if "dropped" in stats:
         return stats["dropped"]
-    rows = stats.get("timeline") or []
-    known = [row["dropped"] for row in rows if isinstance(row, dict) and "dropped" in row]
+    known = [row["dropped"] for row in rows_of(stats) if "dropped" in row]
     return sum(count(d) for d in known) if known else None
 
 
-def _summary(view: ResultView, scope: str, stats: Mapping[str, Any]) -> dict[str, object]:
+def _summary(view: ResultView, op: OperationStats | None) -> dict[str, object]:
+    stats = view.data if op is None else view.operation_data(op)
     latency = stats.get("latency_ms") or {}
-    operation = None if scope == "all" else stats.get("name")
-    breaches = [
-        b
-        for b in view.data.get("sla_breaches") or []
-        if isinstance(b, dict) and (scope == "all" or b.get("operation") == operation)
-    ]
+    breaches = [b for b in view.result.sla_breaches if op is None or b.operation == op.name]
     row: dict[str, object] = {
         "test_id": view.test_id,
         "run": view.name,
-        "scope": scope,
-        "operation": "" if operation is None else str(operation),
-        "kind": "" if scope == "all" else str(stats.get("kind", "")),
-        "parent": stats.get("parent") if scope != "all" else None,
-        "passed": bool(view.data.get("passed", not view.data.get("sla_breaches"))),
+        "scope": "all" if op is None else "operation",
+        "operation": "" if op is None else op.name,
+        "kind": "" if op is None else op.kind,
+        "parent": None if op is None else op.parent,
+        "passed": view.verdict is not Verdict.FAIL,
         "breaches": len(breaches),
-        "users": view.data.get("users") if scope == "all" else None,
+        "users": view.result.users if op is None else None,
         "duration_s": stats.get("duration"),
         "calls": stats.get("total"),
         "errors": stats.get("errors"),
@@ -171,9 +167,9 @@ def _summary(view: ResultView, scope: str, stats: Mapping[str, Any]) -> dict[str
 def summary_rows(views: Sequence[ResultView]) -> Iterator[dict[str, object]]:
     """Rows of ``summary.csv``, keyed by :data:`SUMMARY_COLUMNS`."""
     for view in views:
-        yield _summary(view, "all", view.data)
-        for op in ordered_operations(view.data):
-            yield _summary(view, "operation", op)
+        yield _summary(view, None)
+        for op in view.operations:
+            yield _summary(view, op)
 
 
 def _write_rows(handle: IO[str], columns: Sequence[str], rows: Iterator[dict[str, object]]) -> None:

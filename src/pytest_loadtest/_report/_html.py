@@ -20,13 +20,22 @@ import importlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pytest_loadtest._model._units import format_latency_ms, format_rate
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
 from pytest_loadtest._report._json import jsonable
-from pytest_loadtest._report._view import ResultView, count, number, ordered_operations
+from pytest_loadtest._report._view import (
+    ResultView,
+    Verdict,
+    figure_text,
+    latency_text,
+    percent_text,
+    rate_text,
+)
+
+if TYPE_CHECKING:
+    from pytest_loadtest._model._metrics import MetricSource
 
 __all__ = [
     "MISSING_EXTRA",
@@ -79,23 +88,13 @@ def script_json(value: object) -> str:
     return text
 
 
-def _ms(stats: Mapping[str, Any], key: str) -> str:
-    return format_latency_ms(number((stats.get("latency_ms") or {}).get(key)))
+_LATENCIES: Final = ("p50", "p95", "p99", "max")
 
 
-def _rate(value: object) -> str:
-    n = number(value)
-    return format_rate(n) if n == n else "-"
-
-
-def _percent(value: object) -> str:
-    n = number(value)
-    return f"{n:.2%}" if n == n else "-"
-
-
-def _badge(verdict: str) -> str:
-    css = {"pass": "pass", "fail": "fail"}.get(verdict, "none")
-    return f'<span class="badge {css}">{_e(verdict.upper() if css != "none" else verdict)}</span>'
+def _badge(verdict: Verdict) -> str:
+    css = {Verdict.PASS: "pass", Verdict.FAIL: "fail"}.get(verdict, "none")
+    text = verdict.value
+    return f'<span class="badge {css}">{_e(text.upper() if css != "none" else text)}</span>'
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
@@ -109,70 +108,59 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") ->
 def _summary_table(items: Sequence[ResultView]) -> str:
     rows = []
     for view in items:
-        d = view.data
+        result = view.result
         rows.append(
             [
                 f'<a href="#{view.anchor}">{_e(view.title)}</a>',
                 _badge(view.verdict),
-                _e(d.get("users", "")),
-                f"{number(d.get('duration')):.1f}s",
-                f"{count(d.get('total')):,}",
-                _rate(d.get("throughput")),
-                _percent(d.get("error_rate")),
-                *(_ms(d, key) for key in ("p50", "p95", "p99", "max")),
+                _e(result.users),
+                f"{result.duration:.1f}s",
+                f"{result.total:,}",
+                rate_text(result.throughput),
+                percent_text(result.error_rate),
+                *(figure_text(result, metric) for metric in _LATENCIES),
             ]
         )
     head = ["test", "SLA", "users", "duration", "calls", "calls/s", "errors"]
-    return _table([*head, "p50", "p95", "p99", "max"], rows, "summary")
+    return _table([*head, *_LATENCIES], rows, "summary")
 
 
-def _measured(data: Mapping[str, Any], metric: str) -> str:
-    if metric == "error_rate":
-        return _percent(data.get("error_rate"))
+def _measured(stats: MetricSource | None, metric: str) -> str:
     if metric == "throughput_min":
-        return _rate(data.get("throughput")) + "/s"
-    return _ms(data, "p999" if metric == "p99.9" else metric)
+        return figure_text(stats, metric) + "/s"
+    return figure_text(stats, metric)
 
 
-def _target(metric: str, threshold: object) -> str:
+def _target(metric: str, threshold: float) -> str:
     if metric == "error_rate":
-        return "≤ " + _percent(threshold)
+        return "≤ " + percent_text(threshold)
     if metric == "throughput_min":
-        return "≥ " + _rate(threshold) + "/s"
-    return "≤ " + format_latency_ms(number(threshold))
+        return "≥ " + rate_text(threshold) + "/s"
+    return "≤ " + latency_text(threshold)
 
 
 def _sla_section(view: ResultView) -> str:
-    sla = view.data.get("sla")
-    breaches = [b for b in view.data.get("sla_breaches") or [] if isinstance(b, Mapping)]
+    result = view.result
+    breaches = result.sla_breaches
     parts = []
-    if isinstance(sla, Mapping):
-        ops = view.data.get("operations") or {}
-        scopes: list[tuple[str | None, Mapping[str, Any]]] = [(None, sla)]
-        per_op = sla.get("operations")
-        if isinstance(per_op, Mapping):
-            scopes += [(str(k), v) for k, v in per_op.items() if isinstance(v, Mapping)]
+    if result.sla is not None:
         rows = []
-        for operation, checks in scopes:
-            stats = view.data if operation is None else ops.get(operation) or {}
+        for operation, checks in view.targets.items():
+            stats = result if operation is None else result.operations.get(operation)
             for metric, threshold in checks.items():
-                if metric == "operations":
-                    continue
-                failed = any(
-                    b.get("metric") == metric and b.get("operation") == operation for b in breaches
-                )
+                failed = any(b.metric == metric and b.operation == operation for b in breaches)
                 rows.append(
                     [
                         _e(operation if operation is not None else "all calls"),
                         _e(metric),
-                        _e(_target(str(metric), threshold)),
-                        _e(_measured(stats, str(metric))),
-                        _badge("fail" if failed else "pass"),
+                        _e(_target(metric, threshold)),
+                        _e(_measured(stats, metric)),
+                        _badge(Verdict.FAIL if failed else Verdict.PASS),
                     ]
                 )
         parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
     if breaches:
-        items = "".join(f"<li>{_e(b.get('message', ''))}</li>" for b in breaches)
+        items = "".join(f"<li>{_e(b.message)}</li>" for b in breaches)
         parts.append(f'<ul class="breaches">{items}</ul>')
     if not parts:
         return ""
@@ -180,68 +168,63 @@ def _sla_section(view: ResultView) -> str:
 
 
 def _notes(view: ResultView) -> str:
-    d = view.data
+    result = view.result
     notes = []
-    if d.get("interrupted"):
+    if result.interrupted:
         notes.append("interrupted: figures cover what was measured before the stop")
-    if d.get("aborted"):
-        notes.append(f"aborted early: {d.get('aborted')}")
-    hung = d.get("hung")
-    if isinstance(hung, Mapping) and hung:
-        listed = ", ".join(f"{k} x{v}" for k, v in sorted(hung.items()))
+    if result.aborted is not None:
+        notes.append(f"aborted early: {result.aborted.to_dict()}")
+    if result.hung:
+        listed = ", ".join(f"{k} x{v}" for k, v in sorted(result.hung.items()))
         notes.append(f"calls still running after stop_timeout: {listed}")
-    if d.get("gil_contention"):
+    if result.gil_contention:
         notes.append(
-            f"GIL contention: CPU at {number(d.get('cpu_utilisation')):.0%}, at most "
-            f"{d.get('peak_active')} users active at once; latencies include GIL waits"
+            f"GIL contention: CPU at {result.cpu_utilisation:.0%}, at most "
+            f"{result.peak_active} users active at once; latencies include GIL waits"
         )
-    if count(d.get("idle_users")):
-        notes.append(f"{d.get('idle_users')} users never completed a call")
-    if count(d.get("late_calls")):
-        notes.append(f"{d.get('late_calls')} calls reached the timeline after their window")
-    for finding in d.get("findings") or []:
-        if isinstance(finding, Mapping):
-            notes.append(
-                f"Bottleneck: {finding.get('title', '')} ({finding.get('evidence', '')}). "
-                f"Recommendation: {finding.get('recommendation', '')}"
-            )
-        else:
-            notes.append(str(finding))
+    if result.idle_users > 0:
+        notes.append(f"{result.idle_users} users never completed a call")
+    if result.late_calls > 0:
+        notes.append(f"{result.late_calls} calls reached the timeline after their window")
+    notes.extend(
+        f"Bottleneck: {finding.title} ({finding.evidence}). "
+        f"Recommendation: {finding.recommendation}"
+        for finding in result.findings
+    )
     if not notes:
         return ""
     return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
 
 
+_OPERATION_FIGURES: Final = ("p50", "p95", "p99", "p99.9", "max", "mean")
+
+
 def _operations_table(view: ResultView) -> str:
     rows = []
-    for op in ordered_operations(view.data):
-        name = str(op.get("name", ""))
-        kind = str(op.get("kind", ""))
-        indent = ' class="step"' if kind == "step" else ""
+    for op in view.operations:
+        indent = ' class="step"' if op.kind == "step" else ""
         rows.append(
             [
-                f"<span{indent}>{_e(name)}</span>",
-                _e(kind),
-                f"{count(op.get('total')):,}",
-                _rate(op.get("throughput")),
-                _percent(op.get("error_rate")),
-                *(_ms(op, key) for key in ("p50", "p95", "p99", "p999", "max", "mean")),
+                f"<span{indent}>{_e(op.name)}</span>",
+                _e(op.kind),
+                f"{op.total:,}",
+                rate_text(op.throughput),
+                percent_text(op.error_rate),
+                *(figure_text(op, metric) for metric in _OPERATION_FIGURES),
             ]
         )
-    head = ["operation", "kind", "calls", "calls/s", "errors", "p50", "p95", "p99", "p99.9"]
-    return "<h3>Operations</h3>" + _table([*head, "max", "mean"], rows, "operations")
+    head = ["operation", "kind", "calls", "calls/s", "errors"]
+    return "<h3>Operations</h3>" + _table([*head, *_OPERATION_FIGURES], rows, "operations")
 
 
 def _errors_table(view: ResultView) -> str:
     rows = []
-    for op in ordered_operations(view.data):
-        for sample in (op.get("errors_by_type") or {}).values():
-            if not isinstance(sample, Mapping):
-                continue
-            message = str(sample.get("message") or "")
+    for op in view.operations:
+        for sample in op.errors_by_type.values():
+            message = sample.message
             if len(message) > _MESSAGE_LIMIT:
                 message = message[:_MESSAGE_LIMIT] + "…"
-            trace = str(sample.get("traceback") or "")
+            trace = sample.traceback
             details = (
                 f"<details><summary>traceback</summary><pre>{_e(trace)}</pre></details>"
                 if trace
@@ -249,9 +232,9 @@ def _errors_table(view: ResultView) -> str:
             )
             rows.append(
                 [
-                    _e(op.get("name", "")),
-                    f"<code>{_e(sample.get('type', ''))}</code>",
-                    f"{count(sample.get('count')):,}",
+                    _e(op.name),
+                    f"<code>{_e(sample.type_name)}</code>",
+                    f"{sample.count:,}",
                     f'<pre class="message">{_e(message)}</pre>{details}',
                 ]
             )
@@ -262,10 +245,8 @@ def _errors_table(view: ResultView) -> str:
 
 
 def _facts(view: ResultView) -> str:
-    d = view.data
-    raw = d.get("settings")
-    settings: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    started = number(d.get("started_at"))
+    result = view.result
+    started = result.started_at
     when = (
         datetime.datetime.fromtimestamp(started, datetime.timezone.utc).isoformat(
             timespec="seconds"
@@ -275,11 +256,11 @@ def _facts(view: ResultView) -> str:
     )
     facts = [
         ("started", when),
-        ("model", settings.get("model", "")),
-        ("users", d.get("users", "")),
-        ("duration", f"{number(d.get('duration')):.2f}s"),
-        ("calls", f"{count(d.get('total')):,}"),
-        ("errors", f"{count(d.get('errors')):,}"),
+        ("model", result.settings.get("model", "")),
+        ("users", result.users),
+        ("duration", f"{result.duration:.2f}s"),
+        ("calls", f"{result.total:,}"),
+        ("errors", f"{result.errors:,}"),
     ]
     shown = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v not in ("", None))
     return f'<dl class="facts">{shown}</dl>'
@@ -303,7 +284,7 @@ def _section(view: ResultView, charts: bool) -> str:
             )
         parts.append("</div>")
     parts += [_operations_table(view), _errors_table(view)]
-    settings = view.data.get("settings")
+    settings = view.result.settings
     if settings:
         pretty = json.dumps(jsonable(settings), indent=1, ensure_ascii=False)
         parts.append(f"<details><summary>settings</summary><pre>{_e(pretty)}</pre></details>")

@@ -8,12 +8,18 @@ themselves and can neither close a table cell nor start markup, a link, a mentio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from pytest_loadtest._model._units import format_latency_ms, format_rate
-from pytest_loadtest._report._view import ResultView, count, number, views
+from pytest_loadtest._report._view import (
+    ResultView,
+    Verdict,
+    figure_text,
+    percent_text,
+    rate_text,
+    views,
+)
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
@@ -24,7 +30,7 @@ __all__ = ["append_step_summary", "escape_markdown", "markdown_summary"]
 #: emphasis, code, links and images, autolinks and tags, table pipes, headings, math, mentions.
 _SPECIAL: Final = frozenset("\\`*_{}[]()<>#+!|~&$@")
 _MESSAGE_LIMIT: Final = 200
-_VERDICT: Final = {"pass": "✅ pass", "fail": "❌ fail", "no SLA": "no SLA"}
+_VERDICT: Final = {Verdict.PASS: "✅ pass", Verdict.FAIL: "❌ fail", Verdict.NO_SLA: "no SLA"}
 
 
 def escape_markdown(text: object, *, limit: int | None = None) -> str:
@@ -52,37 +58,26 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _ms(stats: Mapping[str, Any], key: str) -> str:
-    latency = stats.get("latency_ms") or {}
-    value = number(latency.get(key))
-    return format_latency_ms(value)
-
-
 def _results_table(items: Sequence[ResultView]) -> list[str]:
     lines = [
         _row(["test", "SLA", "users", "calls", "calls/s", "errors", "p50", "p95", "p99", "max"]),
         _row(["---", "---", *["---:"] * 8]),
     ]
     for view in items:
-        data = view.data
-        rate = number(data.get("throughput"))
-        error_rate = number(data.get("error_rate"))
+        result = view.result
         verdict = _VERDICT[view.verdict]
-        if data.get("interrupted") or data.get("aborted"):
+        if view.stopped_early:
             verdict += " (stopped early)"
         lines.append(
             _row(
                 [
                     escape_markdown(view.title),
                     verdict,
-                    escape_markdown(data.get("users", "")),
-                    f"{count(data.get('total')):,}",
-                    format_rate(rate) if rate == rate else "-",
-                    f"{error_rate:.2%}" if error_rate == error_rate else "-",
-                    _ms(data, "p50"),
-                    _ms(data, "p95"),
-                    _ms(data, "p99"),
-                    _ms(data, "max"),
+                    escape_markdown(result.users),
+                    f"{result.total:,}",
+                    rate_text(result.throughput),
+                    percent_text(result.error_rate),
+                    *(figure_text(result, metric) for metric in ("p50", "p95", "p99", "max")),
                 ]
             )
         )
@@ -91,10 +86,9 @@ def _results_table(items: Sequence[ResultView]) -> list[str]:
 
 def _breaches_table(items: Sequence[ResultView]) -> list[str]:
     rows = [
-        _row([escape_markdown(view.title), escape_markdown(breach.get("message", ""))])
+        _row([escape_markdown(view.title), escape_markdown(breach.message)])
         for view in items
-        for breach in view.data.get("sla_breaches") or []
-        if isinstance(breach, dict)
+        for breach in view.result.sla_breaches
     ]
     if not rows:
         return []
@@ -104,20 +98,18 @@ def _breaches_table(items: Sequence[ResultView]) -> list[str]:
 def _errors_table(items: Sequence[ResultView]) -> list[str]:
     rows = []
     for view in items:
-        for op in (view.data.get("operations") or {}).values():
-            if not isinstance(op, dict) or op.get("kind") == "step":
+        for op in view.result.operations.values():
+            if op.kind == "step":
                 continue  # a failing step fails its task too: count it once
-            for sample in (op.get("errors_by_type") or {}).values():
-                if not isinstance(sample, dict):
-                    continue
-                first = str(sample.get("message") or "").strip().splitlines()
+            for sample in op.errors_by_type.values():
+                first = sample.message.strip().splitlines()
                 rows.append(
                     _row(
                         [
                             escape_markdown(view.title),
-                            escape_markdown(op.get("name", "")),
-                            escape_markdown(sample.get("type", "")),
-                            f"{count(sample.get('count')):,}",
+                            escape_markdown(op.name),
+                            escape_markdown(sample.type_name),
+                            f"{sample.count:,}",
                             escape_markdown(first[0] if first else "", limit=_MESSAGE_LIMIT),
                         ]
                     )
@@ -135,7 +127,7 @@ def markdown_summary(results: Sequence[LoadResult], *, title: str = "Load test r
     if not items:
         lines.append("No load test ran.")
     else:
-        failed = sum(1 for view in items if view.verdict == "fail")
+        failed = sum(1 for view in items if view.verdict is Verdict.FAIL)
         lines.append(
             f"{len(items)} load test run{'s' if len(items) != 1 else ''}, "
             f"{failed} with SLA breaches."

@@ -1,18 +1,32 @@
-"""The "load test results" table and notes printed at the end of a session."""
+"""The "load test results" table and notes printed at the end of a session, the message that
+fails a test on a breach, and the test's junit property: all read from a :class:`ResultView`."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pytest_loadtest._model._result import LoadResult, OperationStats
+from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._sla import min_calls_for_percentile
-from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._report._view import (
+    ResultView,
+    Verdict,
+    figure_text,
+    latency_text,
+    percent_text,
+    property_ms,
+    rate_text,
+    title,
+    views,
+)
 
-__all__ = ["failure_message", "summary_lines"]
+if TYPE_CHECKING:
+    from pytest_loadtest._model._result import LoadResult, OperationStats
+
+__all__ = ["failure_message", "summary_lines", "user_property"]
 
 _COLUMNS: Final = ("load", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
+_LATENCIES: Final = ("p50", "p95", "p99", "max")
 
 
 def _row(label: str, users: str, stats: LoadResult | OperationStats, verdict: str) -> list[str]:
@@ -20,84 +34,58 @@ def _row(label: str, users: str, stats: LoadResult | OperationStats, verdict: st
         label,
         users,
         f"{stats.total:,}",
-        format_rate(stats.throughput),
-        f"{stats.error_rate * 100:.2f}",
-        format_latency_ms(stats.p50),
-        format_latency_ms(stats.p95),
-        format_latency_ms(stats.p99),
-        format_latency_ms(stats.max),
+        rate_text(stats.throughput),
+        percent_text(stats.error_rate, sign=False),
+        *(figure_text(stats, metric) for metric in _LATENCIES),
         verdict,
     ]
 
 
-def _verdict(result: LoadResult, no_sla: bool) -> str:
-    if result.probe is not None:
-        return "held" if result.probe.get("held") else "broke"
-    if result.passed:
-        return "pass" if result.sla is not None else "-"
-    return "BREACH" if no_sla else "FAIL"
+def _verdict(view: ResultView, no_sla: bool) -> str:
+    """The SLA column: the step's outcome in a capacity search, else the verdict."""
+    step = view.capacity_step
+    if step is not None:
+        return step
+    if view.verdict is Verdict.FAIL:
+        return "BREACH" if no_sla else "FAIL"
+    return "pass" if view.verdict is Verdict.PASS else "-"
 
 
-def _title(result: LoadResult) -> str:
-    return f"{result.test_id} [{result.name}]" if result.test_id else result.name
-
-
-def _load(result: LoadResult) -> str:
-    """Users (closed model) or the configured rate (open model)."""
-    if result.model != "open":
-        return str(result.users)
-    rate = result.settings.get("rate")
-    if isinstance(rate, (int, float)):
-        return f"{format_rate(rate)}/s"
-    return "stages/s"
-
-
-def _table(results: Sequence[LoadResult], no_sla: bool) -> list[list[str]]:
+def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
     rows = []
-    for result in results:
-        verdict = _verdict(result, no_sla)
-        tasks = [op for op in result.operations.values() if op.kind == "task"]
-        rows.append(_row(_title(result), _load(result), result, verdict))
-        if len(result.operations) == 1 and tasks:
+    for view in items:
+        result = view.result
+        rows.append(_row(view.title, view.load, result, _verdict(view, no_sla)))
+        if len(result.operations) == 1 and any(op.kind == "task" for op in view.operations):
             continue
-        for op in _ordered(result):
+        for op in view.operations:
             indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
             suffix = " (hook)" if op.kind == "hook" else ""
             rows.append(_row(f"{indent}{op.name}{suffix}", "", op, ""))
     return rows
 
 
-def _ordered(result: LoadResult) -> list[OperationStats]:
-    """Tasks, each followed by its steps; then hooks; then steps outside any task."""
-    ops = list(result.operations.values())
-    ordered = []
-    for task in (op for op in ops if op.kind == "task"):
-        ordered.append(task)
-        ordered.extend(op for op in ops if op.kind == "step" and op.parent == task.name)
-    ordered.extend(op for op in ops if op.kind == "hook")
-    ordered.extend(op for op in ops if op not in ordered)
-    return ordered
-
-
 def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> list[str]:
     """Lines of the summary: a table of every result and operation, then notes."""
     if not results:
         return []
-    table = [["test / operation", *_COLUMNS], *_table(results, no_sla)]
+    items = views(results)
+    table = [["test / operation", *_COLUMNS], *_table(items, no_sla)]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = []
     for row in table:
         cells = [row[0].ljust(widths[0])]
         cells += [cell.rjust(widths[i]) for i, cell in enumerate(row[1:], 1)]
         lines.append("  ".join(cells).rstrip())
-    notes = [note for result in results for note in _notes(result, no_sla)]
+    notes = [note for view in items for note in _notes(view, no_sla)]
     notes += _capacity_notes(results)
-    blocks = [line for result in results for line in bottleneck_lines(result)]
+    blocks = [line for view in items for line in _bottleneck_lines(view)]
     return lines + ([""] if notes else []) + notes + blocks
 
 
-def bottleneck_lines(result: LoadResult) -> list[str]:
+def _bottleneck_lines(view: ResultView) -> list[str]:
     """The "RESOURCES / BOTTLENECKS IDENTIFIED / RECOMMENDATIONS" block of a run with findings."""
+    result = view.result
     if not result.findings:
         return []
     from pytest_loadtest._report._findings import format_findings, format_resources
@@ -114,7 +102,7 @@ def bottleneck_lines(result: LoadResult) -> list[str]:
         rss_peak_bytes=summary.get("rss_peak_bytes"),
         connections=connections,
     )
-    return ["", f"{_title(result)}:", *format_findings(result.findings, resources=resources)]
+    return ["", f"{view.title}:", *format_findings(result.findings, resources=resources)]
 
 
 def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
@@ -131,34 +119,35 @@ def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
         reason = "" if probe.get("held") else step_verdict(result) or "dropped iterations"
         search.steps.append(CapacityStep(float(probe["load"]), result, reason))
     return [
-        f"{f'{test_id} [{name}]' if test_id else name}: {search.summary('capacity search')}"
+        f"{title(test_id, name)}: {search.summary('capacity search')}"
         for (test_id, name), search in searches.items()
     ]
 
 
-def _notes(result: LoadResult, no_sla: bool) -> list[str]:
-    title = _title(result)
+def _notes(view: ResultView, no_sla: bool) -> list[str]:
+    result = view.result
+    name = view.title
     notes = []
     if result.interrupted:
-        notes.append(f"{title}: interrupted; figures cover what was measured before the stop")
+        notes.append(f"{name}: interrupted; figures cover what was measured before the stop")
     if result.model == "open":
-        notes.append(_open_note(result, title))
+        notes.append(_open_note(result, name))
     for breach in result.sla_breaches:
-        if result.probe is not None:
+        if view.capacity_step is not None:
             word = "capacity step broke (not a failure)"
         else:
             word = "breach (not failing: --load-no-sla)" if no_sla else "SLA breach"
-        notes.append(f"{title}: {word}: {breach.message}")
+        notes.append(f"{name}: {word}: {breach.message}")
     for check in result.low_sample_checks():
         stats = result if check.operation is None else result.operations[check.operation]
         percentile = float(check.metric[1:])
         notes.append(
-            f"{title}: low sample: {check.describe()} rests on {stats.total} calls "
+            f"{name}: low sample: {check.describe()} rests on {stats.total} calls "
             f"(at least {min_calls_for_percentile(percentile):,} give a meaningful {check.metric})"
         )
     for type_name, sample in sorted(result.errors_by_type.items(), key=lambda kv: -kv[1].count):
         message = sample.message.splitlines()[0] if sample.message else ""
-        notes.append(f"{title}: error {type_name} x{sample.count}: {message[:200]}")
+        notes.append(f"{name}: error {type_name} x{sample.count}: {message[:200]}")
     if result.gil_contention:
         worst = result.users * 5
         idle = (
@@ -167,7 +156,7 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
             else ""
         )
         notes.append(
-            f"{title}: GIL contention: {result.users} users kept the process at "
+            f"{name}: GIL contention: {result.users} users kept the process at "
             f"{result.cpu_utilisation:.0%} CPU (at most {result.peak_active} active at once"
             f"{idle}); "
             f"with the interpreter's 5ms switch interval a call can wait up to ~{worst:,}ms for "
@@ -175,44 +164,46 @@ def _notes(result: LoadResult, no_sla: bool) -> list[str]:
         )
     if result.late_calls:
         notes.append(
-            f"{title}: {result.late_calls} calls reached the timeline after their window closed "
+            f"{name}: {result.late_calls} calls reached the timeline after their window closed "
             "(counted, not in that window's percentiles)"
         )
     return notes
 
 
-def _open_note(result: LoadResult, title: str) -> str:
+def _open_note(result: LoadResult, name: str) -> str:
     share = result.dropped / result.scheduled if result.scheduled else 0.0
     text = (
-        f"{title}: open model: {format_rate(result.achieved_rate)} iterations/s started, "
+        f"{name}: open model: {rate_text(result.achieved_rate)} iterations/s started, "
         f"{result.dropped:,} dropped ({share:.1%}: due while all max_users={result.users} "
         "were busy)"
     )
     if result.service_time is not None and result.start_lag is not None:
         text += (
             f"; latency from the intended start (coordinated omission corrected) p99 "
-            f"{format_latency_ms(result.p99)}, service time p99 "
-            f"{format_latency_ms(result.service_time.p99)}, start lag p50/p99 "
-            f"{format_latency_ms(result.start_lag.p50)}/{format_latency_ms(result.start_lag.p99)}"
+            f"{latency_text(result.p99)}, service time p99 "
+            f"{latency_text(result.service_time.p99)}, start lag p50/p99 "
+            f"{latency_text(result.start_lag.p50)}/{latency_text(result.start_lag.p99)}"
         )
     return text
 
 
 def failure_message(results: Sequence[LoadResult]) -> str:
-    """The message that fails a test whose results breached their SLA."""
+    """The message that fails a test whose results breached their SLA (capacity steps never
+    fail a test: their breaches are what the search looks for)."""
     lines = []
-    for result in results:
-        if result.passed or result.probe is not None:
+    for view in views(results):
+        result = view.result
+        if view.verdict is not Verdict.FAIL or view.capacity_step is not None:
             continue
         if result.model == "open":
-            load = f"{_load(result)} with at most {result.users} users"
+            load = f"{view.load} with at most {result.users} users"
         else:
             load = f"{result.users} user{'s' if result.users != 1 else ''}"
         lines.append(
             f"load test {result.name!r} breached its SLA ({result.total:,} calls, "
             f"{load}, {result.duration:.1f}s, "
-            f"p95 {format_latency_ms(result.p95)}, "
-            f"errors {result.error_rate:.2%}):"
+            f"p95 {figure_text(result, 'p95')}, "
+            f"errors {percent_text(result.error_rate)}):"
         )
         lines.extend(f"  - {breach.message}" for breach in result.sla_breaches)
         for type_name, sample in result.errors_by_type.items():
@@ -223,13 +214,12 @@ def failure_message(results: Sequence[LoadResult]) -> str:
 
 def user_property(result: LoadResult) -> tuple[str, str]:
     """A compact ``(name, value)`` pair for ``user_properties`` and junitxml."""
-
-    def ms(value: float) -> str:
-        return "" if math.isnan(value) else f"{value:.3f}"
-
+    view = ResultView(result)
+    figures = " ".join(
+        f"{metric}={property_ms(METRICS[metric].read(result))}ms" for metric in _LATENCIES
+    )
     value = (
         f"calls={result.total} errors={result.errors} throughput={result.throughput:.2f}/s "
-        f"p50={ms(result.p50)}ms p95={ms(result.p95)}ms p99={ms(result.p99)}ms "
-        f"max={ms(result.max)}ms passed={result.passed}"
+        f"{figures} passed={view.verdict is not Verdict.FAIL}"
     )
-    return f"loadtest[{result.name}]", value
+    return f"loadtest[{view.name}]", value

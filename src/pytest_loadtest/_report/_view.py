@@ -1,27 +1,45 @@
-"""What every report file reads from a result, tolerant of keys that older or newer results lack.
+"""One view of a load result, read by every presentation: the terminal summary, the failure
+message and junit property, ``index.html``, the CSV files and the Markdown job summary.
 
-Report writers work on ``LoadResult.to_dict()`` (computed once per result) through these helpers,
-so a field the engine adds later (``dropped``, ``aborted``, ...) shows up where it is known and
-is simply absent where it is not.
+A :class:`ResultView` answers what each presentation used to work out on its own: the run's
+:class:`Verdict`, its operations in display order, its title, its load, its SLA targets. The
+figures come from the :class:`~pytest_loadtest._model._result.LoadResult` itself; the files that
+dump raw numbers (CSV, chart data) read the same run through :attr:`ResultView.data`, its
+``to_dict()`` (the layout of ``results.json``), computed only when asked for.
+
+Values are shown by the helpers below, built on the metrics registry
+(:data:`~pytest_loadtest._model._metrics.METRICS`), so that a latency, a rate or a share reads
+the same in every presentation.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, final
 
+from pytest_loadtest._model._metrics import LATENCY_METRICS, METRICS, MetricSource
+from pytest_loadtest._model._units import format_latency_ms, format_rate
+
 if TYPE_CHECKING:
-    from pytest_loadtest._model._result import LoadResult
+    from pytest_loadtest._model._result import LoadResult, OperationStats
 
 __all__ = [
     "DEFAULT_WINDOW",
     "ResultView",
+    "Verdict",
     "count",
+    "figure_text",
+    "latency_text",
     "number",
     "ordered_operations",
+    "percent_text",
+    "property_ms",
+    "rate_text",
+    "rows_of",
+    "title",
     "verdict",
     "views",
     "window_seconds",
@@ -29,6 +47,9 @@ __all__ = [
 
 #: Timeline window assumed when a timeline has fewer than two rows.
 DEFAULT_WINDOW: Final = 1.0
+
+
+# -- tolerant readers of the dict form (CSV and chart data) ------------------------------------
 
 
 def number(value: object) -> float:
@@ -51,35 +72,108 @@ def window_seconds(rows: Sequence[Mapping[str, Any]]) -> float:
     return min(steps) if steps else DEFAULT_WINDOW
 
 
-def verdict(data: Mapping[str, Any]) -> str:
-    """``"pass"``, ``"fail"`` (a breach) or ``"no SLA"`` (nothing to check, nothing breached)."""
-    if data.get("sla_breaches"):
-        return "fail"
-    return "pass" if data.get("sla") else "no SLA"
+def rows_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The timeline rows of a result's or an operation's dict form."""
+    return [row for row in data.get("timeline") or [] if isinstance(row, dict)]
 
 
-def ordered_operations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Operations of a result dict: tasks each followed by its steps, then hooks, then the rest."""
-    ops = [op for op in (data.get("operations") or {}).values() if isinstance(op, dict)]
-    ordered: list[dict[str, Any]] = []
-    for task in (op for op in ops if op.get("kind") == "task"):
+# -- how values are shown ----------------------------------------------------------------------
+
+
+def latency_text(ms: float | None) -> str:
+    """A latency in ms with its unit (``850µs``, ``12.3ms``, ``2.41s``); ``-`` when unknown."""
+    return format_latency_ms(ms)
+
+
+def percent_text(fraction: float | None, *, sign: bool = True) -> str:
+    """A share as a percentage with two decimals (``1.50%``; ``1.50`` without ``sign``)."""
+    text = METRICS["error_rate"].format(math.nan if fraction is None else fraction)
+    return text if sign else text.removesuffix("%")
+
+
+def rate_text(per_second: float | None) -> str:
+    """A rate without its unit (``0.50``, ``12.3``, ``1,234``); ``-`` when unknown."""
+    if per_second is None or math.isnan(per_second):
+        return "-"
+    return format_rate(per_second)
+
+
+def figure_text(stats: MetricSource | None, metric: str) -> str:
+    """``metric`` of ``stats`` as a table shows it: latencies with their unit, the error rate
+    as a percentage, throughput as a bare rate; ``-`` when unknown (no such operation, or a
+    metric that is not a latency, a rate or a share)."""
+    if stats is None:
+        return "-"
+    if metric == "error_rate":
+        return percent_text(stats.error_rate)
+    if metric in ("throughput", "throughput_min"):
+        return rate_text(stats.throughput)
+    if metric not in LATENCY_METRICS:
+        return "-"
+    latency = METRICS[metric]
+    return latency.format(latency.read(stats))
+
+
+def property_ms(ms: float) -> str:
+    """Milliseconds with three decimals and no unit, ``""`` when unknown: the junit property."""
+    return "" if math.isnan(ms) else f"{ms:.3f}"
+
+
+# -- what a result means -----------------------------------------------------------------------
+
+
+class Verdict(enum.Enum):
+    """The outcome of a run against its SLA; the value is the page's word for it."""
+
+    PASS = "pass"  # an SLA with targets, all met
+    FAIL = "fail"  # a breach: an SLA target, no completed call, hung calls, an abort
+    NO_SLA = "no SLA"  # nothing to check and nothing breached
+
+
+def verdict(result: LoadResult) -> Verdict:
+    """The :class:`Verdict` of ``result``: an SLA without targets counts as none (it is stored
+    as none: ``results.json``, xdist workers)."""
+    if result.sla_breaches:
+        return Verdict.FAIL
+    return Verdict.PASS if result.sla is not None and result.sla.checks else Verdict.NO_SLA
+
+
+def ordered_operations(result: LoadResult) -> list[OperationStats]:
+    """Operations in display order: tasks each followed by its steps, then hooks, then the rest
+    (steps outside any task)."""
+    ops = list(result.operations.values())
+    ordered: list[OperationStats] = []
+    for task in (op for op in ops if op.kind == "task"):
         ordered.append(task)
-        ordered.extend(
-            op for op in ops if op.get("kind") == "step" and op.get("parent") == task.get("name")
-        )
-    ordered.extend(op for op in ops if op.get("kind") == "hook" and op not in ordered)
+        ordered.extend(op for op in ops if op.kind == "step" and op.parent == task.name)
+    ordered.extend(op for op in ops if op.kind == "hook")
     ordered.extend(op for op in ops if op not in ordered)
     return ordered
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class ResultView:
-    """One result for the report: its dict, a stable anchor and its display title."""
+def title(test_id: str, name: str) -> str:
+    """``"<test id> [<name>]"``, or the name alone."""
+    return f"{test_id} [{name}]" if test_id else name
 
-    index: int
-    result: LoadResult
-    data: dict[str, Any]
+
+@final
+class ResultView:
+    """One result as every presentation reads it."""
+
+    __slots__ = ("_data", "_operations", "index", "result")
+
+    def __init__(self, result: LoadResult, index: int = 0) -> None:
+        self.result = result
+        self.index = index  # position in the report: the page's anchors
+        self._data: dict[str, Any] | None = None
+        self._operations: list[OperationStats] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """``result.to_dict()``, computed once, on first use."""
+        if self._data is None:
+            self._data = self.result.to_dict()
+        return self._data
 
     @property
     def anchor(self) -> str:
@@ -89,27 +183,75 @@ class ResultView:
     @property
     def test_id(self) -> str:
         """The pytest node id, or ``""``."""
-        return str(self.data.get("test_id") or "")
+        return self.result.test_id
 
     @property
     def name(self) -> str:
         """The run's name (``"<target> (run 2)"`` for a second run in one test)."""
-        return str(self.data.get("name") or "")
+        return self.result.name
 
     @property
     def title(self) -> str:
         """``"<test id> [<name>]"``, or the name alone."""
-        return f"{self.test_id} [{self.name}]" if self.test_id else self.name
+        return title(self.test_id, self.name)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """See :func:`verdict`."""
-        return verdict(self.data)
+        return verdict(self.result)
+
+    @property
+    def capacity_step(self) -> str | None:
+        """``"held"`` or ``"broke"`` for a step of a capacity search, else ``None``."""
+        probe = self.result.probe
+        if probe is None:
+            return None
+        return "held" if probe.get("held") else "broke"
+
+    @property
+    def stopped_early(self) -> bool:
+        """Interrupted, or aborted on a breach."""
+        return self.result.interrupted or self.result.aborted is not None
+
+    @property
+    def load(self) -> str:
+        """Users (closed model) or the configured rate (open model)."""
+        result = self.result
+        if result.model != "open":
+            return str(result.users)
+        rate = result.settings.get("rate")
+        if isinstance(rate, (int, float)):
+            return f"{format_rate(rate)}/s"
+        return "stages/s"
+
+    @property
+    def operations(self) -> list[OperationStats]:
+        """Every operation, in the order of :func:`ordered_operations`."""
+        if self._operations is None:
+            self._operations = ordered_operations(self.result)
+        return self._operations
+
+    def operation_data(self, operation: OperationStats) -> dict[str, Any]:
+        """The dict form of one of :attr:`operations` (``{}`` if the dict lacks it)."""
+        found = (self.data.get("operations") or {}).get(operation.name)
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def targets(self) -> dict[str | None, dict[str, float]]:
+        """SLA thresholds by scope (``None``: all calls, else an operation's name), all calls
+        first, each scope's targets in the order they were written; ``{}`` without an SLA."""
+        sla = self.result.sla
+        if sla is None:
+            return {}
+        scopes: dict[str | None, dict[str, float]] = {None: {}}
+        for check in sla.checks:
+            scopes.setdefault(check.operation, {})[check.metric] = check.threshold
+        return scopes
 
     @property
     def timeline(self) -> list[dict[str, Any]]:
-        """The overall timeline rows."""
-        return [row for row in self.data.get("timeline") or [] if isinstance(row, dict)]
+        """The overall timeline rows, in their dict form."""
+        return rows_of(self.data)
 
     @property
     def window(self) -> float:
@@ -118,16 +260,12 @@ class ResultView:
 
     def distribution(self, operation: str | None = None) -> list[tuple[float, float]]:
         """``(percentile, ms)`` pairs of all calls or of one operation; ``[]`` when unknown."""
-        stats: object = self.result
-        if operation is not None:
-            stats = getattr(self.result, "operations", {}).get(operation)
-        histogram = getattr(stats, "histogram", None)
-        if histogram is None or not getattr(histogram, "count", 0):
+        stats = self.result if operation is None else self.result.operations.get(operation)
+        if stats is None or not stats.histogram.count:
             return []
-        pairs: list[tuple[float, float]] = histogram.distribution()
-        return pairs
+        return stats.histogram.distribution()
 
 
 def views(results: Sequence[LoadResult]) -> list[ResultView]:
-    """One :class:`ResultView` per result, ``to_dict()`` computed once each."""
-    return [ResultView(i, result, result.to_dict()) for i, result in enumerate(results)]
+    """One :class:`ResultView` per result, numbered in order."""
+    return [ResultView(result, i) for i, result in enumerate(results)]

@@ -1,4 +1,4 @@
-"""Synthetic load results for the baseline tests: exact distributions, chosen seeds (no tests).
+"""Synthetic load results for the baseline tests: exact distributions, chosen seeds.
 
 Latencies are log-normal (a median and a long right tail, as services have); calls per
 one-second window are a multinomial split of the total, so throughput has the spread of

@@ -18,7 +18,7 @@ from pytest_loadtest._baseline._benchmark_compat import benchmark_version, contr
 from pytest_loadtest._baseline._entry import Entry, EntryKey
 from pytest_loadtest._baseline._storage import load_run, save_run
 
-from .test_baseline_samples import histogram, latencies_ns, result
+from helpers.baseline_samples import histogram, latencies_ns, result
 
 needs_benchmark = pytest.mark.skipif(
     benchmark_version() is None, reason="pytest-benchmark is not installed"

@@ -1,0 +1,76 @@
+"""What decides when users run: the :class:`Driver` protocol and the figures a driver returns.
+
+A driver is made from the run's :class:`~pytest_loadtest._engine._context.RunContext`, the
+:class:`~pytest_loadtest._engine._users.Work` its users do and the resolved settings. The engine
+starts ``threads`` user threads, each running :meth:`Driver.user_main`, releases them with
+:meth:`Driver.start` when the clock starts, runs :meth:`Driver.main` on its own thread until the
+run ends, and asks :meth:`Driver.finish` for the driver's own figures once every user stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, final
+
+if TYPE_CHECKING:
+    from pytest_loadtest._engine._context import RunContext
+    from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._settings._config import LoadSettings
+
+__all__ = ["Driver", "DriverFactory", "DriverFigures"]
+
+
+@final
+@dataclass(slots=True)
+class DriverFigures:
+    """What only the driver knows of a finished run.
+
+    ``peak_active``: most users inside an iteration loop (closed) or an iteration (open) at
+    once. ``scheduled``/``dropped``/``dropped_by_window``: the open model's iterations due in the
+    run and those that found no free user (by window index). ``corrected``: latencies are measured
+    from each iteration's intended start, with service times and start lags recorded beside them
+    (coordinated omission corrected).
+    """
+
+    peak_active: int = 0
+    scheduled: int = 0
+    dropped: int = 0
+    dropped_by_window: dict[int, int] = field(default_factory=dict)
+    corrected: bool = False
+
+
+class Driver(Protocol):
+    """Decides when each user thread runs iterations."""
+
+    #: user threads to start before the clock
+    threads: int
+
+    def user_main(self, vu: VirtualUser) -> None:
+        """The body of one user thread."""
+        ...
+
+    def main(self) -> None:
+        """The main thread's part of the run, until its end (or stopping)."""
+        ...
+
+    def start(self) -> None:
+        """The clock has started: let the users go."""
+        ...
+
+    def wake_all(self) -> None:
+        """Stopping: wake every user that waits."""
+        ...
+
+    def active(self) -> int:
+        """Users inside an iteration loop (closed) or an iteration (open) now."""
+        ...
+
+    def finish(self) -> DriverFigures:
+        """After every user stopped: the driver's figures."""
+        ...
+
+
+class DriverFactory(Protocol):
+    """A driver class: made from the run's context, its users' work and the settings."""
+
+    def __call__(self, context: RunContext, work: Work, settings: LoadSettings) -> Driver: ...

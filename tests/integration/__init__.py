@@ -1,0 +1,1 @@
+"""Tests that start other interpreters or pytest sessions outside pytester (too slow for unit)."""
