@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
 from pytest_loadtest._monitor._leaks import AllocationTracker
-from pytest_loadtest._monitor._probe import PsutilProbe
+from pytest_loadtest._monitor._process import PsutilReader
 from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch
 
 ROUNDS = 25
@@ -34,13 +34,13 @@ def first_quartile(values: list[float]) -> float:
 
 
 def sampler() -> None:
-    """One reading of the resource sampler's probe."""
-    probe = PsutilProbe()
+    """One reading of the resource sampler's reader."""
+    reader = PsutilReader()
     cpu, wall = [], []
     for _ in range(20):
         began_cpu, began_wall = time.process_time_ns(), time.perf_counter_ns()
         for _ in range(200):
-            probe.read()
+            reader.read()
         cpu.append((time.process_time_ns() - began_cpu) / 200)
         wall.append((time.perf_counter_ns() - began_wall) / 200)
     per_read = min(cpu)

@@ -13,16 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_loadtest._baseline import (
-    Entry,
-    EntryKey,
-    benchmark_version,
-    contribute,
-    load_run,
-    machine_id,
-    save_run,
-)
 from pytest_loadtest._baseline import _benchmark_compat as compat
+from pytest_loadtest._baseline._benchmark_compat import benchmark_version, contribute, machine_id
+from pytest_loadtest._baseline._entry import Entry, EntryKey
+from pytest_loadtest._baseline._storage import load_run, save_run
 
 from helpers.baseline_samples import histogram, latencies_ns, result
 
@@ -129,7 +123,8 @@ import os
 
 import numpy as np
 
-from pytest_loadtest._baseline import Entry, EntryKey, contribute
+from pytest_loadtest._baseline._benchmark_compat import contribute
+from pytest_loadtest._baseline._entry import Entry, EntryKey
 from pytest_loadtest._model._stats import LatencyHistogram
 
 

@@ -15,7 +15,7 @@ import pytest
 
 # Imported here, once: an in-process run drops the modules it imported, and the baseline package
 # caches the machine info that every save collects (py-cpuinfo takes about a second).
-from pytest_loadtest._baseline import machine_id
+from pytest_loadtest._baseline._benchmark_compat import machine_id
 
 MACHINE = machine_id()
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pytest_loadtest._baseline import CheckSpecError, RegressionCheck, parse_checks
+from pytest_loadtest._baseline._checks import CheckSpecError, RegressionCheck, parse_checks
 
 
 @pytest.mark.parametrize(

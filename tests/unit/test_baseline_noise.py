@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from pytest_loadtest._baseline import Entry, EntryKey, judge
-from pytest_loadtest._baseline._entry import Ranks
-from pytest_loadtest._baseline._noise import min_calls_for, quantile_interval
+from pytest_loadtest._baseline._entry import Entry, EntryKey, Ranks
+from pytest_loadtest._baseline._noise import judge, min_calls_for, quantile_interval
 
 from helpers.baseline_samples import MS, histogram, latencies_ns
 
@@ -88,11 +87,11 @@ def test_max_exceedance() -> None:
     base = _entry(1)
     cur = _entry(2)
     # a single extreme call above the baseline's max is what half of alike pairs show
-    cur.histogram.fold_values_ns([int(base.histogram.max_ns * 3)])
+    cur.histogram.fold_ns(np.array([base.histogram.max_ns * 3], dtype=np.int64))
     noise = judge("max", base, cur)
     assert noise.significant is False, noise.detail
     for _ in range(9):
-        cur.histogram.fold_values_ns([int(base.histogram.max_ns * 3)])
+        cur.histogram.fold_ns(np.array([base.histogram.max_ns * 3], dtype=np.int64))
     cur._ranks = None
     noise = judge("max", base, cur)
     assert noise.significant is True

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._baseline import (
+from pytest_loadtest._baseline._entry import EntryKey
+from pytest_loadtest._baseline._metadata import RunMetadata
+from pytest_loadtest._baseline._storage import (
     BaselineError,
-    EntryKey,
-    RunMetadata,
     check_save_name,
     load_run,
     save_run,

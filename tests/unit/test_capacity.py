@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import numpy as np
 import pytest
 
 from pytest_loadtest._model._capacity import DROPPED_LIMIT, Capacity, CapacityStep, step_verdict
@@ -31,7 +32,7 @@ def _result(
     users: int = 4,
 ) -> LoadResult:
     histogram = LatencyHistogram()
-    histogram.fold_values_ns([1_000_000] * calls)
+    histogram.fold_ns(np.full(calls, 1_000_000, dtype=np.int64))
     return LoadResult(
         name="step",
         histogram=histogram,

@@ -20,8 +20,8 @@ from pytest_loadtest._monitor._resources import ResourceSample, ResourceSamples
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
-    Plan,
     PoolStats,
+    QueryPlan,
     Scan,
     StatementStats,
 )
@@ -32,7 +32,11 @@ LOOKUP_SQL = "SELECT projects.id FROM projects WHERE projects.id = ?"
 
 
 def _statement(
-    sql: str, ms: float, calls: int, ops: dict[str, int] | None = None, plan: Plan | None = None
+    sql: str,
+    ms: float,
+    calls: int,
+    ops: dict[str, int] | None = None,
+    plan: QueryPlan | None = None,
 ) -> StatementStats:
     histogram = LatencyHistogram()
     histogram.fold_ns(np.full(calls, round(ms * 1e6), dtype=np.int64))
@@ -48,12 +52,12 @@ def _db(*statements: StatementStats, pool: PoolStats | None = None) -> DatabaseS
     )
 
 
-def _unindexed() -> Plan:
-    return Plan("sqlite", ("SCAN projects",), (Scan("projects", ("client_id",), ("id",)),))
+def _unindexed() -> QueryPlan:
+    return QueryPlan("sqlite", ("SCAN projects",), (Scan("projects", ("client_id",), ("id",)),))
 
 
-def _indexed() -> Plan:
-    return Plan("sqlite", ("SEARCH projects USING INDEX ix (client_id=?)",), ())
+def _indexed() -> QueryPlan:
+    return QueryPlan("sqlite", ("SEARCH projects USING INDEX ix (client_id=?)",), ())
 
 
 # -- slow statement ----------------------------------------------------------------------------
@@ -160,8 +164,8 @@ def _pool(peak: int, waits_ms: Sequence[float], timeouts: int = 0) -> PoolStats:
         "QueuePool", size=2, max_overflow=0, timeout_s=30.0, timeouts=timeouts, peak_waiting=19
     )
     pool.peak_checked_out = peak
-    pool.wait.fold_values_ns(round(ms * 1e6) for ms in waits_ms)
-    pool.hold.fold_values_ns([4_000_000] * 10)
+    pool.wait.fold_ns(np.array([round(ms * 1e6) for ms in waits_ms], dtype=np.int64))
+    pool.hold.fold_ns(np.full(10, 4_000_000, dtype=np.int64))
     return pool
 
 
@@ -192,7 +196,7 @@ def test_timeouts_alone_are_saturation() -> None:
 def test_a_pool_with_headroom_or_without_waits_is_fine() -> None:
     roomy = PoolStats("QueuePool", size=20, max_overflow=10)
     roomy.peak_checked_out = 20
-    roomy.wait.fold_values_ns([50_000] * 100)
+    roomy.wait.fold_ns(np.full(100, 50_000, dtype=np.int64))
     exact = _pool(2, [0.05] * 100)  # at capacity, but nobody waited
     facts = RunFacts(databases=[_db(pool=roomy), _db(pool=exact)])
     assert PoolSaturation().check(facts) == []
@@ -334,7 +338,7 @@ def test_build_rules_rejects_bad_configuration(config: dict[str, object], messag
 def test_a_healthy_run_has_no_findings() -> None:
     pool = PoolStats("QueuePool", size=20, max_overflow=10)
     pool.peak_checked_out = 12
-    pool.wait.fold_values_ns([30_000] * 1000)
+    pool.wait.fold_ns(np.full(1000, 30_000, dtype=np.int64))
     facts = RunFacts(
         duration=60,
         soak=True,

@@ -1,4 +1,4 @@
-"""The resource sampler with an injected clock and probe, and one real psutil reading."""
+"""The resource sampler with an injected clock and reader, and one real psutil reading."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_loadtest._monitor._probe import PsutilProbe, Reading
+from pytest_loadtest._monitor._process import PsutilReader, Reading
 from pytest_loadtest._monitor._resources import ResourceSample, ResourceSampler, ResourceSamples
 
 from helpers.clock import FakeClock
 
 
-class ScriptedProbe:
+class ScriptedReader:
     """Each reading adds ``cpu_per_read`` seconds of process CPU and ``rss_step`` bytes."""
 
     def __init__(self, cpu_per_read: float = 0.05, rss_step: int = 1_000_000) -> None:
@@ -41,7 +41,7 @@ class ScriptedProbe:
 
 def test_samples_compute_cpu_over_the_interval_and_count_io_from_the_start() -> None:
     clock = FakeClock(start=5.0, moved_by="test")
-    sampler = ResourceSampler(1.0, clock=clock, probe=ScriptedProbe(), cpu_count=4)
+    sampler = ResourceSampler(1.0, clock=clock, reader=ScriptedReader(), cpu_count=4)
     sampler.start(clock.now_ns())
     clock.advance(0.1)
     sample = sampler.sample()
@@ -62,23 +62,23 @@ def test_samples_compute_cpu_over_the_interval_and_count_io_from_the_start() -> 
 
 def test_thread_samples_on_schedule_until_stopped() -> None:
     clock = FakeClock(start=5.0, moved_by="sleeps")
-    probe = ScriptedProbe()
-    sampler = ResourceSampler(0.5, clock=clock, probe=probe, cpu_count=2)
+    reader = ScriptedReader()
+    sampler = ResourceSampler(0.5, clock=clock, reader=reader, cpu_count=2)
     sampler.start(clock.now_ns())
     deadline = time.monotonic() + 5
-    while probe.reads < 6 and time.monotonic() < deadline:
+    while reader.reads < 6 and time.monotonic() < deadline:
         time.sleep(0.001)
     result = sampler.stop()
     times = [s.t for s in result.samples]
     assert len(times) >= 6
     assert times == pytest.approx([0.5 * k for k in range(len(times))])
     assert result.samples[1].cpu_percent == pytest.approx(10.0)  # 0.05 s per 0.5 s
-    assert result.sample_cost_s == 0.0  # the probe took no time on this clock
+    assert result.sample_cost_s == 0.0  # the reader took no time on this clock
 
 
 def test_stop_takes_a_last_sample_unless_the_last_is_fresh() -> None:
     clock = FakeClock(start=5.0, moved_by="test")
-    sampler = ResourceSampler(1.0, clock=clock, probe=ScriptedProbe(), cpu_count=1)
+    sampler = ResourceSampler(1.0, clock=clock, reader=ScriptedReader(), cpu_count=1)
     sampler.start(clock.now_ns())
     clock.advance(0.4)  # within half an interval: no extra sample
     assert len(sampler.stop().samples) == 1
@@ -90,7 +90,7 @@ def test_stop_takes_a_last_sample_unless_the_last_is_fresh() -> None:
 
 def test_a_sampler_starts_once_and_stops_once() -> None:
     sampler = ResourceSampler(
-        1.0, clock=FakeClock(start=5.0, moved_by="test"), probe=ScriptedProbe(), cpu_count=1
+        1.0, clock=FakeClock(start=5.0, moved_by="test"), reader=ScriptedReader(), cpu_count=1
     )
     with pytest.raises(RuntimeError, match="not running"):
         sampler.stop()
@@ -103,7 +103,7 @@ def test_a_sampler_starts_once_and_stops_once() -> None:
 @pytest.mark.parametrize("interval", [0, -1.0, math.nan])
 def test_interval_must_be_positive(interval: float) -> None:
     with pytest.raises(ValueError, match="interval must be positive"):
-        ResourceSampler(interval, probe=ScriptedProbe())
+        ResourceSampler(interval, reader=ScriptedReader())
 
 
 def _sample(t: float, span: float, cpu: float, rss: int) -> ResourceSample:
@@ -166,11 +166,11 @@ def test_samples_round_trip_through_json() -> None:
     )
 
 
-def test_psutil_probe_reads_this_process() -> None:
-    probe = PsutilProbe()
-    first = probe.read()
+def test_psutil_reader_reads_this_process() -> None:
+    reader = PsutilReader()
+    first = reader.read()
     sum(i * i for i in range(200_000))  # some CPU
-    second = probe.read()
+    second = reader.read()
     assert second.cpu_seconds >= first.cpu_seconds
     assert second.rss_bytes > 10_000_000
     assert second.threads >= 1
@@ -178,30 +178,30 @@ def test_psutil_probe_reads_this_process() -> None:
     if os.name == "posix":
         assert second.open_fds is not None
         assert second.open_fds > 0
-    assert probe.cpu_count >= 1
+    assert reader.cpu_count >= 1
 
 
-def _wait_for(probe: ScriptedProbe, reads: int) -> None:
+def _wait_for(reader: ScriptedReader, reads: int) -> None:
     deadline = time.monotonic() + 5
-    while probe.reads < reads and time.monotonic() < deadline:
+    while reader.reads < reads and time.monotonic() < deadline:
         time.sleep(0.001)
-    assert probe.reads >= reads
+    assert reader.reads >= reads
 
 
 def test_a_late_thread_samples_once_instead_of_catching_up() -> None:
     clock = FakeClock(start=5.0, moved_by="test")
-    probe = ScriptedProbe()
-    sampler = ResourceSampler(1.0, clock=clock, probe=probe, cpu_count=1)
+    reader = ScriptedReader()
+    sampler = ResourceSampler(1.0, clock=clock, reader=reader, cpu_count=1)
     sampler.start(clock.now_ns())
     clock.advance(3.5)  # ticks 1, 2 and 3 missed
-    _wait_for(probe, 2)
+    _wait_for(reader, 2)
     clock.advance(0.5)
-    _wait_for(probe, 3)
+    _wait_for(reader, 3)
     result = sampler.stop()
     assert [s.t for s in result.samples] == [0.0, 3.5, 4.0]
 
 
-class SlowProbe(ScriptedProbe):
+class SlowReader(ScriptedReader):
     """A reading that takes ``cost`` seconds of the clock (a starved sampler thread)."""
 
     def __init__(self, clock: FakeClock, cost: float) -> None:
@@ -217,15 +217,15 @@ class SlowProbe(ScriptedProbe):
 
 def test_a_slow_sample_is_not_followed_at_once_by_another() -> None:
     clock = FakeClock(start=5.0, moved_by="test")
-    probe = SlowProbe(clock, cost=0.9)
-    sampler = ResourceSampler(1.0, clock=clock, probe=probe, cpu_count=1)
+    reader = SlowReader(clock, cost=0.9)
+    sampler = ResourceSampler(1.0, clock=clock, reader=reader, cpu_count=1)
     sampler.start(clock.now_ns())
     clock.advance(1.0)
-    _wait_for(probe, 2)  # tick 1, read from 1.0 to 1.9
+    _wait_for(reader, 2)  # tick 1, read from 1.0 to 1.9
     clock.advance(0.1)  # 2.0: tick 2 is due, 0.1 s after the last sample
     time.sleep(0.02)
-    assert probe.reads == 2  # a CPU figure over 0.1 s of 10 ms clock ticks would be noise
+    assert reader.reads == 2  # a CPU figure over 0.1 s of 10 ms clock ticks would be noise
     clock.advance(1.0)  # 3.0: tick 3
-    _wait_for(probe, 3)
+    _wait_for(reader, 3)
     result = sampler.stop()
     assert [s.t for s in result.samples] == [0.0, pytest.approx(1.9), pytest.approx(3.9)]

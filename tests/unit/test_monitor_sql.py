@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from pytest_loadtest._model._stats import LatencyHistogram
@@ -17,8 +18,8 @@ from pytest_loadtest._monitor._facts import short_sql
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
-    Plan,
     PoolStats,
+    QueryPlan,
     Scan,
     StatementStats,
     normalise_sql,
@@ -146,7 +147,7 @@ def test_short_sql_drops_a_long_select_list_first() -> None:
 
 def _statement(sql: str, durations_ms: list[float], ops: dict[str, int]) -> StatementStats:
     histogram = LatencyHistogram()
-    histogram.fold_values_ns(round(ms * 1e6) for ms in durations_ms)
+    histogram.fold_ns(np.array([round(ms * 1e6) for ms in durations_ms], dtype=np.int64))
     return StatementStats(sql, histogram, ops)
 
 
@@ -162,9 +163,9 @@ def test_statement_stats_properties() -> None:
 
 def test_database_stats_round_trip_through_json() -> None:
     pool = PoolStats("QueuePool", size=5, max_overflow=10, timeout_s=30.0, checkouts=7)
-    pool.wait.fold_values_ns([1_000_000, 3_000_000])
+    pool.wait.fold_ns(np.array([1_000_000, 3_000_000], dtype=np.int64))
     pool.peak_by_window = {0.0: 3, 1.0: 5}
-    plan = Plan("sqlite", ("SCAN t",), (Scan("t", ("a",), ("id",)),))
+    plan = QueryPlan("sqlite", ("SCAN t",), (Scan("t", ("a",), ("id",)),))
     slow = _statement("SELECT * FROM t WHERE a = ?", [5.0, 7.0], {"get": 2})
     slow.plan = plan
     db = DatabaseStats(

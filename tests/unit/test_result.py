@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pytest_loadtest._model._result import SCHEMA_VERSION, LoadResult, OperationStats
@@ -18,7 +19,7 @@ MS = 1_000_000
 
 def _hist(*ms: float) -> LatencyHistogram:
     hist = LatencyHistogram()
-    hist.fold_values_ns(round(v * MS) for v in ms)
+    hist.fold_ns(np.array([round(v * MS) for v in ms], dtype=np.int64))
     return hist
 
 
@@ -34,7 +35,8 @@ def _result(**kwargs: Any) -> LoadResult:
     create = _hist(*[1.0] * 60, *[5.0] * 30, 50.0)
     read = _hist(*[2.0] * 9)
     step = _hist(*[0.5] * 60)
-    overall = create.copy()
+    overall = LatencyHistogram()
+    overall.add(create)
     overall.add(read)
     operations = {
         "create": _op(

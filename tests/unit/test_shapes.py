@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from pytest_loadtest._model._shapes import NS, Arrivals, Profile, Stage, format_stages, parse_stages
+from pytest_loadtest._model._metrics import NS
+from pytest_loadtest._model._shapes import Arrivals, Profile, Stage, format_stages, parse_stages
 
 # -- parse_stages / format_stages ------------------------------------------------------------
 

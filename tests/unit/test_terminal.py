@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
@@ -15,7 +17,7 @@ MS = 1_000_000
 
 def _hist(*ms: float) -> LatencyHistogram:
     hist = LatencyHistogram()
-    hist.fold_values_ns(round(v * MS) for v in ms)
+    hist.fold_ns(np.array([round(v * MS) for v in ms], dtype=np.int64))
     return hist
 
 
@@ -39,7 +41,8 @@ def _single(name: str = "ping", sla: object = None, **kwargs: Any) -> LoadResult
 
 def _scenario_result() -> LoadResult:
     browse, buy, query = _hist(*[2.0] * 30), _hist(*[20.0] * 10), _hist(*[1.0] * 30)
-    overall = browse.copy()
+    overall = LatencyHistogram()
+    overall.add(browse)
     overall.add(buy)
     ops = {
         "browse": OperationStats("browse", "task", browse, 0, 1.0),

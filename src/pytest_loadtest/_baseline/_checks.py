@@ -26,18 +26,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, final
 
-from pytest_loadtest._model._sla import LATENCY_KEYS
-from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._model._metrics import METRICS, Metric
 
-__all__ = ["LATENCY_METRICS", "METRICS", "CheckSpecError", "RegressionCheck", "parse_checks"]
+__all__ = [
+    "REGRESSION_METRICS",
+    "CheckSpecError",
+    "RegressionCheck",
+    "format_change",
+    "parse_checks",
+]
 
-#: Latency metrics and their percentile (``None``: not a percentile): the SLA's keys.
-LATENCY_METRICS: Final[dict[str, float | None]] = {
-    **{key: q for key, q in LATENCY_KEYS.items() if q is not None},
-    "mean": None,
-    "max": None,
-}
-METRICS: Final = (*LATENCY_METRICS, "throughput", "error_rate")
+#: The metrics a regression check may name, in the order messages and the docs list them.
+REGRESSION_METRICS: Final = (
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "p99",
+    "p99.9",
+    "mean",
+    "max",
+    "throughput",
+    "error_rate",
+)
 
 _THRESHOLD: Final = re.compile(
     r"^(?P<sign>[+-]?)\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>%|ms|us|µs|s|/s)?$"
@@ -68,15 +79,21 @@ class RegressionCheck:
     relative: bool
 
     @property
+    def definition(self) -> Metric:
+        """The registry's entry for :attr:`metric`."""
+        return METRICS[self.metric]
+
+    @property
     def percentile(self) -> float | None:
         """The percentile of a ``pNN`` metric, else ``None``."""
-        return LATENCY_METRICS.get(self.metric)
+        return self.definition.percentile
 
     def worsening(self, baseline: float, current: float) -> float:
         """How much worse ``current`` is, in the threshold's terms (negative: better)."""
-        if self.metric == "error_rate":
+        definition = self.definition
+        if definition.is_fraction:
             return current - baseline
-        delta = baseline - current if self.metric == "throughput" else current - baseline
+        delta = baseline - current if definition.higher_is_better else current - baseline
         if not self.relative:
             return delta
         if baseline == 0:
@@ -90,38 +107,40 @@ class RegressionCheck:
 
     def threshold_text(self) -> str:
         """``+10%``, ``+20ms``, ``-5%``, ``-100/s`` or ``+0.5 points``."""
-        if self.metric == "error_rate":
+        definition = self.definition
+        if definition.is_fraction:
             return f"+{_number(self.threshold * 100)} points"
-        sign = "-" if self.metric == "throughput" else "+"
+        sign = "-" if definition.higher_is_better else "+"
         if self.relative:
             return f"{sign}{_number(self.threshold * 100)}%"
-        if self.metric == "throughput":
-            return f"-{format_rate(self.threshold)}/s"
-        return f"+{format_latency_ms(self.threshold)}"
+        return f"{sign}{definition.format_short(self.threshold)}"
 
     def format_value(self, value: float) -> str:
         """A figure of this check's metric: ``1.20ms``, ``1,234/s``, ``0.52%``."""
-        if self.metric == "throughput":
-            return f"{format_rate(value)}/s"
-        if self.metric == "error_rate":
-            return f"{value * 100:.2f}%"
-        return format_latency_ms(value)
+        return self.definition.format_short(value)
 
     def change_text(self, baseline: float, current: float) -> str:
         """The change as the threshold reads: ``+12.3%``, ``+4.1ms``, ``+0.61 points``."""
-        if self.metric == "error_rate":
-            return f"{(current - baseline) * 100:+.2f} points"
-        if self.relative:
-            if baseline == 0:
-                return "from 0" if current else "+0%"
-            return f"{(current - baseline) / baseline * 100:+.1f}%"
-        if self.metric == "throughput":
-            return f"{current - baseline:+,.1f}/s"
-        sign = "+" if current >= baseline else "-"
-        return f"{sign}{format_latency_ms(abs(current - baseline))}"
+        return format_change(self.definition, baseline, current, relative=self.relative)
 
     def __str__(self) -> str:
         return f"{self.metric}:{self.threshold_text().replace(' points', '%')}"
+
+
+def format_change(metric: Metric, baseline: float, current: float, *, relative: bool) -> str:
+    """The change of ``metric`` from ``baseline`` to ``current``: ``+12.3%`` (``relative``),
+    ``+4.1ms``, ``-120.0/s``; for a fraction (the error rate) always ``+0.61 points``."""
+    if metric.is_fraction:
+        return f"{(current - baseline) * 100:+.2f} points"
+    if relative:
+        if baseline == 0:
+            return "from 0" if current else "+0%"
+        return f"{(current - baseline) / baseline * 100:+.1f}%"
+    if metric.unit == "calls/s":
+        # a signed rate with one decimal: format_rate's compact form has no sign
+        return f"{current - baseline:+,.1f}/s"
+    sign = "+" if current >= baseline else "-"
+    return f"{sign}{metric.format_short(abs(current - baseline))}"
 
 
 def _number(value: float) -> str:
@@ -133,8 +152,9 @@ def _parse_one(part: str) -> RegressionCheck:
     if not colon:
         raise CheckSpecError(part, "expected METRIC:THRESHOLD, for example p95:10%")
     metric = metric.lower()
-    if metric not in METRICS:
-        raise CheckSpecError(part, f"unknown metric {metric!r} (allowed: {', '.join(METRICS)})")
+    if metric not in REGRESSION_METRICS:
+        allowed = ", ".join(REGRESSION_METRICS)
+        raise CheckSpecError(part, f"unknown metric {metric!r} (allowed: {allowed})")
     match = _THRESHOLD.match(threshold)
     if match is None:
         raise CheckSpecError(
@@ -142,18 +162,19 @@ def _parse_one(part: str) -> RegressionCheck:
         )
     sign, unit = match["sign"], match["unit"]
     value = float(match["number"])
-    if metric == "throughput":
+    definition = METRICS[metric]
+    if definition.higher_is_better:
         if sign == "+":
-            raise CheckSpecError(part, "a throughput threshold is a drop: write throughput:-5%")
+            raise CheckSpecError(part, f"a {metric} threshold is a drop: write {metric}:-5%")
         if unit not in ("%", "/s"):
-            raise CheckSpecError(part, "give throughput as a percentage (-5%) or calls/s (-100/s)")
+            raise CheckSpecError(part, f"give {metric} as a percentage (-5%) or calls/s (-100/s)")
         relative = unit == "%"
         return RegressionCheck(metric, value / 100 if relative else value, relative)
     if sign == "-":
         raise CheckSpecError(
             part, f"a {metric} threshold is an increase: write {metric}:+{value:g}{unit or '%'}"
         )
-    if metric == "error_rate":
+    if definition.is_fraction:
         if unit != "%":
             raise CheckSpecError(
                 part, "give the error rate increase in percentage points: error_rate:+0.5%"

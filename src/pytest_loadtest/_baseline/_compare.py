@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._baseline._checks import RegressionCheck
+from pytest_loadtest._baseline._checks import RegressionCheck, format_change
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._noise import (
@@ -18,13 +18,13 @@ from pytest_loadtest._baseline._noise import (
     judge,
 )
 from pytest_loadtest._baseline._storage import Baseline
+from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._result import LoadResult
 
 __all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
 
 #: Metrics shown for every compared test and operation.
 REPORTED: Final = ("p50", "p95", "p99", "throughput", "error_rate")
-_HEADINGS: Final = {"throughput": "calls/s", "error_rate": "err%"}
 
 
 @final
@@ -44,7 +44,7 @@ class Delta:
     def change(self) -> float:
         """Relative change (0.1 = +10%) for latency and throughput; for the error rate, the
         difference of the rates (0.005 = +0.5 points)."""
-        if self.metric == "error_rate":
+        if METRICS[self.metric].is_fraction:
             return self.current - self.baseline
         if self.baseline == 0:
             return 0.0 if self.current == 0 else math.inf
@@ -52,11 +52,12 @@ class Delta:
 
     def text(self) -> str:
         """``1.20ms -> 1.25ms +4.2%``; a ``*`` marks a change beyond sampling noise."""
-        check = RegressionCheck(self.metric, 0.0, relative=self.metric != "error_rate")
+        metric = METRICS[self.metric]
+        change = format_change(metric, self.baseline, self.current, relative=True)
         star = "*" if self.noise.significant else ""
         return (
-            f"{check.format_value(self.baseline)} -> {check.format_value(self.current)} "
-            f"{check.change_text(self.baseline, self.current).replace(' points', 'pp')}{star}"
+            f"{metric.format_short(self.baseline)} -> {metric.format_short(self.current)} "
+            f"{change.replace(' points', 'pp')}{star}"
         )
 
 
@@ -161,11 +162,6 @@ class Comparison:
     def failures(self) -> list[CheckResult]:
         """Checks past their threshold and beyond noise, in row order."""
         return [result for result in self.checks if result.failed]
-
-    @property
-    def failed_tests(self) -> list[str]:
-        """Test ids with at least one failed check, in order."""
-        return list(dict.fromkeys(result.key.test_id for result in self.failures))
 
     def failures_for(self, test_id: str) -> list[CheckResult]:
         """The failed checks of one test (to fail that test)."""
@@ -308,7 +304,7 @@ def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
 
 
 def _table(rows: Sequence[Row]) -> list[str]:
-    header = ["test / operation", *(_HEADINGS.get(metric, metric) for metric in REPORTED)]
+    header = ["test / operation", *(METRICS[metric].title for metric in REPORTED)]
     table = [header]
     for row in rows:
         if row.key.operation is None:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
 from pytest_loadtest._model._latency import CallStatsMixin
+from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import TimelineRow
@@ -153,18 +154,9 @@ class Entry(CallStatsMixin):
         return self._ranks
 
     def value(self, metric: str) -> float:
-        """A figure by check metric name: ``p95``, ``mean``, ``max``, ``throughput``, ..."""
-        if metric == "throughput":
-            return self.throughput
-        if metric == "error_rate":
-            return self.error_rate
-        if metric == "mean":
-            return self.histogram.mean_ms
-        if metric == "max":
-            return self.histogram.max_ms
-        if metric.startswith("p"):
-            return self.histogram.percentile_ms(float(metric[1:]))
-        raise KeyError(metric)
+        """A figure by metric name: ``p95``, ``mean``, ``max``, ``throughput``, ...
+        (``KeyError`` for a name the registry does not know)."""
+        return METRICS[metric].read(self)
 
 
 def _json_safe(value: object) -> object:

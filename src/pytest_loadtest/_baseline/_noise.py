@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Final, final
 
-from pytest_loadtest._baseline._checks import LATENCY_METRICS
 from pytest_loadtest._baseline._entry import Entry
+from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._sla import min_calls_for_percentile
 from pytest_loadtest._model._tdist import t_quantile
 from pytest_loadtest._model._units import format_latency_ms, format_rate
@@ -71,9 +71,14 @@ def _z(confidence: float) -> float:
     return statistics.NormalDist().inv_cdf((1 + confidence) / 2)
 
 
+def _percentile(metric: str) -> float | None:
+    definition = METRICS.get(metric)
+    return definition.percentile if definition is not None else None
+
+
 def min_calls_for(metric: str, min_calls: int = DEFAULT_MIN_CALLS) -> int:
     """Calls each run needs before ``metric`` is tested."""
-    q = LATENCY_METRICS.get(metric)
+    q = _percentile(metric)
     return max(min_calls, min_calls_for_percentile(q)) if q is not None else min_calls
 
 
@@ -182,7 +187,7 @@ def judge(
             f"{metric} needs at least {needed:,} calls in each run "
             f"(baseline {baseline.total:,}, current {current.total:,})",
         )
-    q = LATENCY_METRICS.get(metric)
+    q = _percentile(metric)
     if q is not None:
         return _quantile(baseline, current, q, z, f"{confidence:.0%}")
     if metric == "mean":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, final
 
+from pytest_loadtest._model._metrics import none_if_nan
 from pytest_loadtest._model._stats import LatencyHistogram
 
 __all__ = ["CallStatsMixin", "LatencyMixin", "LatencyStats"]
@@ -86,7 +86,7 @@ class LatencyMixin:
             "mean": self.mean,
             "stdev": self.stdev,
         }
-        return {k: None if math.isnan(v) else v for k, v in values.items()}
+        return {k: none_if_nan(v) for k, v in values.items()}
 
 
 @final

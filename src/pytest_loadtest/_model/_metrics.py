@@ -1,10 +1,10 @@
 """The metrics registry: every figure a verdict or a report names, in one table.
 
 A :class:`Metric` says how to read a figure from a run's (or an operation's) statistics, from one
-timeline window when it can be, which direction is better, and how to show a value of it. The
-SLA (its keys), recovery times (the per-window metrics), regression checks (the baseline's
-metrics) and every report look metrics up here, so that a name means the same figure everywhere
-and is shown the same way.
+timeline window when it can be, which direction is better, how to parse a bound of it and how to
+show a value of it. The SLA (its keys), recovery times (the per-window metrics), regression checks
+(the baseline's metrics) and every report look metrics up here, so that a name means the same
+figure everywhere and is shown the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, final
 
-from pytest_loadtest._model._units import format_latency_ms, format_rate
+from pytest_loadtest._model._units import (
+    format_latency_ms,
+    format_rate,
+    parse_fraction,
+    parse_growth_rate,
+    parse_latency_ms,
+    parse_positive_number,
+)
 
 __all__ = [
     "LATENCY_METRICS",
@@ -24,6 +31,7 @@ __all__ = [
     "MetricSource",
     "WindowRow",
     "metric",
+    "nan_if_none",
     "none_if_nan",
 ]
 
@@ -33,7 +41,13 @@ NS: Final = 1_000_000_000
 
 def none_if_nan(value: float | None) -> float | None:
     """``None`` for ``nan`` (JSON has no NaN), the value otherwise."""
+    # nan is the only value unequal to itself
     return None if value is None or value != value else value
+
+
+def nan_if_none(value: float | None) -> float:
+    """The inverse of :func:`none_if_nan`, for a figure read from JSON: ``nan`` for ``None``."""
+    return math.nan if value is None else float(value)
 
 
 class MetricSource(Protocol):
@@ -84,28 +98,53 @@ def _format_growth(value: float) -> str:
     return f"{value:.1f} MB/h"
 
 
+def _format_calls_per_second(value: float) -> str:
+    return f"{format_rate(value)} calls/s"
+
+
+def _format_per_second(value: float) -> str:
+    return f"{format_rate(value)}/s"
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """One figure: its name, how to read it and how to show it.
+    """One figure: its name, how to read, parse and show it, and which way is better.
 
+    ``unit``: ``"ms"``, ``"fraction"``, ``"calls/s"`` or ``"MB/h"``. ``parse``: a bound of it as
+    written in an SLA (``"250ms"``, ``"1%"``, ``"100/s"``, ``"50MB/h"``). ``formatter``: a value
+    with its unit; ``short``: the compact form for tables (``1,234/s``), the same when ``None``.
     ``percentile``: the percentile of a ``pNN`` latency, else ``None``. ``higher_is_better``:
     throughput; every other metric is better lower. ``per_window``: how to read it from one
-    timeline row (``None``: not available per window).
+    timeline row and the window's seconds (``None``: not available per window). ``heading``: a
+    table column's title (``""``: the name).
     """
 
     name: str
-    unit: str  # "ms", "fraction", "calls/s" or "MB/h"
+    unit: str
     read: Callable[[MetricSource], float]
+    parse: Callable[[object], float]
     formatter: Callable[[float], str]
+    short: Callable[[float], str] | None = None
     percentile: float | None = None
     higher_is_better: bool = False
     per_window: Callable[[WindowRow, float], float] | None = None
+    heading: str = ""
 
     @property
     def is_latency(self) -> bool:
         """True for latencies (milliseconds)."""
         return self.unit == "ms"
+
+    @property
+    def is_fraction(self) -> bool:
+        """True for rates between 0 and 1 (the error rate), compared in percentage points."""
+        return self.unit == "fraction"
+
+    @property
+    def title(self) -> str:
+        """The column title: ``p95``, ``calls/s``, ``err%``."""
+        return self.heading or self.name
 
     def format(self, value: float) -> str:
         """``value`` with its unit: ``12.3ms``, ``1.50%``, ``1,234 calls/s``; ``-`` for nan."""
@@ -113,18 +152,45 @@ class Metric:
             return "-"
         return self.formatter(value)
 
+    def format_short(self, value: float) -> str:
+        """The compact form for tables: ``12.3ms``, ``1.50%``, ``1,234/s``; ``-`` for nan."""
+        if math.isnan(value):
+            return "-"
+        return (self.short or self.formatter)(value)
+
 
 def _latency(name: str, q: float | None, read: Callable[[MetricSource], float]) -> Metric:
     return Metric(
         name,
         "ms",
         read,
+        parse_latency_ms,
         format_latency_ms,
         percentile=q,
         per_window=_row_attribute(name) if name in ("p50", "p95", "p99", "max") else None,
     )
 
 
+def _throughput(name: str) -> Metric:
+    return Metric(
+        name,
+        "calls/s",
+        lambda stats: stats.throughput,
+        parse_positive_number,
+        _format_calls_per_second,
+        short=_format_per_second,
+        higher_is_better=True,
+        per_window=lambda row, window: row.calls / window,
+        heading="calls/s",
+    )
+
+
+def _memory_growth(stats: MetricSource) -> float:
+    # only a soak result has it: the lower end of the RSS slope's confidence interval
+    return float(getattr(stats, "memory_growth", math.nan))
+
+
+# The order is the order of every list of names shown to users (the SLA's allowed keys).
 _ALL: Final[tuple[Metric, ...]] = (
     _latency("p50", 50.0, _percentile(50.0)),
     _latency("p75", 75.0, _percentile(75.0)),
@@ -138,33 +204,16 @@ _ALL: Final[tuple[Metric, ...]] = (
         "error_rate",
         "fraction",
         lambda stats: stats.error_rate,
+        parse_fraction,
         _format_fraction,
         per_window=lambda row, window: row.errors / row.calls if row.calls else math.nan,
+        heading="err%",
     ),
-    Metric(
-        "throughput",
-        "calls/s",
-        lambda stats: stats.throughput,
-        lambda value: f"{format_rate(value)} calls/s",
-        higher_is_better=True,
-        per_window=lambda row, window: row.calls / window,
-    ),
+    _throughput("throughput"),
     # the SLA's name for a throughput that must be reached
-    Metric(
-        "throughput_min",
-        "calls/s",
-        lambda stats: stats.throughput,
-        lambda value: f"{format_rate(value)} calls/s",
-        higher_is_better=True,
-        per_window=lambda row, window: row.calls / window,
-    ),
-    # the lower end of the RSS slope's confidence interval: only a clear leak counts
-    Metric(
-        "memory_growth",
-        "MB/h",
-        lambda stats: float(getattr(stats, "memory_growth", math.nan)),
-        _format_growth,
-    ),
+    _throughput("throughput_min"),
+    # of the whole process, not of an operation; only a clear leak counts (see _memory_growth)
+    Metric("memory_growth", "MB/h", _memory_growth, parse_growth_rate, _format_growth),
 )
 
 #: Every metric by name.

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Final
 
-from pytest_loadtest._model._sla import SLA, Check, parse_sla
+from pytest_loadtest._model._metrics import METRICS
+from pytest_loadtest._model._sla import SLA, SLA_KEYS, Check, parse_sla
 from pytest_loadtest._model._timeline import TimelineRow
 from pytest_loadtest._model._units import parse_duration
 
 __all__ = ["WINDOW_METRICS", "recovery_time"]
 
-#: What a timeline row can be checked for.
-WINDOW_METRICS = ("p50", "p95", "p99", "max", "error_rate", "throughput_min")
+#: What a timeline row can be checked for: the SLA keys the registry can read from one window.
+WINDOW_METRICS: Final = tuple(name for name in SLA_KEYS if METRICS[name].per_window is not None)
 
 
 def _spec(own: SLA | None, sla: object) -> SLA:
@@ -31,12 +33,9 @@ def _spec(own: SLA | None, sla: object) -> SLA:
 def _ok(check: Check, row: TimelineRow | None, window: float) -> bool:
     if row is None or row.calls == 0:
         return False  # no call in the window: no evidence of recovery
-    if check.metric == "error_rate":
-        measured = row.errors / row.calls
-    elif check.metric == "throughput_min":
-        measured = row.calls / window
-    else:
-        measured = float(getattr(row, check.metric))
+    per_window = check.definition.per_window
+    assert per_window is not None  # recovery_time() accepts only WINDOW_METRICS
+    measured = per_window(row, window)
     return not math.isnan(measured) and check.passed(measured)
 
 

@@ -71,26 +71,11 @@ class OperationStats(CallStatsMixin):
             errors=int(data["errors"]),
             duration=float(data["duration"]),
             errors_by_type={
-                k: ErrorSample(
-                    str(v["type"]), int(v["count"]), str(v["message"]), str(v["traceback"])
-                )
-                for k, v in data.get("errors_by_type", {}).items()
+                k: ErrorSample.from_dict(v) for k, v in data.get("errors_by_type", {}).items()
             },
             timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             service_time=LatencyStats.from_dict(data.get("service_time")),
         )
-
-
-def _breach_from_dict(data: Mapping[str, Any]) -> Breach:
-    measured = data.get("measured")
-    return Breach(
-        metric=str(data["metric"]),
-        operation=data.get("operation"),
-        measured=math.nan if measured is None else float(measured),
-        threshold=float(data["threshold"]),
-        message=str(data["message"]),
-        low_sample=bool(data.get("low_sample", False)),
-    )
 
 
 @final
@@ -311,7 +296,7 @@ class LoadResult(CallStatsMixin):
             timeline=[TimelineRow.from_dict(row) for row in data.get("timeline", [])],
             settings=dict(data.get("settings", {})),
             sla=parse_sla(sla) if sla else None,
-            sla_breaches=[_breach_from_dict(b) for b in data.get("sla_breaches", [])],
+            sla_breaches=[Breach.from_dict(b) for b in data.get("sla_breaches", [])],
             hung={str(k): int(v) for k, v in data.get("hung", {}).items()},
             interrupted=bool(data.get("interrupted", False)),
             started_at=float(data.get("started_at", 0.0)),

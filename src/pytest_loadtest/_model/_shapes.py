@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._units import parse_duration
 
 __all__ = ["Arrivals", "Profile", "Stage", "format_stages", "parse_stages"]
 
 Stage = tuple[float, float]  # (duration in seconds, target at its end)
-NS: Final = 1_000_000_000
 #: How far past a crossing :meth:`Profile.first_above` answers, so that the value there exceeds it.
 _PAST: Final = 1e-6
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol, final
+from typing import Any, Final, final
 
-from pytest_loadtest._model._units import (
-    format_latency_ms,
-    format_rate,
-    parse_fraction,
-    parse_latency_ms,
-    parse_positive_number,
+from pytest_loadtest._model._metrics import (
+    METRICS,
+    Metric,
+    MetricSource,
+    nan_if_none,
+    none_if_nan,
 )
 
 __all__ = [
     "SLA",
+    "SLA_KEYS",
     "Breach",
     "Check",
     "MeasuredStats",
@@ -28,20 +29,14 @@ __all__ = [
     "parse_sla",
 ]
 
-#: Latency keys and the percentile each stands for (``None``: not a percentile).
-LATENCY_KEYS: Final[Mapping[str, float | None]] = {
-    "p50": 50.0,
-    "p75": 75.0,
-    "p90": 90.0,
-    "p95": 95.0,
-    "p99": 99.0,
-    "p99.9": 99.9,
-    "max": None,
-    "mean": None,
-}
-OTHER_KEYS: Final = ("error_rate", "throughput_min", "memory_growth")
+#: The keys an SLA may hold, in the order error messages list them: every metric but
+#: ``throughput``, whose floor the SLA calls ``throughput_min``.
+SLA_KEYS: Final = tuple(name for name in METRICS if name != "throughput")
 #: Calls needed beyond a percentile for it to say something: p99 needs 1,000 calls.
 TAIL_CALLS: Final = 10
+
+#: What a check reads: the statistics of a whole run or of one operation.
+MeasuredStats = MetricSource
 
 
 def min_calls_for_percentile(percentile: float) -> int:
@@ -49,27 +44,6 @@ def min_calls_for_percentile(percentile: float) -> int:
     tail = (100.0 - percentile) / 100.0
     # round first: 1 - 0.999 is not exactly 0.001 in binary, and ceil would add one
     return math.ceil(round(TAIL_CALLS / tail, 6)) if tail > 0 else 1
-
-
-class MeasuredStats(Protocol):
-    """What a check reads: the statistics of a whole run or of one operation."""
-
-    @property
-    def total(self) -> int: ...
-
-    @property
-    def error_rate(self) -> float: ...
-
-    @property
-    def throughput(self) -> float: ...
-
-    @property
-    def mean(self) -> float: ...
-
-    @property
-    def max(self) -> float: ...
-
-    def percentile(self, q: float) -> float: ...
 
 
 @final
@@ -89,11 +63,23 @@ class Breach:
         return {
             "metric": self.metric,
             "operation": self.operation,
-            "measured": None if math.isnan(self.measured) else self.measured,
+            "measured": none_if_nan(self.measured),
             "threshold": self.threshold,
             "message": self.message,
             "low_sample": self.low_sample,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Breach:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            metric=str(data["metric"]),
+            operation=data.get("operation"),
+            measured=nan_if_none(data.get("measured")),
+            threshold=float(data["threshold"]),
+            message=str(data["message"]),
+            low_sample=bool(data.get("low_sample", False)),
+        )
 
 
 @final
@@ -109,26 +95,18 @@ class Check:
     threshold: float
     operation: str | None = None
 
+    @property
+    def definition(self) -> Metric:
+        """The registry's entry for :attr:`metric`."""
+        return METRICS[self.metric]
+
     def measure(self, stats: MeasuredStats) -> float:
         """The measured value this check compares."""
-        if self.metric == "error_rate":
-            return stats.error_rate
-        if self.metric == "throughput_min":
-            return stats.throughput
-        if self.metric == "memory_growth":
-            # the lower end of the RSS slope's confidence interval: only a clear leak counts
-            return float(getattr(stats, "memory_growth", math.nan))
-        if self.metric == "max":
-            return stats.max
-        if self.metric == "mean":
-            return stats.mean
-        percentile = LATENCY_KEYS[self.metric]
-        assert percentile is not None
-        return stats.percentile(percentile)
+        return self.definition.read(stats)
 
     def passed(self, measured: float) -> bool:
         """True when ``measured`` meets the target."""
-        if self.metric == "throughput_min":
+        if self.definition.higher_is_better:
             return measured >= self.threshold
         if self.metric == "memory_growth" and math.isnan(measured):
             return True  # too few samples to fit a trend: nothing to hold against the run
@@ -136,18 +114,12 @@ class Check:
 
     def low_sample(self, stats: MeasuredStats) -> bool:
         """True when a percentile target rests on too few calls to mean much."""
-        percentile = LATENCY_KEYS.get(self.metric)
+        percentile = self.definition.percentile
         return percentile is not None and stats.total < min_calls_for_percentile(percentile)
 
     def format(self, value: float) -> str:
         """A value of this check's metric, with its unit."""
-        if self.metric == "error_rate":
-            return f"{value * 100:.2f}%"
-        if self.metric == "throughput_min":
-            return f"{format_rate(value)} calls/s"
-        if self.metric == "memory_growth":
-            return f"{value:.1f} MB/h"
-        return format_latency_ms(value)
+        return self.definition.format(value)
 
     def evaluate(self, stats: MeasuredStats) -> Breach | None:
         """A :class:`Breach` if the target is missed, else ``None``."""
@@ -155,7 +127,7 @@ class Check:
         if self.passed(measured):
             return None
         where = f"operation {self.operation!r}" if self.operation else "all operations"
-        relation = "below the minimum" if self.metric == "throughput_min" else "above the limit"
+        relation = "below the minimum" if self.definition.higher_is_better else "above the limit"
         message = (
             f"{self.metric} of {where} was {self.format(measured)}, {relation} "
             f"{self.format(self.threshold)}"
@@ -168,7 +140,7 @@ class Check:
             )
         low = self.low_sample(stats)
         if low:
-            percentile = LATENCY_KEYS[self.metric]
+            percentile = self.definition.percentile
             assert percentile is not None
             message += (
                 f" (from only {stats.total} calls: a {self.metric} needs at least "
@@ -178,7 +150,7 @@ class Check:
 
     def describe(self) -> str:
         """``p95 <= 200.0ms`` style description."""
-        relation = ">=" if self.metric == "throughput_min" else "<="
+        relation = ">=" if self.definition.higher_is_better else "<="
         scope = f"{self.operation}." if self.operation else ""
         return f"{scope}{self.metric} {relation} {self.format(self.threshold)}"
 
@@ -252,22 +224,13 @@ def _parse_targets(spec: Mapping[object, object], operation: str | None, where: 
     for key, raw in spec.items():
         if key == "operations" and operation is None:
             continue
-        if not isinstance(key, str) or (key not in LATENCY_KEYS and key not in OTHER_KEYS):
-            allowed = ", ".join([*LATENCY_KEYS, *OTHER_KEYS, "operations"])
+        if not isinstance(key, str) or key not in SLA_KEYS:
+            allowed = ", ".join([*SLA_KEYS, "operations"])
             raise ValueError(f"unknown SLA key {key!r}{where} (allowed: {allowed})")
         try:
-            if key == "memory_growth":
-                if operation is not None:
-                    raise ValueError("memory_growth is of the whole process, not of an operation")
-                from pytest_loadtest._model._units import parse_growth_rate
-
-                threshold = parse_growth_rate(raw)
-            elif key == "error_rate":
-                threshold = parse_fraction(raw)
-            elif key == "throughput_min":
-                threshold = parse_positive_number(raw)
-            else:
-                threshold = parse_latency_ms(raw)
+            if key == "memory_growth" and operation is not None:
+                raise ValueError("memory_growth is of the whole process, not of an operation")
+            threshold = METRICS[key].parse(raw)
         except ValueError as exc:
             raise ValueError(f"SLA {key}{where}: {exc}") from None
         checks.append(Check(key, threshold, operation))

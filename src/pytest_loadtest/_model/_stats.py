@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, final
 
@@ -127,10 +127,6 @@ class LatencyHistogram:
             m2 = float(np.dot(deviation, deviation))
             self._merge_moments(int(block.size), int(block.min()), int(block.max()), mean, m2)
 
-    def fold_values_ns(self, durations_ns: Iterable[int]) -> None:
-        """Add durations given as Python ints (tests, small batches)."""
-        self.fold_ns(np.fromiter(durations_ns, dtype=np.int64))
-
     def _merge_moments(self, n: int, lo: int, hi: int, mean: float, m2: float) -> None:
         # Chan et al.'s parallel update keeps the variance exact without cancellation.
         if self.count == 0:
@@ -158,12 +154,6 @@ class LatencyHistogram:
             return
         self._counts += other._counts
         self._merge_moments(other.count, other.min_ns, other.max_ns, other._mean_ns, other._m2)
-
-    def copy(self) -> LatencyHistogram:
-        """An independent copy."""
-        clone = LatencyHistogram()
-        clone.add(self)
-        return clone
 
     # -- reading -----------------------------------------------------------------------------
     def percentiles_ms(self, qs: Sequence[float]) -> list[float]:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, final
 
+from pytest_loadtest._model._metrics import nan_if_none, none_if_nan
+
 __all__ = ["ErrorSample", "TimelineRow"]
 
 
@@ -35,42 +37,33 @@ class TimelineRow:
             "calls": self.calls,
             "errors": self.errors,
             "users": self.users,
-            "p50": _none_if_nan(self.p50),
-            "p95": _none_if_nan(self.p95),
-            "p99": _none_if_nan(self.p99),
-            "max": _none_if_nan(self.max),
+            "p50": none_if_nan(self.p50),
+            "p95": none_if_nan(self.p95),
+            "p99": none_if_nan(self.p99),
+            "max": none_if_nan(self.max),
             "warmup": self.warmup,
             "dropped": self.dropped,
-            "cpu": _none_if_nan(self.cpu),
-            "rss_mb": _none_if_nan(self.rss_mb),
+            "cpu": none_if_nan(self.cpu),
+            "rss_mb": none_if_nan(self.rss_mb),
         }
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> TimelineRow:
         """Inverse of :meth:`to_dict`."""
-
-        def num(key: str) -> float:
-            value = row.get(key)
-            return math.nan if value is None else float(value)
-
         return cls(
             t=float(row["t"]),
             calls=int(row["calls"]),
             errors=int(row["errors"]),
             users=int(row["users"]),
-            p50=num("p50"),
-            p95=num("p95"),
-            p99=num("p99"),
-            max=num("max"),
+            p50=nan_if_none(row.get("p50")),
+            p95=nan_if_none(row.get("p95")),
+            p99=nan_if_none(row.get("p99")),
+            max=nan_if_none(row.get("max")),
             warmup=bool(row.get("warmup", False)),
             dropped=int(row.get("dropped", 0)),
-            cpu=num("cpu"),
-            rss_mb=num("rss_mb"),
+            cpu=nan_if_none(row.get("cpu")),
+            rss_mb=nan_if_none(row.get("rss_mb")),
         )
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if value != value else value
 
 
 @final
@@ -91,3 +84,10 @@ class ErrorSample:
             "message": self.message,
             "traceback": self.traceback,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorSample:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            str(data["type"]), int(data["count"]), str(data["message"]), str(data["traceback"])
+        )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar, final
 
 from pytest_loadtest._model._finding import Finding, Severity
+from pytest_loadtest._model._metrics import none_if_nan
 from pytest_loadtest._model._units import format_latency_ms
 from pytest_loadtest._monitor._explain import table_aliases
 from pytest_loadtest._monitor._facts import RunFacts, busiest_cpu, short_sql
@@ -307,7 +308,7 @@ class PoolSaturation:
                         "wait_mean_ms": wait_mean,
                         "wait_p95_ms": wait_p95,
                         "wait_max_ms": wait_max,
-                        "hold_p95_ms": None if math.isnan(hold_p95) else hold_p95,
+                        "hold_p95_ms": none_if_nan(hold_p95),
                         "timeouts": pool.timeouts,
                         "suggested_size": suggested,
                     },

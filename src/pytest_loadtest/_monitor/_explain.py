@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pytest_loadtest._monitor._statements import Plan, Scan
+from pytest_loadtest._monitor._statements import QueryPlan, Scan
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -175,7 +175,7 @@ def _first_parameters(parameters: Any) -> Any:
     return parameters
 
 
-def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
+def explain(engine: Engine, statement: str, parameters: Any) -> QueryPlan:
     """EXPLAIN ``statement`` with ``parameters`` on a connection of its own, rolled back.
 
     SQLite and PostgreSQL are understood; other dialects get a plan with an ``error``. Errors
@@ -185,7 +185,7 @@ def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
     dialect = engine.dialect.name
     prefix = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}.get(dialect)
     if prefix is None:
-        return Plan(dialect, error=f"EXPLAIN is not supported for the {dialect} dialect")
+        return QueryPlan(dialect, error=f"EXPLAIN is not supported for the {dialect} dialect")
     try:
         with engine.connect() as connection:
             rows = connection.exec_driver_sql(
@@ -202,5 +202,5 @@ def explain(engine: Engine, statement: str, parameters: Any) -> Plan:
                 for scan in scans
             ]
     except Exception as exc:  # any driver's error: the plan says so instead
-        return Plan(dialect, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-    return Plan(dialect, lines, tuple(scans))
+        return QueryPlan(dialect, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return QueryPlan(dialect, lines, tuple(scans))

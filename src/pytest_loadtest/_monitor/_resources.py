@@ -1,7 +1,7 @@
 """The resource monitor: a thread sampling the process (and the machine's CPU) with psutil.
 
 One reused ``psutil.Process`` is read every ``interval`` seconds (1 s by default) by a
-:class:`~pytest_loadtest._monitor._probe.PsutilProbe`. CPU
+:class:`~pytest_loadtest._monitor._process.PsutilReader`. CPU
 percentages are computed here from cumulative CPU times and the sampler's own clock, not with
 ``psutil.cpu_percent()``, whose module-level state another caller in the process would disturb:
 
@@ -20,18 +20,17 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, final
+from typing import Any, final
 
 from pytest_loadtest._model._clock import Clock, SystemClock
-from pytest_loadtest._monitor._probe import Probe, PsutilProbe, Reading
+from pytest_loadtest._model._metrics import NS, nan_if_none, none_if_nan
+from pytest_loadtest._monitor._process import ProcessReader, PsutilReader, Reading
 
 __all__ = [
     "ResourceSample",
     "ResourceSampler",
     "ResourceSamples",
 ]
-
-NS: Final = 1_000_000_000
 
 
 @final
@@ -54,10 +53,8 @@ class ResourceSample:
         return {
             "t": self.t,
             "span": self.span,
-            "cpu_percent": None if math.isnan(self.cpu_percent) else self.cpu_percent,
-            "system_cpu_percent": (
-                None if math.isnan(self.system_cpu_percent) else self.system_cpu_percent
-            ),
+            "cpu_percent": none_if_nan(self.cpu_percent),
+            "system_cpu_percent": none_if_nan(self.system_cpu_percent),
             "rss_bytes": self.rss_bytes,
             "threads": self.threads,
             "open_fds": self.open_fds,
@@ -69,10 +66,6 @@ class ResourceSample:
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSample:
         """Inverse of :meth:`to_dict`."""
 
-        def number(key: str) -> float:
-            value = data.get(key)
-            return math.nan if value is None else float(value)
-
         def optional(key: str) -> int | None:
             value = data.get(key)
             return None if value is None else int(value)
@@ -80,8 +73,8 @@ class ResourceSample:
         return cls(
             t=float(data["t"]),
             span=float(data.get("span", 0.0)),
-            cpu_percent=number("cpu_percent"),
-            system_cpu_percent=number("system_cpu_percent"),
+            cpu_percent=nan_if_none(data.get("cpu_percent")),
+            system_cpu_percent=nan_if_none(data.get("system_cpu_percent")),
             rss_bytes=int(data["rss_bytes"]),
             threads=int(data.get("threads", 0)),
             open_fds=optional("open_fds"),
@@ -203,7 +196,7 @@ class ResourceSamples:
 
 
 @dataclass
-class _State:
+class _Sampling:
     start_ns: int
     first: Reading
     last: Reading
@@ -220,7 +213,7 @@ class ResourceSampler:
     ``start(start_ns)`` takes a first sample (t = 0) and starts the thread; ``stop(end_ns)``
     takes a last one, joins the thread and returns the :class:`ResourceSamples`. Samples are
     due at ``start + k * interval``, so a late one does not shift the ones after it. ``clock``
-    and ``probe`` are injectable; :meth:`sample` takes one sample at once (tests drive it).
+    and ``reader`` are injectable; :meth:`sample` takes one sample at once (tests drive it).
     """
 
     def __init__(
@@ -228,31 +221,31 @@ class ResourceSampler:
         interval: float = 1.0,
         *,
         clock: Clock | None = None,
-        probe: Probe | None = None,
+        reader: ProcessReader | None = None,
         cpu_count: int | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"resource sampling interval must be positive, got {interval!r}")
         self.interval = interval
         self._clock = clock if clock is not None else SystemClock()
-        if probe is None:
-            psutil_probe = PsutilProbe()
-            probe, cpu_count = psutil_probe, cpu_count or psutil_probe.cpu_count
-        self._probe = probe
+        if reader is None:
+            psutil_reader = PsutilReader()
+            reader, cpu_count = psutil_reader, cpu_count or psutil_reader.cpu_count
+        self._reader = reader
         self._cpu_count = cpu_count or 1
         self._stop = threading.Event()
         self._lock = threading.Lock()  # sample() from the thread and from stop()
         self._thread: threading.Thread | None = None
-        self._state: _State | None = None
+        self._state: _Sampling | None = None
 
     def start(self, start_ns: int | None = None) -> None:
         """Take the first sample (t = 0) and start sampling."""
         if self._state is not None:
             raise RuntimeError("the resource sampler is already running")
         start = self._clock.now_ns() if start_ns is None else start_ns
-        first = self._probe.read()
+        first = self._reader.read()
         now = self._clock.now_ns()
-        self._state = _State(start_ns=start, first=first, last=first, last_ns=now)
+        self._state = _Sampling(start_ns=start, first=first, last=first, last_ns=now)
         self._state.samples.append(self._make(first, first, now, now))
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="loadtest-resources", daemon=True)
@@ -263,7 +256,7 @@ class ResourceSampler:
         with self._lock:
             state = self._require()
             began = self._clock.now_ns()
-            reading = self._probe.read()
+            reading = self._reader.read()
             now = self._clock.now_ns()
             state.cost_ns += now - began
             state.readings += 1
@@ -294,7 +287,7 @@ class ResourceSampler:
             sample_cost_s=state.cost_ns / state.readings / NS if state.readings else 0.0,
         )
 
-    def _require(self) -> _State:
+    def _require(self) -> _Sampling:
         if self._state is None:
             raise RuntimeError("the resource sampler is not running")
         return self._state

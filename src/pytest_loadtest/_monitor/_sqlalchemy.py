@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import numpy as np
 
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._monitor._explain import explain as explain_statement
 from pytest_loadtest._monitor._statements import (
@@ -61,7 +62,6 @@ __all__ = [
 #: The operation (task, step or hook name) running in this context; ``None`` outside any.
 CURRENT_OPERATION: ContextVar[str | None] = ContextVar("pytest_loadtest_operation", default=None)
 
-NS: Final = 1_000_000_000
 _EXPLAINED_VERBS: Final = frozenset({"SELECT", "UPDATE", "DELETE", "WITH"})
 _NORMALISED_CACHE_LIMIT: Final = 50_000
 

@@ -16,8 +16,8 @@ from pytest_loadtest._model._stats import LatencyHistogram
 __all__ = [
     "NO_OPERATION",
     "DatabaseStats",
-    "Plan",
     "PoolStats",
+    "QueryPlan",
     "Scan",
     "StatementStats",
     "normalise_sql",
@@ -85,7 +85,7 @@ class Scan:
 
 @final
 @dataclass(frozen=True)
-class Plan:
+class QueryPlan:
     """The EXPLAIN output of one statement (its first seen parameters) and its full scans."""
 
     dialect: str
@@ -103,7 +103,7 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+    def from_dict(cls, data: Mapping[str, Any]) -> QueryPlan:
         """Inverse of :meth:`to_dict`."""
         return cls(
             str(data["dialect"]),
@@ -121,7 +121,7 @@ class StatementStats:
     sql: str
     histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
     by_operation: dict[str, int] = field(default_factory=dict)
-    plan: Plan | None = None
+    plan: QueryPlan | None = None
 
     @property
     def verb(self) -> str:
@@ -170,7 +170,7 @@ class StatementStats:
             sql=str(data["sql"]),
             histogram=LatencyHistogram.from_dict(data["histogram"]),
             by_operation={str(k): int(v) for k, v in data.get("by_operation", {}).items()},
-            plan=Plan.from_dict(plan) if plan else None,
+            plan=QueryPlan.from_dict(plan) if plan else None,
         )
 
 

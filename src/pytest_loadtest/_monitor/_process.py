@@ -1,6 +1,6 @@
-"""Reading the process with psutil: the :class:`Probe` the resource sampler calls.
+"""Reading the process with psutil: the :class:`ProcessReader` the resource sampler calls.
 
-:class:`PsutilProbe` keeps one ``psutil.Process`` for the whole run and reads it inside
+:class:`PsutilReader` keeps one ``psutil.Process`` for the whole run and reads it inside
 ``oneshot()``, so that the figures of one reading come from one pass over ``/proc``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, final
 
-__all__ = ["Probe", "PsutilProbe", "Reading"]
+__all__ = ["ProcessReader", "PsutilReader", "Reading"]
 
 
 @final
@@ -27,8 +27,8 @@ class Reading:
     system_total: float  # machine: all CPU seconds, all cores, since boot
 
 
-class Probe(Protocol):
-    """Reads the process; :class:`PsutilProbe` by default, a fake in tests."""
+class ProcessReader(Protocol):
+    """Reads the process; :class:`PsutilReader` by default, a fake in tests."""
 
     def read(self) -> Reading:
         """One reading, now."""
@@ -36,7 +36,7 @@ class Probe(Protocol):
 
 
 @final
-class PsutilProbe:
+class PsutilReader:
     """Reads one ``psutil.Process`` (this one by default), created once and reused."""
 
     def __init__(self, pid: int | None = None) -> None:
