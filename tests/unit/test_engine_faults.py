@@ -100,15 +100,16 @@ def test_lone_surrogates_in_names_stay_valid_text(clock: FakeClock) -> None:
     name = "conf-\udcff.toml"
 
     def task(vu: VirtualUser) -> None:
-        with vu.step(name):
+        with vu.step(f"read {name}"):
             clock.advance(0.01)
             raise OSError(f"cannot read {name}")
 
     result = _run({name: task}, clock, iterations=3)
     text = json.dumps(result.to_dict(), ensure_ascii=False)
     text.encode("utf-8")
-    assert "conf-\\udcff.toml" in result.operations
     assert result.operations["conf-\\udcff.toml"].errors == 3
+    step = result.operations["read conf-\\udcff.toml"]
+    assert step.errors_by_type["OSError"].message == "cannot read conf-\\udcff.toml"
 
 
 def test_a_hung_call_in_a_limited_run_holds_it_stop_timeout_not_its_duration() -> None:

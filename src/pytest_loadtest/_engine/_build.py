@@ -101,6 +101,7 @@ def build_result(
         service_time=service_time,
         start_lag=start_lag,
         aborted=record.aborted,
+        stopped_by=record.stopped_by or None,
         spike_end=profile.spike_end() if staged else None,
         window=record.window,
     )

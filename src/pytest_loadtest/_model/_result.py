@@ -112,6 +112,8 @@ class LoadResult(CallStatsMixin):
     service_time: LatencyStats | None = None  # open model: latency from the actual start
     start_lag: LatencyStats | None = None  # open model: actual minus intended start
     aborted: Abort | None = None  # abort_on_breach stopped the run
+    #: what else stopped the run early, figures kept: ``sys.exit()`` in a target, or a bug
+    stopped_by: str | None = None
     spike_end: float | None = None  # seconds: end of the descent after the profile's peak
     window: float = 1.0  # seconds per timeline row
     # a find_capacity step ({"search", "by", "load", "held"}): breaches are findings, not failures
@@ -179,6 +181,17 @@ class LoadResult(CallStatsMixin):
                     0.0,
                     "calls still running after stop_timeout (left out of the statistics): "
                     + listed,
+                )
+            )
+        if self.stopped_by:
+            breaches.append(
+                Breach(
+                    "stopped",
+                    None,
+                    math.nan,
+                    0.0,
+                    f"the run was stopped early by {self.stopped_by}; figures cover what was "
+                    "measured before",
                 )
             )
         if self.aborted is not None:
@@ -266,6 +279,7 @@ class LoadResult(CallStatsMixin):
             "service_time": self.service_time.to_dict() if self.service_time else None,
             "start_lag": self.start_lag.to_dict() if self.start_lag else None,
             "aborted": self.aborted.to_dict() if self.aborted else None,
+            "stopped_by": self.stopped_by,
             "spike_end": self.spike_end,
             "window": self.window,
             "probe": self.probe,
@@ -312,6 +326,7 @@ class LoadResult(CallStatsMixin):
             service_time=LatencyStats.from_dict(data.get("service_time")),
             start_lag=LatencyStats.from_dict(data.get("start_lag")),
             aborted=Abort.from_dict(data["aborted"]) if data.get("aborted") else None,
+            stopped_by=str(data["stopped_by"]) if data.get("stopped_by") else None,
             spike_end=None if data.get("spike_end") is None else float(data["spike_end"]),
             window=float(data.get("window", 1.0)),
             probe=dict(data["probe"]) if data.get("probe") else None,
