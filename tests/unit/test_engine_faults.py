@@ -190,7 +190,7 @@ def test_open_model_iterations_given_to_a_user_whose_on_start_failed_are_dropped
 def test_a_user_folds_its_own_backlog_when_the_collector_falls_behind() -> None:
     """Backpressure: with no collector at all, a user's flushes fold what waits once it passes
     the user's share of the backlog limit; every duration is counted once."""
-    recorder = Recorder(0, backlog_limit=5_000)
+    recorder = Recorder(0, backlog_limit=5_000, relieve_wait=0.0)
     recorder.users = 1
     op = recorder.operation("noop", "task")
     vu = VirtualUser(0, 1, recorder, lambda: 0)

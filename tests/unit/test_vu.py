@@ -61,8 +61,8 @@ def test_flush_hands_over_only_non_empty_buffers() -> None:
     vu.buffer(a).extend([1, 2])
     vu.buffer(b)
     vu.flush(5)
-    assert list(recorder._pending) == [(a, 0, [1, 2], vu)]
-    assert vu.buffer(a) == []
+    assert [(o, s, list(d), u) for o, s, d, u in recorder._pending] == [(a, 0, [1, 2], vu)]
+    assert list(vu.buffer(a)) == []
     assert vu.span_start == 5
 
 

@@ -12,12 +12,12 @@ operation's histogram: each duration is folded once.
 
 from __future__ import annotations
 
-import itertools
 import threading
+from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final, Protocol, final
+from typing import Final, Protocol, Union, final
 
 import numpy as np
 
@@ -28,18 +28,45 @@ from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 __all__ = ["OperationRecord", "Recorder"]
 
 TIMELINE_PERCENTILES: Final = (50.0, 95.0, 99.0)
-#: Durations waiting to be folded, in all, above which users fold what is pending themselves
-#: (backpressure): about 36 MB of Python ints. Whatever the target's speed, memory stays bounded.
-BACKLOG_LIMIT: Final = 1_000_000
+#: Durations waiting to be folded, in all, above which users wait for the collector to fold them
+#: (backpressure): 1.6 MB of int64. Whatever the target's speed, memory stays bounded.
+BACKLOG_LIMIT: Final = 200_000
+#: Seconds a user waits for the collector before it folds the backlog itself (the collector is
+#: late or absent). Folding stays on the collector's thread otherwise: numpy's temporaries then
+#: come from one thread's heap, not from every user's.
+RELIEVE_WAIT: Final = 0.5
+#: Finished windows kept for reuse: a window's histogram is ~190 KB, and allocating one per
+#: window and operation, then freeing it, grew the process's heap by fragmentation for as long as
+#: a run lasted.
+SPARE_WINDOWS: Final = 64
 #: The least backlog a single user may have before it folds (with many users the share of each
 #: is small; below this, folding would cost more than it saves).
 USER_BACKLOG_MIN: Final = 1_024
+
+
+#: Durations handed over: ``array('q')`` from virtual users (read by numpy without a copy), or
+#: a list of ints.
+Durations = Union["array[int]", list[int]]
+
+
+def _as_array(chunks: list[Durations]) -> np.ndarray:
+    """One int64 array of ``chunks``' durations."""
+    parts = [
+        np.frombuffer(c, dtype=np.int64) if isinstance(c, array) else np.asarray(c, dtype=np.int64)
+        for c in chunks
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class Owner(Protocol):
     """Who submitted a chunk: counts its own submitted durations; the recorder its folded ones."""
 
     drained: int
+
+    @property
+    def backlog(self) -> int:
+        """Durations submitted and not folded yet."""
+        ...
 
 
 @final
@@ -71,6 +98,10 @@ class _Window:
         self.histogram.add(other.histogram)
         self.errors += other.errors
 
+    def clear(self) -> None:
+        self.histogram.clear()
+        self.errors = 0
+
 
 @final
 class Recorder:
@@ -87,6 +118,7 @@ class Recorder:
         keep_windows: int = 0,
         exact_windows: bool = False,
         backlog_limit: int = BACKLOG_LIMIT,
+        relieve_wait: float = RELIEVE_WAIT,
     ) -> None:
         self.start_ns = start_ns
         self.warmup_end_ns = warmup_end_ns if warmup_end_ns is not None else start_ns
@@ -97,8 +129,10 @@ class Recorder:
         # one folder at a time: the collector, or a user relieving a backlog (which then waits)
         self._drain_lock = threading.Lock()
         self.backlog_limit = backlog_limit
+        self.relieve_wait = relieve_wait
+        self._drained = threading.Condition()  # notified after every drain
         self.users = 0  # users feeding this recorder (their share of the backlog limit)
-        self._pending: deque[tuple[int, int, list[int], Owner | None]] = deque()
+        self._pending: deque[tuple[int, int, Durations, Owner | None]] = deque()
         # (span start, {(operation, exception type): count}) from each user's flush
         self._pending_errors: deque[tuple[int, dict[tuple[int, str], int]]] = deque()
         self.operations: list[OperationRecord] = []
@@ -112,6 +146,7 @@ class Recorder:
         # finalised windows kept for rolling evaluation: (window, {operation: calls})
         self._kept: deque[tuple[int, dict[int, _Window]]] = deque(maxlen=max(keep_windows, 1))
         self._keep = keep_windows > 0
+        self._spare: list[_Window] = []
         # operation -> window -> its calls' histogram (sparse): kept when records of several
         # places must merge into timeline rows exactly (see RunRecord.merge)
         self.window_histograms: dict[int, dict[int, dict[str, object]]] | None = (
@@ -143,15 +178,24 @@ class Recorder:
 
     # -- feeding (any thread) -------------------------------------------------------------------
     def submit(
-        self, op: int, span_start_ns: int, durations_ns: list[int], owner: Owner | None = None
+        self, op: int, span_start_ns: int, durations_ns: Durations, owner: Owner | None = None
     ) -> None:
         """Hand over durations of calls of ``op`` that all started at or after ``span_start_ns``
         and in the same window; ``owner.drained`` counts them once folded."""
         self._pending.append((op, span_start_ns, durations_ns, owner))
 
     def user_backlog(self) -> int:
-        """Durations one user may have waiting before it folds them itself."""
+        """Durations one user may have waiting before it must wait for them to be folded."""
         return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
+
+    def relieve(self, owner: Owner) -> None:
+        """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
+        collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
+        target = self.user_backlog() // 2
+        with self._drained:
+            self._drained.wait_for(lambda: owner.backlog <= target, self.relieve_wait)
+        if owner.backlog > target:
+            self.drain()
 
     def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
         """Count failed calls that all started in the span from ``span_start_ns`` (one window),
@@ -169,9 +213,11 @@ class Recorder:
         ``now_ns`` is given: the collector). Any thread; one at a time, others wait."""
         with self._drain_lock:
             self._drain(now_ns)
+        with self._drained:
+            self._drained.notify_all()
 
     def _drain(self, now_ns: int | None) -> None:
-        groups: dict[tuple[int, int, bool], list[list[int]]] = {}
+        groups: dict[tuple[int, int, bool], list[Durations]] = {}
         pending = self._pending
         # only what is there now: users keep appending, and a target that fails in
         # microseconds would otherwise keep the collector here for the whole run
@@ -182,10 +228,7 @@ class Recorder:
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
             groups.setdefault(key, []).append(chunk)
         for (op, window, warmup), chunks in groups.items():
-            # chain is C-level: a generator expression here costs ~3x the whole fold
-            values = np.fromiter(
-                itertools.chain.from_iterable(chunks), dtype=np.int64, count=sum(map(len, chunks))
-            )
+            values = _as_array(chunks)
             self._fold(op, window, warmup, values)
         errors = self._pending_errors
         for _ in range(len(errors)):
@@ -206,7 +249,7 @@ class Recorder:
         per_window = self._open.setdefault(window, {})
         found = per_window.get((op, warmup))
         if found is None:
-            found = per_window[(op, warmup)] = _Window()
+            found = per_window[(op, warmup)] = self._new_window()
         return found
 
     def _fold(self, op: int, window: int, warmup: bool, values: np.ndarray) -> None:
@@ -253,7 +296,9 @@ class Recorder:
         for row in reversed(rows):
             if row.t == t:
                 return row
-        row = self._row(_Window(), window, self._window_users.get(window, 0))
+        empty = self._new_window()
+        row = self._row(empty, window, self._window_users.get(window, 0))
+        self._recycle([empty])
         rows.append(row)
         rows.sort(key=lambda r: r.t)
         return row
@@ -274,12 +319,24 @@ class Recorder:
             warmup=start < self.warmup_end_ns,
         )
 
+    def _new_window(self) -> _Window:
+        """An empty window: a spare one when there is one."""
+        return self._spare.pop() if self._spare else _Window()
+
+    def _recycle(self, windows: Iterable[_Window]) -> None:
+        """Keep finished windows (emptied) for reuse, up to :data:`SPARE_WINDOWS`."""
+        for calls in windows:
+            if len(self._spare) >= SPARE_WINDOWS:
+                return
+            calls.clear()
+            self._spare.append(calls)
+
     def _finalize_below(self, limit: int) -> None:
         for window in range(self._finalized_upto, max(limit, self._finalized_upto)):
             parts = self._open.pop(window, {})
             users = self._window_users.pop(window, 0)
             per_op: dict[int, _Window] = {}
-            overall = _Window()
+            overall = self._new_window()
             for (op, warmup), calls in parts.items():
                 record = self.operations[op]
                 if warmup:
@@ -292,16 +349,20 @@ class Recorder:
                     per_op[op] = calls
                 if record.kind == "task":
                     overall.merge(calls)
+            retained: dict[int, _Window] = {}
             if self._keep:
-                self._kept.append(
-                    (window, {op: w for (op, warmup), w in parts.items() if not warmup})
-                )
+                retained = {op: w for (op, warmup), w in parts.items() if not warmup}
+                if len(self._kept) == self._kept.maxlen:
+                    self._recycle(self._kept[0][1].values())  # leaves the deque below
+                self._kept.append((window, retained))
             kept = self.window_histograms
             for op, calls in per_op.items():
                 self.operations[op].timeline.append(self._row(calls, window, users))
                 if kept is not None:
                     kept.setdefault(op, {})[window] = calls.histogram.to_sparse()
             self.timeline.append(self._row(overall, window, users))
+            kept_ids = {id(w) for w in retained.values()}
+            self._recycle([overall, *(w for w in parts.values() if id(w) not in kept_ids)])
         self._finalized_upto = max(self._finalized_upto, limit)
 
     def rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:

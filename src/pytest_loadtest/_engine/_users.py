@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
+from array import array
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, final
@@ -68,7 +69,10 @@ class VirtualUser:
         self.span_start = 0
         self._recorder = recorder
         self._clock = clock
-        self._buffers: dict[int, list[int]] = {}
+        # durations as machine integers: 8 bytes a call, no object per call, and the collector
+        # reads them with numpy without converting (Python int lists grew the heap by
+        # fragmentation for as long as a fast run lasted)
+        self._buffers: dict[int, array[int]] = {}
         self._submitted = 0  # durations handed to the recorder
         self.drained = 0  # of those, folded (the recorder counts)
         self._errors: dict[tuple[int, str], int] = {}
@@ -90,31 +94,37 @@ class VirtualUser:
         return _Step(self, self._recorder.operation(label, "step", parent), label)
 
     # -- engine side --------------------------------------------------------------------------
-    def buffer(self, op: int) -> list[int]:
-        """This user's pending durations of ``op``."""
+    def buffer(self, op: int) -> array[int]:
+        """This user's pending durations of ``op`` (nanoseconds, ``array('q')``)."""
         buf = self._buffers.get(op)
         if buf is None:
-            buf = self._buffers[op] = []
+            buf = self._buffers[op] = array("q")
         return buf
 
     def flush(self, now_ns: int) -> None:
         """Hand pending durations to the recorder and start a new span at ``now_ns``.
 
         Backpressure: when more of this user's durations wait to be folded than its share of
-        the recorder's backlog limit (the collector fell behind a fast target), the user folds
-        what is pending itself, or waits while the collector does, before it goes on."""
+        the recorder's backlog limit (the collector fell behind a fast target), the user waits
+        for the collector to fold them (or folds them itself when it does not) before it goes
+        on."""
         recorder = self._recorder
         for op, buf in self._buffers.items():
             if buf:
                 recorder.submit(op, self.span_start, buf, self)
                 self._submitted += len(buf)
-                self._buffers[op] = []
+                self._buffers[op] = array("q")
         if self._errors:
             recorder.submit_errors(self.span_start, self._errors)
             self._errors = {}
         self.span_start = now_ns
         if self._submitted - self.drained > recorder.user_backlog():
-            recorder.drain()
+            recorder.relieve(self)
+
+    @property
+    def backlog(self) -> int:
+        """Durations this user handed over that are not folded yet."""
+        return self._submitted - self.drained
 
     def record_error(self, op: int, start_ns: int, exc: BaseException) -> None:
         """Count a failed call; keep the first message and traceback of each exception type.

@@ -148,6 +148,13 @@ class LatencyHistogram:
         self._hdr.min_value = min(self.min_ns, HIGHEST_NS)
         self._hdr.max_value = min(self.max_ns, HIGHEST_NS)
 
+    def clear(self) -> None:
+        """Forget every value: the histogram is as new (its memory is reused, not freed)."""
+        self._counts.fill(0)
+        self.count = self.min_ns = self.max_ns = 0
+        self._mean_ns = self._m2 = 0.0
+        self._sync_hdr()
+
     def add(self, other: LatencyHistogram) -> None:
         """Merge ``other`` into this histogram."""
         if other.count == 0:
