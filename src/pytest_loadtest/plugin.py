@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 import pytest
 
-from pytest_loadtest._settings._config import SETTINGS, SettingError, SettingSpec, check_layer
+from pytest_loadtest._settings._layers import SettingError, check_layer
 from pytest_loadtest._settings._selection import markexpr_selects
 from pytest_loadtest._settings._session import SESSION_OPTIONS
+from pytest_loadtest._settings._table import OPTIONS, SettingSpec, marker_signature
 
 if TYPE_CHECKING:
     from pytest_loadtest._baseline import BaselineSession
@@ -27,12 +28,6 @@ if TYPE_CHECKING:
     from pytest_loadtest._runner import LoadRunner
 
 MARKERS: Final = ("load", "soak")
-_SIGNATURE: Final = (
-    "users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, stages=None, "
-    "think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, "
-    "stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, "
-    "abort_window='5s', monitor_interval='1s', tracemalloc=False, watch=(), detectors=None"
-)
 
 
 @dataclass
@@ -81,7 +76,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the "load testing" option group and the ini twins of its settings."""
     group = parser.getgroup("loadtest", "load testing")
-    for spec in SETTINGS:
+    for spec in OPTIONS:
         if spec.cli:
             help_text = f"{spec.help} Overrides markers and run() arguments.".replace("%", "%%")
             if spec.metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
@@ -140,7 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
         kind = "a soak (endurance) test" if name == "soak" else "a load test"
         config.addinivalue_line(
             "markers",
-            f"{name}({_SIGNATURE}): {kind}; virtual users drive a target through the "
+            f"{name}({marker_signature()}): {kind}; virtual users drive a target through the "
             f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
             "line, or run with --load-run-all.",
         )
@@ -151,7 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
         is_worker=hasattr(config, "workerinput"),
     )
     inifile = config.inipath.name if config.inipath else "ini file"
-    for spec in SETTINGS:
+    for spec in OPTIONS:
         if spec.cli and (value := config.getoption(spec.dest)) is not None:
             state.cli[spec.name] = (f"command line option {spec.option}", value)
         if spec.ini and (raw := config.getini(spec.ini_name)):
@@ -341,7 +336,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import TargetError
-    from pytest_loadtest._settings._config import SettingError
+    from pytest_loadtest._settings._layers import SettingError
 
     problem = ""
     outcome: object = None

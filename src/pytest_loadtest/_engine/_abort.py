@@ -17,7 +17,7 @@ from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._latency import CallStatsMixin
 from pytest_loadtest._model._sla import SLA, Breach
 from pytest_loadtest._model._stats import LatencyHistogram
-from pytest_loadtest._settings._config import LoadSettings
+from pytest_loadtest._settings._settings import LoadSettings
 
 if TYPE_CHECKING:
     from pytest_loadtest._engine._engine import Engine

@@ -26,7 +26,7 @@ from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._scenario._target import Plan, Task
-from pytest_loadtest._settings._config import LoadSettings
+from pytest_loadtest._settings._settings import LoadSettings
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress, ProgressSnapshot
