@@ -22,7 +22,7 @@ import psutil
 
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._scenario._target import build_plan
-from pytest_loadtest._settings._config import resolve_settings
+from pytest_loadtest._settings._layers import resolve_settings
 
 
 def noop() -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
-from pytest_loadtest._settings._config import resolve_settings
+from pytest_loadtest._settings._layers import resolve_settings
 
 
 def noop() -> None:

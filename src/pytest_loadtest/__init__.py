@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from pytest_loadtest._runner import LoadRunner
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import Scenario, TargetError
-    from pytest_loadtest._settings._config import LoadSettings, SettingError, ThinkTime
+    from pytest_loadtest._settings._layers import SettingError
+    from pytest_loadtest._settings._parsers import ThinkTime
+    from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = [
     "SLA",
@@ -64,15 +66,15 @@ _HOMES = {
     "LatencyStats": "_model._latency",
     "LoadResult": "_model._result",
     "LoadRunner": "_runner",
-    "LoadSettings": "_settings._config",
+    "LoadSettings": "_settings._settings",
     "OperationStats": "_model._result",
     "Profile": "_model._shapes",
     "Scenario": "_scenario._target",
     "ScenarioFileError": "_scenario._file",
-    "SettingError": "_settings._config",
+    "SettingError": "_settings._layers",
     "SystemClock": "_model._clock",
     "TargetError": "_scenario._target",
-    "ThinkTime": "_settings._config",
+    "ThinkTime": "_settings._parsers",
     "TimelineRow": "_model._timeline",
     "VirtualUser": "_engine._users",
     "parse_sla": "_model._sla",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
@@ -11,15 +11,14 @@ from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._units import parse_duration
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
-from pytest_loadtest._settings._config import LoadSettings, SettingError, resolve_settings
+from pytest_loadtest._settings._layers import Layer, Layers, SettingError
+from pytest_loadtest._settings._settings import LoadSettings
 from pytest_loadtest._validate import check_settings
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress
 
 __all__ = ["LoadRunner"]
-
-Layer = tuple[str, Mapping[str, object]]
 
 
 def _raise(message: str) -> NoReturn:
@@ -31,7 +30,8 @@ class LoadRunner:
     """Runs targets under load with the test's settings; may be used several times per test.
 
     ``layers_above`` are the settings that beat ``run()``'s keyword arguments (the command line);
-    ``layers_below`` those that yield to them (marker, ini), each as ``(source, values)``.
+    ``layers_below`` those that yield to them (marker, ini), each as ``(source, values)``: the
+    tiers of :class:`~pytest_loadtest._settings._layers.Layers`, which orders them.
     """
 
     def __init__(
@@ -49,8 +49,7 @@ class LoadRunner:
         self.test_id = test_id
         self.results: list[LoadResult] = []
         self.clock = clock
-        self._above = list(layers_above)
-        self._below = list(layers_below)
+        self._layers = Layers(above=tuple(layers_above), below=tuple(layers_below))
         self._on_result = on_result
         self._fail = fail
         self._progress = progress
@@ -67,7 +66,7 @@ class LoadRunner:
 
         SLA breaches are collected on the result and fail the test when it ends.
         """
-        plan, _, resolved = self._prepare(target, [("load_runner.run() argument", settings)])
+        plan, _, resolved = self._prepare(target, ("load_runner.run() argument", settings))
         return self._run(plan, resolved)
 
     def watch(self, *engines: Any) -> None:
@@ -120,20 +119,20 @@ class LoadRunner:
         if problem:
             self._fail(problem)
         settings.setdefault("abort_on_breach", True)
-        plan, layers, resolved = self._prepare(target, [("find_capacity() argument", settings)])
+        plan, layers, resolved = self._prepare(target, ("find_capacity() argument", settings))
         if resolved.sla is None:
             self._fail("find_capacity() needs an SLA to know when the load broke: give sla={...}")
         search = Capacity(by)
         load = float(start)
         while load <= limit + 1e-9:
             key = by if by == "rate" else "users"
-            top = (
+            step_layer = (
                 f"find_capacity() step {len(search.steps) + 1}",
                 {key: load, "duration": seconds},
             )
             unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
             probe = {"search": plan.name, "by": by, "load": load}
-            step_settings = self._resolve([top, *layers])
+            step_settings = self._resolve(layers.with_step(step_layer))
             result = self._run(plan, step_settings, name=f"{plan.name} @ {unit}", probe=probe)
             reason = step_verdict(result)
             search.steps.append(CapacityStep(load, result, reason))
@@ -143,24 +142,22 @@ class LoadRunner:
             load += step
         return search
 
-    def _prepare(
-        self, target: Any, run_layers: list[Layer]
-    ) -> tuple[Plan, list[Layer], LoadSettings]:
+    def _prepare(self, target: Any, call: Layer) -> tuple[Plan, Layers, LoadSettings]:
         """The plan, every settings layer, and the settings they resolve to."""
         try:
             plan = build_plan(target)
-            scenario: list[Layer] = []
+            scenario: Layer | None = None
             if isinstance(target, Scenario) and target.settings:
-                scenario = [(target.source, target.settings)]
-            layers = [*self._above, *run_layers, *scenario, *self._below]
+                scenario = (target.source, target.settings)
+            layers = self._layers.with_call(call, scenario)
             return plan, layers, self._resolve(layers)
         except TargetError as exc:
             problem = str(exc)
         self._fail(problem)  # outside the except block: one message, no chained traceback
 
-    def _resolve(self, layers: list[Layer]) -> LoadSettings:
+    def _resolve(self, layers: Layers) -> LoadSettings:
         try:
-            return check_settings(resolve_settings(layers))
+            return check_settings(layers.resolve())
         except SettingError as exc:
             problem = str(exc)
         self._fail(problem)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pytest_loadtest._settings._config import LoadSettings, SettingError, check_layer
+from pytest_loadtest._settings._layers import SettingError, check_layer
+from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["check_layer_deeply", "check_settings"]
 

@@ -17,7 +17,7 @@ from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
-from pytest_loadtest._settings._config import resolve_settings
+from pytest_loadtest._settings._layers import resolve_settings
 
 from helpers.clock import NS, FakeClock
 

@@ -8,7 +8,7 @@ import time
 
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._scenario._target import build_plan
-from pytest_loadtest._settings._config import resolve_settings
+from pytest_loadtest._settings._layers import resolve_settings
 
 
 def test_count_under_1000_users_matches_the_targets_own_count() -> None:

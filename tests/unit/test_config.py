@@ -9,18 +9,10 @@ from collections.abc import Mapping
 import pytest
 
 from pytest_loadtest._model._sla import SLA, Check
-from pytest_loadtest._settings._config import (
-    DEFAULT_DURATION,
-    DEFAULT_MAX_DURATION,
-    SETTINGS,
-    LoadSettings,
-    SettingError,
-    ThinkTime,
-    check_layer,
-    known_setting,
-    parse_think_time,
-    resolve_settings,
-)
+from pytest_loadtest._settings._layers import SettingError, check_layer, resolve_settings
+from pytest_loadtest._settings._parsers import ThinkTime, parse_think_time
+from pytest_loadtest._settings._settings import LoadSettings
+from pytest_loadtest._settings._table import DEFAULT_DURATION, DEFAULT_MAX_DURATION, SETTINGS
 
 
 def _resolve(*layers: tuple[str, Mapping[str, object]]) -> LoadSettings:
@@ -242,5 +234,3 @@ def test_setting_names_for_command_line_and_ini() -> None:
     assert ramp.option == "--load-ramp-up"
     assert ramp.ini_name == "load_ramp_up"
     assert ramp.dest == "load_ramp_up"
-    assert known_setting("ramp_up")
-    assert not known_setting("ramp-up")

@@ -13,7 +13,8 @@ from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._scenario._target import Scenario, build_plan
-from pytest_loadtest._settings._config import LoadSettings, ThinkTime
+from pytest_loadtest._settings._parsers import ThinkTime
+from pytest_loadtest._settings._settings import LoadSettings
 
 from helpers.clock import FakeClock
 

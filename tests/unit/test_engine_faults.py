@@ -17,7 +17,7 @@ from pytest_loadtest._engine._recorder import Recorder
 from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import Scenario, build_plan
-from pytest_loadtest._settings._config import LoadSettings
+from pytest_loadtest._settings._settings import LoadSettings
 
 from helpers.clock import FakeClock
 

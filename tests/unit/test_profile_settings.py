@@ -8,14 +8,10 @@ from collections.abc import Mapping
 import pytest
 
 from pytest_loadtest._model._shapes import Profile
-from pytest_loadtest._settings._config import (
-    SETTINGS,
-    LoadSettings,
-    SettingError,
-    ThinkTime,
-    check_layer,
-    resolve_settings,
-)
+from pytest_loadtest._settings._layers import SettingError, check_layer, resolve_settings
+from pytest_loadtest._settings._parsers import ThinkTime
+from pytest_loadtest._settings._settings import LoadSettings
+from pytest_loadtest._settings._table import SETTINGS
 
 Layer = tuple[str, Mapping[str, object]]
 

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._runner import LoadRunner
-from pytest_loadtest._settings._config import SettingError
+from pytest_loadtest._settings._layers import SettingError
 
 
 class Failed(Exception):

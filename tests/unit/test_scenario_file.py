@@ -14,7 +14,7 @@ from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._sla import Check
 from pytest_loadtest._runner import LoadRunner
 from pytest_loadtest._scenario._target import Scenario, build_plan
-from pytest_loadtest._settings._config import SettingError
+from pytest_loadtest._settings._layers import SettingError
 
 GOOD = """
 name = "black_friday"
@@ -108,7 +108,7 @@ def test_a_good_file(tmp_path: Path) -> None:
 def test_the_file_settings_resolve_with_the_file_as_their_source(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD)
     scenario = Scenario.from_file(str(path), actions=ACTIONS)
-    from pytest_loadtest._settings._config import resolve_settings
+    from pytest_loadtest._settings._layers import resolve_settings
 
     settings = resolve_settings([(scenario.source, scenario.settings)], seed_source=lambda: 1)
     assert (settings.users, settings.ramp_up, settings.duration) == (20, 1.0, 60.0)

@@ -19,7 +19,7 @@ from pytest_loadtest._model._latency import CallStatsMixin
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._sla import SLA, Breach
 from pytest_loadtest._model._stats import LatencyHistogram
-from pytest_loadtest._settings._config import LoadSettings
+from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["AbortMonitor"]
 

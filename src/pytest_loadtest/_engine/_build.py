@@ -18,7 +18,7 @@ from pytest_loadtest._model._stats import LatencyHistogram
 
 if TYPE_CHECKING:
     from pytest_loadtest._engine._record import RunRecord
-    from pytest_loadtest._settings._config import LoadSettings
+    from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["build_result", "run_facts"]
 

@@ -18,7 +18,7 @@ from pytest_loadtest._model._metrics import NS
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
-    from pytest_loadtest._settings._config import LoadSettings
+    from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["ClosedDriver"]
 

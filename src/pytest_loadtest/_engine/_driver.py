@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, final
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
-    from pytest_loadtest._settings._config import LoadSettings
+    from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["Driver", "DriverFactory", "DriverFigures"]
 

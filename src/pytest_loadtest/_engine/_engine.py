@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress
     from pytest_loadtest._model._result import LoadResult
     from pytest_loadtest._scenario._target import Plan
-    from pytest_loadtest._settings._config import LoadSettings
+    from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["DRIVERS", "Engine"]
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, final
 
-from pytest_loadtest._settings._config import SettingError, check_layer
+from pytest_loadtest._settings._layers import SettingError, check_layer
 
 __all__ = ["ScenarioFile", "ScenarioFileError", "read_scenario_file"]
 

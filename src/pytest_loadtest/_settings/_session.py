@@ -1,4 +1,4 @@
-"""Session-wide command-line options (the per-test settings are in :mod:`._config`).
+"""Session-wide command-line options (the per-test settings are the rows of :mod:`._table`).
 
 Plain data: ``plugin.py`` adds each to pytest's "load testing" group, with an ini twin where
 ``ini`` names one.

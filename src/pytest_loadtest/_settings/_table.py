@@ -1,14 +1,29 @@
-"""The table of settings: each one's parser, command-line flag, ini key and help text."""
+"""The table of settings: the one place a setting is declared.
+
+Each row gives a setting's name, default, parser, help text, metavar, whether it has a
+command-line flag (``--load-ramp-up``), an ini key (``load_ramp_up``) and a marker argument, and
+how its value shows in ``LoadSettings.to_dict()``. Everything else is derived from the rows: the
+resolver's defaults, the ``LoadSettings`` field defaults, the options and ini keys the plugin
+registers, the marker signature of ``pytest --markers``. A new setting is one row here, a field
+of ``LoadSettings`` (same place, same default: a test compares them) and its use.
+
+The rows are in ``LoadSettings``' order, which is also the order of ``to_dict()`` (and so of
+``results.json``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import argparse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final, final
 
-from pytest_loadtest._model._shapes import parse_stages
+from pytest_loadtest._model._shapes import Stage, format_stages, parse_stages
+from pytest_loadtest._model._sla import SLA
 from pytest_loadtest._model._units import parse_count, parse_duration
 from pytest_loadtest._settings._parsers import (
+    ThinkTime,
     parse_bool,
     parse_detectors,
     parse_optional_count,
@@ -20,7 +35,15 @@ from pytest_loadtest._settings._parsers import (
     parse_watch,
 )
 
-__all__ = ["DEFAULT_DURATION", "DEFAULT_MAX_DURATION", "SETTINGS", "SettingSpec"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_DURATION",
+    "DEFAULT_MAX_DURATION",
+    "OPTIONS",
+    "SETTINGS",
+    "SettingSpec",
+    "marker_signature",
+]
 
 #: Default length of a run: short enough for a click in an IDE.
 DEFAULT_DURATION: Final = 5.0
@@ -28,17 +51,57 @@ DEFAULT_DURATION: Final = 5.0
 DEFAULT_MAX_DURATION: Final = 600.0
 
 
+def _same(value: Any) -> object:
+    return value
+
+
+def _think_time_text(value: ThinkTime) -> str:
+    return value.describe()
+
+
+def _sla_dict(value: SLA | None) -> object:
+    return value.to_dict() if value is not None else None
+
+
+def _stages_text(value: tuple[Stage, ...] | None) -> str | None:
+    return format_stages(value) if value else None
+
+
+def _engine_name(engine: Any) -> str:
+    """An engine's URL without its password."""
+    url = getattr(getattr(engine, "sync_engine", engine), "url", None)
+    render = getattr(url, "render_as_string", None)
+    return str(render(hide_password=True)) if callable(render) else repr(engine)
+
+
+def _engine_names(engines: tuple[Any, ...]) -> list[str]:
+    return [_engine_name(engine) for engine in engines]
+
+
+def _detectors_dict(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(value) if value else None
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One setting: its parser, its command-line and ini names, and its help text."""
+    """One setting: default, parser, help, and where a user can give it."""
 
     name: str
+    #: what an unset setting is; ``None`` for "none" (no limit, no SLA...) or "decided by the
+    #: resolver" (``seed``: random)
+    default: Any
     parse: Callable[[object], Any]
     help: str
     metavar: str = ""
+    #: a ``--load-<name>`` command-line flag (see :attr:`option`)
     cli: bool = True
+    #: a ``load_<name>`` ini key (see :attr:`ini_name`)
     ini: bool = True
+    #: a keyword argument of ``@pytest.mark.load``/``soak``, listed in their signature
+    marker: bool = True
+    #: how a value shows in ``LoadSettings.to_dict()``: JSON-ready
+    show: Callable[[Any], object] = _same
 
     @property
     def option(self) -> str:
@@ -55,11 +118,49 @@ class SettingSpec:
         """The ``config.option`` attribute."""
         return "load_" + self.name
 
+    @property
+    def literal(self) -> str:
+        """The default as the marker signature writes it: ``10``, ``'5s'``, ``0``, ``None``."""
+        value = self.default
+        if isinstance(value, ThinkTime) and value.func is None and value.low == value.high:
+            value = value.low
+        if self.metavar.startswith("DURATION") and isinstance(value, float):
+            return "0" if value == 0 else repr(f"{value:g}s")
+        return repr(value)
+
+    def option_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the command-line option (``group.addoption``)."""
+        # argparse formats help with %: a literal percent sign must be doubled
+        text = f"{self.help} Overrides markers and run() arguments.".replace("%", "%%")
+        kwargs: dict[str, Any] = {"dest": self.dest, "default": None, "help": text}
+        if self.metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs.update(metavar=self.metavar, type=_argtype(self))
+        return kwargs
+
+    @property
+    def ini_help(self) -> str:
+        """Help text of the ini key."""
+        return f"load testing: {self.help}"
+
+
+def _argtype(spec: SettingSpec) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return spec.parse(text)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: {exc}") from None
+
+    parse.__name__ = spec.name  # argparse names the type in some messages
+    return parse
+
 
 SETTINGS: Final[tuple[SettingSpec, ...]] = (
-    SettingSpec("users", parse_count, "number of virtual users (threads). Default 10.", "N"),
+    SettingSpec("users", 10, parse_count, "number of virtual users (threads). Default 10.", "N"),
     SettingSpec(
         "duration",
+        DEFAULT_DURATION,  # with iterations set: DEFAULT_MAX_DURATION; with stages: theirs
         parse_positive_duration,
         "how long a run lasts: seconds or '500ms', '30s', '10m', '1h30m'. Default 5s "
         f"(with iterations set: at most {DEFAULT_MAX_DURATION:g}s).",
@@ -67,48 +168,78 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "iterations",
+        None,
         parse_optional_count,
         "total iterations shared by all users; the run ends at whichever of duration and "
         "iterations comes first. Default: no limit.",
         "N",
     ),
     SettingSpec(
-        "ramp_up", parse_duration, "start the users linearly over this time. Default 0.", "DURATION"
+        "ramp_up",
+        0.0,
+        parse_duration,
+        "start the users linearly over this time. Default 0.",
+        "DURATION",
     ),
     SettingSpec(
         "think_time",
+        ThinkTime(),
         parse_think_time,
         "pause between a user's iterations: '0.5', '100ms' or a range '10ms..50ms'. Default 0.",
         "DURATION[..MAX]",
+        show=_think_time_text,
     ),
     SettingSpec(
         "warmup",
+        0.0,
         parse_duration,
         "seconds at the start left out of the statistics. Default 0.",
         "DURATION",
     ),
     SettingSpec(
         "stop_timeout",
+        5.0,
         parse_duration,
         "how long in-flight calls may finish after the end; later ones are reported as hung. "
         "Default 5s.",
         "DURATION",
     ),
     SettingSpec(
+        "seed",
+        None,  # the resolver draws one at random
+        parse_seed,
+        "base seed of the per-user random generators (vu.random); reported with each result "
+        "so a run can be repeated. Default: random.",
+        "INT",
+    ),
+    SettingSpec(
+        "sla",
+        None,
+        parse_setting_sla,
+        "service-level targets",
+        cli=False,
+        ini=False,
+        show=_sla_dict,
+    ),
+    SettingSpec(
         "ramp_down",
+        0.0,
         parse_duration,
         "stop the users (or lower the rate) linearly over the last DURATION of the run. Default 0.",
         "DURATION",
     ),
     SettingSpec(
         "stages",
+        None,
         parse_stages,
         "closed-model profile: 'DURATION:USERS,...', each stage moving linearly from the previous "
         "target (0 at the start) to its own, like k6's ramping-vus; e.g. '30s:100,2m:100,10s:0'.",
         "STAGES",
+        show=_stages_text,
     ),
     SettingSpec(
         "pacing",
+        0.0,
         parse_duration,
         "closed model: each user starts an iteration at most every DURATION (Locust's "
         "constant_pacing). Default 0 (off).",
@@ -116,6 +247,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "rate",
+        None,
         parse_rate,
         "open model: iterations started per second, whatever earlier ones take; latency is "
         "measured from each iteration's intended start (coordinated omission corrected).",
@@ -123,12 +255,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "rate_stages",
+        None,
         parse_stages,
         "open-model profile: 'DURATION:RATE,...' from rate 0 at the start, e.g. '30s:100,1m:1000'.",
         "STAGES",
+        show=_stages_text,
     ),
     SettingSpec(
         "max_users",
+        1000,
         parse_count,
         "open model: most virtual users serving iterations at once; an iteration due when all "
         "are busy is dropped and counted. Default 1000.",
@@ -136,6 +271,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "abort_on_breach",
+        False,
         parse_bool,
         "stop a run early once the SLA, evaluated over a rolling window, stays breached for "
         "longer than abort_grace (k6's abortOnFail). Default off.",
@@ -143,6 +279,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "abort_grace",
+        0.0,
         parse_duration,
         "how long a rolling SLA breach may last before abort_on_breach stops the run "
         "(k6's delayAbortEval). Default 0.",
@@ -150,19 +287,14 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "abort_window",
+        5.0,
         parse_positive_duration,
         "length of the rolling window abort_on_breach evaluates the SLA over. Default 5s.",
         "DURATION",
     ),
     SettingSpec(
-        "seed",
-        parse_seed,
-        "base seed of the per-user random generators (vu.random); reported with each result "
-        "so a run can be repeated. Default: random.",
-        "INT",
-    ),
-    SettingSpec(
         "monitor_interval",
+        1.0,
         parse_duration,
         "seconds between samples of the process's CPU, memory, threads, files and IO; 0 turns "
         "the resource monitor off. Default 1s.",
@@ -170,14 +302,63 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "tracemalloc",
+        False,
         parse_bool,
         "trace allocations to name the top growing allocation sites by file:line (slows "
         "allocation-heavy code several-fold). Default off.",
         "BOOL",
     ),
-    SettingSpec("watch", parse_watch, "SQLAlchemy engines to watch", cli=False, ini=False),
     SettingSpec(
-        "detectors", parse_detectors, "bottleneck detector thresholds", cli=False, ini=False
+        "watch",
+        (),
+        parse_watch,
+        "SQLAlchemy engines to watch",
+        cli=False,
+        ini=False,
+        show=_engine_names,
     ),
-    SettingSpec("sla", parse_setting_sla, "service-level targets", cli=False, ini=False),
+    SettingSpec(
+        "detectors",
+        None,
+        parse_detectors,
+        "bottleneck detector thresholds",
+        cli=False,
+        ini=False,
+        show=_detectors_dict,
+    ),
 )
+
+_BY_NAME: Final = {spec.name: spec for spec in SETTINGS}
+
+#: Every setting's default, by name: what the resolver starts from.
+DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({s.name: s.default for s in SETTINGS})
+
+
+def _in_order(names: tuple[str, ...]) -> tuple[SettingSpec, ...]:
+    """The rows named, in that order, then the others in table order."""
+    listed = [_BY_NAME[name] for name in names]
+    return (*listed, *(spec for spec in SETTINGS if spec.name not in names))
+
+
+#: The rows in the order ``pytest --help`` has always listed their options and ini keys.
+OPTIONS: Final = _in_order(
+    (
+        *("users", "duration", "iterations", "ramp_up", "think_time", "warmup", "stop_timeout"),
+        *("ramp_down", "stages", "pacing", "rate", "rate_stages", "max_users"),
+        *("abort_on_breach", "abort_grace", "abort_window", "seed"),
+    )
+)
+
+#: The order ``pytest --markers`` has always listed the marker's arguments in: the load
+#: profile first.
+_MARKER_ORDER: Final = _in_order(
+    (
+        *("users", "duration", "iterations", "ramp_up", "ramp_down", "stages", "think_time"),
+        *("pacing", "rate", "rate_stages", "max_users", "warmup", "stop_timeout", "seed", "sla"),
+    )
+)
+
+
+def marker_signature() -> str:
+    """The keyword arguments of ``@pytest.mark.load`` with their defaults, for ``--markers``."""
+    return ", ".join(f"{spec.name}={spec.literal}" for spec in _MARKER_ORDER if spec.marker)

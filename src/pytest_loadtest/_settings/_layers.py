@@ -1,41 +1,42 @@
-"""Settings: the resolved settings of a run, and the one resolver that produces them.
+"""Settings layers and the one resolver that merges them into :class:`LoadSettings`.
 
 Precedence, highest first (k6's order: what is typed at run time wins)::
 
-    command line  >  run() keyword arguments  >  marker keyword arguments  >  ini  >  default
+    command line  >  run() / find_capacity() keyword arguments  >  scenario file  >  marker
+                  >  ini  >  default
 
-Every parser is a pure function; an error names the setting, the bad value and where it came from.
+(a capacity-search step's own load and duration beat even the command line). :class:`Layers`
+is the one place that puts layers in this order. Every parser is a pure function; an error names
+the setting, the bad value and where it came from.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final, final
 
-from pytest_loadtest._model._shapes import Profile, Stage, format_stages
-from pytest_loadtest._model._sla import SLA
-from pytest_loadtest._settings._parsers import ThinkTime, parse_think_time
-from pytest_loadtest._settings._table import (
-    DEFAULT_DURATION,
-    DEFAULT_MAX_DURATION,
-    SETTINGS,
-    SettingSpec,
-)
+from pytest_loadtest._settings._parsers import ThinkTime
+from pytest_loadtest._settings._settings import LoadSettings
+from pytest_loadtest._settings._table import DEFAULT_MAX_DURATION, OPTIONS, SETTINGS
 
 __all__ = [
-    "DEFAULT_DURATION",
-    "DEFAULT_MAX_DURATION",
-    "SETTINGS",
-    "LoadSettings",
+    "MARKERS",
+    "Layer",
+    "Layers",
     "SettingError",
-    "SettingSpec",
-    "ThinkTime",
-    "parse_think_time",
+    "check_layer",
+    "marker_layer",
     "resolve_settings",
 ]
+
+#: One layer: where its values came from (named in errors and ``LoadSettings.sources``), and
+#: its values by setting name.
+Layer = tuple[str, Mapping[str, object]]
+
+#: The markers whose keyword arguments are settings.
+MARKERS: Final = ("load", "soak")
 
 
 class SettingError(ValueError):
@@ -43,127 +44,8 @@ class SettingError(ValueError):
 
 
 _SPECS: Final = {spec.name: spec for spec in SETTINGS}
-_DEFAULTS: Final[Mapping[str, object]] = {
-    "users": 10,
-    "duration": None,  # resolved against iterations below
-    "iterations": None,
-    "ramp_up": 0.0,
-    "think_time": ThinkTime(),
-    "warmup": 0.0,
-    "stop_timeout": 5.0,
-    "seed": None,
-    "sla": None,
-    "ramp_down": 0.0,
-    "stages": None,
-    "pacing": 0.0,
-    "rate": None,
-    "rate_stages": None,
-    "max_users": 1000,
-    "abort_on_breach": False,
-    "abort_grace": 0.0,
-    "abort_window": 5.0,
-    "monitor_interval": 1.0,
-    "tracemalloc": False,
-    "watch": (),
-    "detectors": None,
-}
 #: Settings that choose the load model; the highest layer setting any of them decides.
 PROFILE_KEYS: Final = ("users", "stages", "rate", "rate_stages")
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class LoadSettings:
-    """Fully resolved settings of one run."""
-
-    users: int = 10
-    duration: float = DEFAULT_DURATION
-    iterations: int | None = None
-    ramp_up: float = 0.0
-    think_time: ThinkTime = field(default_factory=ThinkTime)
-    warmup: float = 0.0
-    stop_timeout: float = 5.0
-    seed: int = 0
-    sla: SLA | None = None
-    ramp_down: float = 0.0
-    stages: tuple[Stage, ...] | None = None
-    pacing: float = 0.0
-    rate: float | None = None
-    rate_stages: tuple[Stage, ...] | None = None
-    max_users: int = 1000
-    abort_on_breach: bool = False
-    abort_grace: float = 0.0
-    abort_window: float = 5.0
-    monitor_interval: float = 1.0
-    tracemalloc: bool = False
-    watch: tuple[Any, ...] = ()
-    detectors: Mapping[str, Any] | None = None
-    sources: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def model(self) -> str:
-        """``"open"`` (an arrival rate) or ``"closed"`` (a number of users)."""
-        return "open" if self.rate is not None or self.rate_stages is not None else "closed"
-
-    def profile(self) -> Profile:
-        """Users (closed model) or iterations per second (open model) as a function of time."""
-        if self.rate_stages is not None:
-            return Profile.from_stages(self.rate_stages)
-        if self.stages is not None:
-            return Profile.from_stages(self.stages)
-        value = float(self.rate if self.rate is not None else self.users)
-        return Profile.constant(
-            value, duration=self.duration, ramp_up=self.ramp_up, ramp_down=self.ramp_down
-        )
-
-    @property
-    def peak_users(self) -> int:
-        """Threads a closed-model run needs: the profile's highest number of users."""
-        if self.stages is None:
-            return self.users
-        return max(1, math.ceil(max(target for _, target in self.stages)))
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (callables shown by name)."""
-        return {
-            "model": self.model,
-            "users": self.users,
-            "duration": self.duration,
-            "iterations": self.iterations,
-            "ramp_up": self.ramp_up,
-            "think_time": self.think_time.describe(),
-            "warmup": self.warmup,
-            "stop_timeout": self.stop_timeout,
-            "seed": self.seed,
-            "sla": self.sla.to_dict() if self.sla is not None else None,
-            "ramp_down": self.ramp_down,
-            "stages": format_stages(self.stages) if self.stages is not None else None,
-            "pacing": self.pacing,
-            "rate": self.rate,
-            "rate_stages": format_stages(self.rate_stages) if self.rate_stages else None,
-            "max_users": self.max_users,
-            "abort_on_breach": self.abort_on_breach,
-            "abort_grace": self.abort_grace,
-            "abort_window": self.abort_window,
-            "profile": self.profile().describe(),
-            "monitor_interval": self.monitor_interval,
-            "tracemalloc": self.tracemalloc,
-            "watch": [_engine_name(engine) for engine in self.watch],
-            "detectors": dict(self.detectors) if self.detectors else None,
-            "sources": dict(self.sources),
-        }
-
-
-def _engine_name(engine: Any) -> str:
-    """An engine's URL without its password."""
-    url = getattr(getattr(engine, "sync_engine", engine), "url", None)
-    render = getattr(url, "render_as_string", None)
-    return str(render(hide_password=True)) if callable(render) else repr(engine)
-
-
-def known_setting(name: str) -> bool:
-    """True when ``name`` is a setting that markers and ``run()`` accept."""
-    return name in _SPECS
 
 
 def check_layer(source: str, values: Mapping[str, object]) -> dict[str, object]:
@@ -182,7 +64,7 @@ def check_layer(source: str, values: Mapping[str, object]) -> dict[str, object]:
 
 
 def resolve_settings(
-    layers: Iterable[tuple[str, Mapping[str, object]]],
+    layers: Iterable[Layer],
     *,
     seed_source: Callable[[], int] | None = None,
 ) -> LoadSettings:
@@ -221,20 +103,19 @@ def resolve_settings(
         lower = "pacing" if rank["pacing"] > rank["think_time"] else "think_time"
         del chosen[lower]  # both pace iterations: the higher layer's choice wins
         sources.pop(lower)
-    for name, default in _DEFAULTS.items():
-        if name not in chosen:
-            chosen[name] = default
-            sources[name] = "default"
-    stages = chosen["stages"] if chosen["stages"] is not None else chosen["rate_stages"]
-    if chosen["duration"] is None:
+    duration_given = "duration" in chosen
+    for spec in SETTINGS:
+        if spec.name not in chosen:
+            chosen[spec.name] = spec.default
+            sources[spec.name] = "default"
+    if not duration_given:  # the stages, or the iterations, say how long an unset run lasts
+        stages = chosen["stages"] if chosen["stages"] is not None else chosen["rate_stages"]
         if stages is not None:
             chosen["duration"] = sum(d for d, _ in stages)  # type: ignore[attr-defined]
             key = "stages" if chosen["stages"] is not None else "rate_stages"
             sources["duration"] = f"the {key} ({sources[key]})"
-        else:
-            chosen["duration"] = (
-                DEFAULT_DURATION if chosen["iterations"] is None else DEFAULT_MAX_DURATION
-            )
+        elif chosen["iterations"] is not None:
+            chosen["duration"] = DEFAULT_MAX_DURATION
     if chosen["seed"] is None:
         chosen["seed"] = (seed_source or (lambda: random.SystemRandom().randrange(2**31)))()
     settings = LoadSettings(sources=sources, **chosen)  # type: ignore[arg-type]
@@ -313,3 +194,86 @@ def _check_consistency(settings: LoadSettings) -> None:
         stages = getattr(settings, name)
         if stages is not None and not any(target > 0 for _, target in stages):
             raise SettingError(f"{src[name]}: {name} never rise above 0, so nothing would run")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """Every layer of settings of one run, kept in their tiers; iterating gives them in
+    precedence order, highest first: ``step``, ``above``, ``call``, ``scenario``, ``below``.
+
+    The plugin builds the session's tiers with :meth:`from_options` (the command line above,
+    the ini file below) and puts a test's marker at the top of ``below`` with
+    :meth:`with_marker`; the runner adds a call's keyword arguments and scenario file with
+    :meth:`with_call`, and a capacity-search step with :meth:`with_step`.
+    """
+
+    #: layers that beat a call's keyword arguments: the command line's options, one layer each
+    above: tuple[Layer, ...] = ()
+    #: layers that yield to them: the test's marker, then the ini file's options
+    below: tuple[Layer, ...] = ()
+    #: ``run()`` / ``find_capacity()`` keyword arguments
+    call: Layer | None = None
+    #: the settings of a scenario file (its ``[load]`` and ``[sla]`` tables)
+    scenario: Layer | None = None
+    #: a capacity-search step's own load and duration: above everything
+    step: Layer | None = None
+
+    @classmethod
+    def from_options(
+        cls, option: Callable[[str], Any], ini: Callable[[str], Any], inifile: str
+    ) -> Layers:
+        """The session's layers: each command-line option given (``option(dest)``, ``None``
+        when absent) above, each ini key set (``ini(key)``, empty when unset) below, checked
+        now so that a bad ini value stops the session (:class:`SettingError`)."""
+        above: list[Layer] = []
+        below: list[Layer] = []
+        for spec in OPTIONS:
+            if spec.cli and (value := option(spec.dest)) is not None:
+                above.append((f"command line option {spec.option}", {spec.name: value}))
+            if spec.ini and (raw := ini(spec.ini_name)):
+                source = f"{inifile} option {spec.ini_name}"
+                below.append((source, check_layer(source, {spec.name: raw})))
+        return cls(above=tuple(above), below=tuple(below))
+
+    def with_marker(self, marker: Layer) -> Layers:
+        """These layers with a test's marker above the ini file's."""
+        return replace(self, below=(marker, *self.below))
+
+    def with_call(self, call: Layer, scenario: Layer | None = None) -> Layers:
+        """These layers with a call's keyword arguments and its scenario file's settings."""
+        return replace(self, call=call, scenario=scenario)
+
+    def with_step(self, step: Layer) -> Layers:
+        """These layers under one step of a capacity search."""
+        return replace(self, step=step)
+
+    def __iter__(self) -> Iterator[Layer]:
+        if self.step is not None:
+            yield self.step
+        yield from self.above
+        if self.call is not None:
+            yield self.call
+        if self.scenario is not None:
+            yield self.scenario
+        yield from self.below
+
+    def resolve(self) -> LoadSettings:
+        """The settings these layers resolve to (:func:`resolve_settings`)."""
+        return resolve_settings(self)
+
+
+def marker_layer(test_id: str, markers: Sequence[tuple[str, Mapping[str, object]]]) -> Layer:
+    """The merged keyword arguments of a test's load/soak markers, as one layer.
+
+    ``markers`` are ``(name, keyword arguments)`` of all the test's markers, closest first (as
+    pytest's ``iter_markers`` gives them): the closest marker's value of a setting wins.
+    """
+    merged: dict[str, object] = {}
+    names = []
+    for name, kwargs in reversed(markers):
+        if name in MARKERS:
+            names.append(name)
+            merged.update(kwargs)
+    label = names[-1] if names else "load"
+    return f"@pytest.mark.{label} of {test_id}", merged

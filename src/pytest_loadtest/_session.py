@@ -1,0 +1,266 @@
+"""The plugin's session: its state, and the plain work its hooks do (pytest is not imported here).
+
+``plugin.py`` keeps the hooks. It hands this module what pytest knows (option and ini values
+through a :class:`ConfigReader`, which ``pytest.Config`` is; the command-line arguments; the
+verbosity), keeps the :class:`LoadSession` in ``config.stash``, and turns an :class:`OptionError`
+into ``pytest.UsageError`` with the same message. Heavy modules (the baseline, the report
+writers) are imported only when a session uses them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, final
+
+from pytest_loadtest._settings._layers import MARKERS, Layers, SettingError, marker_layer
+from pytest_loadtest._settings._selection import markexpr_selects
+from pytest_loadtest._validate import check_layer_deeply
+
+if TYPE_CHECKING:
+    from pytest_loadtest._baseline._session import BaselineSession
+    from pytest_loadtest._model._progress import Progress
+    from pytest_loadtest._model._result import LoadResult
+    from pytest_loadtest._report._progress import ProgressMode
+
+__all__ = ["ConfigReader", "LoadSession", "OptionError", "check_markers", "named_files"]
+
+#: A marker as plain values: its name, positional and keyword arguments.
+Marker = tuple[str, Sequence[object], Mapping[str, object]]
+
+
+class OptionError(ValueError):
+    """A bad option, ini value or marker: the plugin stops the session with this message."""
+
+
+class ConfigReader(Protocol):
+    """What the session reads options through: ``pytest.Config`` is one."""
+
+    def getoption(self, name: str, default: Any = ..., skip: bool = ...) -> Any:
+        """The value of a command-line option (``default`` when the option does not exist)."""
+
+    def getini(self, name: str) -> Any:
+        """The value of an ini key."""
+
+
+def named_files(args: Iterable[str], root: Path) -> set[Path]:
+    """Test files named on the command line (what an IDE passes when one test is clicked)."""
+    files = set()
+    for arg in args:
+        path = (root / arg.split("::", 1)[0]).resolve()
+        if path.is_file():
+            files.add(path)
+    return files
+
+
+def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
+    """:class:`OptionError` unless the test's load/soak markers take valid settings only."""
+    for name, args, _ in markers:
+        if name in MARKERS and args:
+            raise OptionError(
+                f"@pytest.mark.{name} of {test_id} takes keyword arguments only, "
+                f"got positional {args!r}"
+            )
+    source, values = marker_layer(test_id, [(name, kwargs) for name, _, kwargs in markers])
+    try:
+        check_layer_deeply(source, values)
+    except SettingError as exc:
+        raise OptionError(str(exc)) from None
+
+
+@final
+@dataclass
+class LoadSession:
+    """The state of one pytest session of the plugin (on the controller, or an xdist worker)."""
+
+    layers: Layers = field(default_factory=Layers)  # the command line's and the ini file's
+    run_all: bool = False
+    no_sla: bool = False
+    markexpr: str = ""
+    named_files: set[Path] = field(default_factory=set)
+    is_worker: bool = False
+    results: list[LoadResult] = field(default_factory=list)
+    report_dir: Path | None = None
+    progress: ProgressMode = "off"
+    progress_interval: float = 10.0
+    stream: TextIO | None = None  # the real standard output, for progress during a test
+    written: list[Path] = field(default_factory=list)
+    report_problem: str = ""
+    baseline: BaselineSession | None = None
+    baseline_lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        config: ConfigReader,
+        *,
+        inifile: str,
+        root: Path,
+        named: set[Path],
+        is_worker: bool,
+        verbosity: int,
+    ) -> LoadSession:
+        """Read the options into a new session; :class:`OptionError` for a bad one.
+
+        ``inifile`` names the ini file in messages, ``root`` is the directory pytest was
+        invoked in, ``named`` the test files the command line named."""
+        session = cls(
+            run_all=bool(config.getoption("load_run_all")),
+            no_sla=bool(config.getoption("load_no_sla")),
+            markexpr=str(config.getoption("markexpr", "") or ""),
+            named_files=named,
+            is_worker=is_worker,
+        )
+        try:
+            session.layers = Layers.from_options(config.getoption, config.getini, inifile)
+        except SettingError as exc:
+            raise OptionError(str(exc)) from None
+        if not is_worker:  # xdist workers show no progress and write no report
+            session._configure_output(config, inifile, root, verbosity)
+        session._configure_baseline(config)
+        return session
+
+    def _configure_output(
+        self, config: ConfigReader, inifile: str, root: Path, verbosity: int
+    ) -> None:
+        """Report directory and progress mode."""
+        from pytest_loadtest._model._units import parse_duration
+        from pytest_loadtest._report._progress import (
+            choose_progress_mode,
+            parse_progress_mode,
+            real_stdout,
+        )
+
+        report = config.getoption("load_report") or config.getini("load_report")
+        if report:
+            path = root / str(report)
+            if path.exists() and not path.is_dir():
+                source = "--load-report" if config.getoption("load_report") else inifile
+                raise OptionError(f"{source}: {report!r} is a file, not a directory")
+            self.report_dir = path
+        requested = config.getoption("load_progress") or config.getini("load_progress") or None
+        try:
+            mode = parse_progress_mode(requested) if requested else None
+        except ValueError as exc:
+            raise OptionError(f"{inifile} option load_progress: {exc}") from None
+        interval = config.getoption("load_progress_interval") or config.getini(
+            "load_progress_interval"
+        )
+        if interval:
+            source = (
+                "--load-progress-interval"
+                if config.getoption("load_progress_interval")
+                else f"{inifile} option load_progress_interval"
+            )
+            try:
+                self.progress_interval = parse_duration(interval)
+                if self.progress_interval <= 0:
+                    raise ValueError(f"{interval!r} must be longer than 0")
+            except ValueError as exc:
+                raise OptionError(f"{source}: {exc}") from None
+        isatty = bool(getattr(sys.stdout, "isatty", lambda: False)())
+        self.progress = choose_progress_mode(mode, isatty=isatty, verbosity=verbosity)
+        if self.progress != "off":  # only then a descriptor of our own on the real output
+            self.stream = real_stdout()
+
+    def _configure_baseline(self, config: ConfigReader) -> None:
+        """Load the baseline and parse the checks (on xdist workers too: they fail their tests)."""
+        names = ("load_save", "load_autosave", "load_compare", "load_compare_fail")
+        if all(config.getoption(name) in (None, False) for name in names):
+            return  # keep numpy and the baseline code out of sessions that do not ask for them
+        from pytest_loadtest._baseline._benchmark_compat import machine_id, storage_path
+        from pytest_loadtest._baseline._checks import CheckSpecError
+        from pytest_loadtest._baseline._session import BaselineSession
+        from pytest_loadtest._baseline._storage import BaselineError, check_save_name
+
+        save = config.getoption("load_save")
+        try:
+            if save is not None:
+                check_save_name(save)
+            self.baseline = BaselineSession.create(
+                storage=storage_path(config.getoption("benchmark_storage", None)),
+                machine=machine_id(),
+                save=save,
+                autosave=bool(config.getoption("load_autosave")),
+                save_failed=bool(config.getoption("load_save_failed")),
+                compare_with=config.getoption("load_compare"),
+                compare_fail=config.getoption("load_compare_fail"),
+            )
+        except CheckSpecError as exc:
+            raise OptionError(f"--load-compare-fail: {exc}") from None
+        except BaselineError as exc:
+            raise OptionError(f"--load-compare: {exc}") from None
+        except ValueError as exc:  # a save name
+            raise OptionError(f"--load-save: {exc}") from None
+
+    def close(self) -> None:
+        """Close the progress stream."""
+        if self.stream is not None and self.stream is not sys.stdout:
+            self.stream.close()
+            self.stream = None
+
+    def selects(self, path: Path, markers: Set[str], kinds: Set[str]) -> bool:
+        """Does the session run a load test (in file ``path``, with ``markers``, of ``kinds``)?"""
+        if self.run_all or path.resolve() in self.named_files:
+            return True
+        return markexpr_selects(self.markexpr, markers, kinds)
+
+    def progress_printers(self) -> Callable[[], Progress] | None:
+        """A maker of one progress printer per run, or ``None`` when progress is off."""
+        if self.stream is None:
+            return None
+        from pytest_loadtest._report._progress import progress_factory
+
+        return progress_factory(self.stream, self.progress, self.progress_interval)
+
+    def keep_interrupted(self, result: LoadResult) -> None:
+        """Keep a run that was interrupted: no report will carry it, the session is stopping."""
+        if result.interrupted and not self.is_worker:
+            self.results.append(result)
+
+    def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
+        """Why the test fails once its body has run: SLA breaches and regressions, or ``""``."""
+        from pytest_loadtest._report._terminal import failure_message
+
+        failed = [r for r in results if not r.passed and r.probe is None]
+        messages = [failure_message(failed)] if failed and not self.no_sla else []
+        if self.baseline is not None:
+            messages.append(self.baseline.test_failure(test_id, results))
+        return "\n".join(m for m in messages if m)
+
+    def finish(self, config: object, *, failed: bool, metadata: Mapping[str, Any]) -> None:
+        """At the end of the session: compare and save the baseline, hand the results to
+        pytest-benchmark (``config``), write the report and the GitHub job summary."""
+        if not self.results:
+            return
+        from pytest_loadtest._baseline._benchmark_compat import contribute
+        from pytest_loadtest._baseline._entry import entries_from_results
+        from pytest_loadtest._report._html import ReportError
+        from pytest_loadtest._report._markdown import append_step_summary
+        from pytest_loadtest._report._write import write_report
+
+        if self.baseline is not None:
+            self.baseline_lines = self.baseline.finish(self.results, failed=failed)
+        # into pytest-benchmark's own session when it saves, writes JSON or compares
+        contribute(config, entries_from_results(self.results))
+        try:
+            if self.report_dir is not None:
+                self.written = write_report(self.report_dir, self.results, metadata=metadata)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                append_step_summary(summary, self.results)
+        except (ReportError, OSError) as exc:
+            self.report_problem = f"load report not written: {exc}"
+
+    def report_lines(self) -> list[str]:
+        """Where the report was written, and what it lacks: lines for the terminal summary."""
+        if not self.written:
+            return []
+        from pytest_loadtest._report._write import charts_note
+
+        index = next((p for p in self.written if p.name == "index.html"), self.written[0])
+        note = charts_note()
+        return [f"load report: {index}", *([note] if note else [])]
