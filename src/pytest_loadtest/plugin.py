@@ -16,7 +16,7 @@ import pytest
 
 from pytest_loadtest._session import LoadSession, OptionError, check_markers, named_files
 from pytest_loadtest._settings._layers import MARKERS, SettingError, marker_layer
-from pytest_loadtest._settings._session import SESSION_OPTIONS
+from pytest_loadtest._settings._options import SESSION_OPTIONS
 from pytest_loadtest._settings._table import OPTIONS, marker_signature
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pytest_loadtest._settings._session import SESSION_OPTIONS
+from pytest_loadtest._settings._options import SESSION_OPTIONS
 from pytest_loadtest._settings._table import SETTINGS, marker_signature
 
 

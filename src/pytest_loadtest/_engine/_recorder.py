@@ -13,14 +13,22 @@ operation's histogram: each duration is folded once.
 from __future__ import annotations
 
 import threading
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final, Protocol, Union, final
+from typing import Final, final
 
 import numpy as np
 
+from pytest_loadtest._engine._backlog import (
+    BACKLOG_LIMIT,
+    RELIEVE_WAIT,
+    SPARE_WINDOWS,
+    USER_BACKLOG_MIN,
+    Durations,
+    Owner,
+    as_array,
+)
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
@@ -28,45 +36,6 @@ from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
 __all__ = ["OperationRecord", "Recorder"]
 
 TIMELINE_PERCENTILES: Final = (50.0, 95.0, 99.0)
-#: Durations waiting to be folded, in all, above which users wait for the collector to fold them
-#: (backpressure): 1.6 MB of int64. Whatever the target's speed, memory stays bounded.
-BACKLOG_LIMIT: Final = 200_000
-#: Seconds a user waits for the collector before it folds the backlog itself (the collector is
-#: late or absent). Folding stays on the collector's thread otherwise: numpy's temporaries then
-#: come from one thread's heap, not from every user's.
-RELIEVE_WAIT: Final = 0.5
-#: Finished windows kept for reuse: a window's histogram is ~190 KB, and allocating one per
-#: window and operation, then freeing it, grew the process's heap by fragmentation for as long as
-#: a run lasted.
-SPARE_WINDOWS: Final = 64
-#: The least backlog a single user may have before it folds (with many users the share of each
-#: is small; below this, folding would cost more than it saves).
-USER_BACKLOG_MIN: Final = 1_024
-
-
-#: Durations handed over: ``array('q')`` from virtual users (read by numpy without a copy), or
-#: a list of ints.
-Durations = Union["array[int]", list[int]]
-
-
-def _as_array(chunks: list[Durations]) -> np.ndarray:
-    """One int64 array of ``chunks``' durations."""
-    parts = [
-        np.frombuffer(c, dtype=np.int64) if isinstance(c, array) else np.asarray(c, dtype=np.int64)
-        for c in chunks
-    ]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-class Owner(Protocol):
-    """Who submitted a chunk: counts its own submitted durations; the recorder its folded ones."""
-
-    drained: int
-
-    @property
-    def backlog(self) -> int:
-        """Durations submitted and not folded yet."""
-        ...
 
 
 @final
@@ -228,7 +197,7 @@ class Recorder:
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
             groups.setdefault(key, []).append(chunk)
         for (op, window, warmup), chunks in groups.items():
-            values = _as_array(chunks)
+            values = as_array(chunks)
             self._fold(op, window, warmup, values)
         errors = self._pending_errors
         for _ in range(len(errors)):

@@ -1,0 +1,64 @@
+"""The backlog between users and the collector: what users hand over, and its bounds.
+
+Users append durations to ``array('q')`` buffers and hand them over every tick; the collector
+folds them. When a fast target makes users hand over more than the collector folds, the backlog
+is bounded (backpressure): a user whose share of :data:`BACKLOG_LIMIT` is passed waits for the
+collector, and folds itself only when the collector is late.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Final, Protocol, Union
+
+import numpy as np
+
+__all__ = [
+    "BACKLOG_LIMIT",
+    "RELIEVE_WAIT",
+    "SPARE_WINDOWS",
+    "USER_BACKLOG_MIN",
+    "Durations",
+    "Owner",
+    "as_array",
+]
+
+#: Durations waiting to be folded, in all, above which users wait for the collector to fold them
+#: (backpressure): 1.6 MB of int64. Whatever the target's speed, memory stays bounded.
+BACKLOG_LIMIT: Final = 200_000
+#: Seconds a user waits for the collector before it folds the backlog itself (the collector is
+#: late or absent). Folding stays on the collector's thread otherwise: numpy's temporaries then
+#: come from one thread's heap, not from every user's.
+RELIEVE_WAIT: Final = 0.5
+#: Finished windows kept for reuse: a window's histogram is ~190 KB, and allocating one per
+#: window and operation, then freeing it, grew the process's heap by fragmentation for as long as
+#: a run lasted.
+SPARE_WINDOWS: Final = 64
+#: The least backlog a single user may have before it folds (with many users the share of each
+#: is small; below this, folding would cost more than it saves).
+USER_BACKLOG_MIN: Final = 1_024
+
+
+#: Durations handed over: ``array('q')`` from virtual users (read by numpy without a copy), or
+#: a list of ints.
+Durations = Union["array[int]", list[int]]
+
+
+def as_array(chunks: list[Durations]) -> np.ndarray:
+    """One int64 array of ``chunks``' durations."""
+    parts = [
+        np.frombuffer(c, dtype=np.int64) if isinstance(c, array) else np.asarray(c, dtype=np.int64)
+        for c in chunks
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+class Owner(Protocol):
+    """Who submitted a chunk: counts its own submitted durations; the recorder its folded ones."""
+
+    drained: int
+
+    @property
+    def backlog(self) -> int:
+        """Durations submitted and not folded yet."""
+        ...
