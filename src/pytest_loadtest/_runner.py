@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
@@ -41,6 +42,7 @@ class LoadRunner:
         layers_above: Sequence[Layer] = (),
         layers_below: Sequence[Layer] = (),
         on_result: Callable[[LoadResult], None] = lambda result: None,
+        on_interrupt: Callable[[list[LoadResult]], None] = lambda results: None,
         fail: Callable[[str], NoReturn] = _raise,
         clock: Clock | None = None,
         progress: Callable[[], Progress] | None = None,
@@ -51,6 +53,7 @@ class LoadRunner:
         self.clock = clock
         self._layers = Layers(above=tuple(layers_above), below=tuple(layers_below))
         self._on_result = on_result
+        self._on_interrupt = on_interrupt
         self._fail = fail
         self._progress = progress
         self._soak = soak
@@ -64,10 +67,22 @@ class LoadRunner:
         scenario file, rank between these keyword arguments and the marker). Keyword arguments
         are settings (see the README); the command line still overrides them.
 
-        SLA breaches are collected on the result and fail the test when it ends.
+        SLA breaches are collected on the result and fail the test when it ends. Ctrl-C stops
+        the run (its figures are kept, with the test's earlier runs) and the session.
         """
-        plan, _, resolved = self._prepare(target, ("load_runner.run() argument", settings))
-        return self._run(plan, resolved)
+        with self._interruptible():
+            plan, _, resolved = self._prepare(target, ("load_runner.run() argument", settings))
+            return self._run(plan, resolved)
+
+    @contextlib.contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """Ctrl-C anywhere inside (preparing, running, after the result): hand every result of
+        the test to ``on_interrupt`` (no test report will carry them), then let it through."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._on_interrupt(list(self.results))
+            raise
 
     def watch(self, *engines: Any) -> None:
         """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised
@@ -118,29 +133,32 @@ class LoadRunner:
             problem = str(exc)
         if problem:
             self._fail(problem)
-        settings.setdefault("abort_on_breach", True)
-        plan, layers, resolved = self._prepare(target, ("find_capacity() argument", settings))
-        if resolved.sla is None:
-            self._fail("find_capacity() needs an SLA to know when the load broke: give sla={...}")
-        search = Capacity(by)
-        load = float(start)
-        while load <= limit + 1e-9:
-            key = by if by == "rate" else "users"
-            step_layer = (
-                f"find_capacity() step {len(search.steps) + 1}",
-                {key: load, "duration": seconds},
-            )
-            unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
-            probe = {"search": plan.name, "by": by, "load": load}
-            step_settings = self._resolve(layers.with_step(step_layer))
-            result = self._run(plan, step_settings, name=f"{plan.name} @ {unit}", probe=probe)
-            reason = step_verdict(result)
-            search.steps.append(CapacityStep(load, result, reason))
-            result.probe = {**probe, "held": not reason}
-            if reason:
-                break
-            load += step
-        return search
+        with self._interruptible():
+            settings.setdefault("abort_on_breach", True)
+            plan, layers, resolved = self._prepare(target, ("find_capacity() argument", settings))
+            if resolved.sla is None:
+                self._fail(
+                    "find_capacity() needs an SLA to know when the load broke: give sla={...}"
+                )
+            search = Capacity(by)
+            load = float(start)
+            while load <= limit + 1e-9:
+                key = by if by == "rate" else "users"
+                step_layer = (
+                    f"find_capacity() step {len(search.steps) + 1}",
+                    {key: load, "duration": seconds},
+                )
+                unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
+                probe = {"search": plan.name, "by": by, "load": load}
+                step_settings = self._resolve(layers.with_step(step_layer))
+                result = self._run(plan, step_settings, name=f"{plan.name} @ {unit}", probe=probe)
+                reason = step_verdict(result)
+                search.steps.append(CapacityStep(load, result, reason))
+                result.probe = {**probe, "held": not reason}
+                if reason:
+                    break
+                load += step
+            return search
 
     def _prepare(self, target: Any, call: Layer) -> tuple[Plan, Layers, LoadSettings]:
         """The plan, every settings layer, and the settings they resolve to."""

@@ -216,10 +216,11 @@ class LoadSession:
 
         return progress_factory(self.stream, self.progress, self.progress_interval)
 
-    def keep_interrupted(self, result: LoadResult) -> None:
-        """Keep a run that was interrupted: no report will carry it, the session is stopping."""
-        if result.interrupted and not self.is_worker:
-            self.results.append(result)
+    def keep_interrupted(self, results: Sequence[LoadResult]) -> None:
+        """Keep the runs of a test that was interrupted (the last of them was): no report will
+        carry them, the session is stopping."""
+        if not self.is_worker:
+            self.results.extend(results)
 
     def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
         """Why the test fails once its body has run: SLA breaches and regressions, or ``""``."""

@@ -144,13 +144,13 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 
     def on_result(result: LoadResult) -> None:
         item.ihook.pytest_loadtest_result(item=item, result=result)
-        state.keep_interrupted(result)
 
     runner = LoadRunner(
         test_id=item.nodeid,
         layers_above=layers.above,
         layers_below=layers.below,
         on_result=on_result,
+        on_interrupt=state.keep_interrupted,  # no report will carry the test's runs
         fail=_fail,
         progress=state.progress_printers(),
         soak=item.get_closest_marker("soak") is not None,

@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 #: Durations waiting to be folded, in all, above which users wait for the collector to fold them
-#: (backpressure): 1.6 MB of int64. Whatever the target's speed, memory stays bounded.
+#: (backpressure): 1.6 MB of int64. Whatever the target's speed,
+#: memory stays bounded.
 BACKLOG_LIMIT: Final = 200_000
 #: Seconds a user waits for the collector before it folds the backlog itself (the collector is
 #: late or absent). Folding stays on the collector's thread otherwise: numpy's temporaries then

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, final
 
@@ -59,13 +60,24 @@ class Collector:
     def stop(self) -> None:
         """Stop the thread and wait for it (its last tick finishes)."""
         self._stop.set()
+        self.recorder.wanted.set()
         self._thread.join()
 
     def _loop(self) -> None:
         context, recorder, abort, progress = self.context, self.recorder, self.abort, self.progress
-        while not self._stop.wait(context.tick_ns / NS):
+        tick = context.tick_ns / NS
+        next_tick = time.monotonic() + tick
+        while True:
+            # sleep until the next tick, or until a user waits for its backlog to be folded
+            if recorder.wanted.wait(max(0.0, next_tick - time.monotonic())):
+                recorder.wanted.clear()
+            if self._stop.is_set():
+                return
             now = context.clock.now_ns()
             recorder.drain(now)
+            if time.monotonic() < next_tick:
+                continue  # a drain asked for between ticks
+            next_tick = max(next_tick + tick, time.monotonic())
             if (
                 abort is not None
                 and not context.stopping

@@ -100,6 +100,7 @@ class Recorder:
         self.backlog_limit = backlog_limit
         self.relieve_wait = relieve_wait
         self._drained = threading.Condition()  # notified after every drain
+        self.wanted = threading.Event()  # a user waits for a drain: the collector drains now
         self.users = 0  # users feeding this recorder (their share of the backlog limit)
         self._pending: deque[tuple[int, int, Durations, Owner | None]] = deque()
         # (span start, {(operation, exception type): count}) from each user's flush
@@ -161,6 +162,7 @@ class Recorder:
         """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
         collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
         target = self.user_backlog() // 2
+        self.wanted.set()  # wakes the collector between its ticks
         with self._drained:
             self._drained.wait_for(lambda: owner.backlog <= target, self.relieve_wait)
         if owner.backlog > target:
