@@ -204,9 +204,9 @@ def parse_count(value: object, limit: int | None = None) -> int:
     if not isinstance(value, int):
         raise ValueError(f"{_short(original)} is not a whole number")
     if value < 1:
-        raise ValueError(f"{_short(original)} must be at least 1")
+        raise ValueError(f"{_short(value)} must be at least 1")
     if limit is not None and value > limit:
-        raise ValueError(f"{_short(original)} is above the limit of {limit:,}")
+        raise ValueError(f"{_short(value)} is above the limit of {limit:,}")
     return value
 
 
