@@ -5,7 +5,8 @@ failed test for ``run()`` arguments), naming the setting, the value and its sour
 from __future__ import annotations
 
 import pytest
-from tests.plugin.test_bad_input import assert_clean, output, usage_error
+
+from plugin.test_bad_input import assert_clean, output, usage_error
 
 
 @pytest.mark.parametrize(
