@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
 
 from pytest_loadtest._settings._layers import MARKERS, Layers, SettingError, marker_layer
 from pytest_loadtest._settings._selection import markexpr_selects
@@ -69,6 +69,33 @@ def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
         check_layer_deeply(source, values)
     except SettingError as exc:
         raise OptionError(str(exc)) from None
+
+
+#: Longest report directory path, and longest part of it (bytes): what Linux and macOS accept.
+MAX_PATH: Final = 4096
+MAX_PATH_PART: Final = 255
+
+
+def _report_dir(root: Path, report: str, source: str) -> Path:
+    """The report directory ``report`` names (relative to ``root``); :class:`OptionError` for a
+    path the system would refuse or that is a file."""
+    shown = report if len(report) <= 80 else f"{report[:60]}...({len(report)} characters)"
+    path = root / report
+    if "\x00" in report:
+        raise OptionError(f"{source}: {shown!r} contains a NUL character")
+    encoded = os.fsencode(path)
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if len(encoded) > MAX_PATH or longest > MAX_PATH_PART:
+        raise OptionError(
+            f"{source}: {shown!r} is too long for a directory path (at most {MAX_PATH} bytes, "
+            f"{MAX_PATH_PART} for each name in it)"
+        )
+    try:
+        if path.exists() and not path.is_dir():
+            raise OptionError(f"{source}: {shown!r} is a file, not a directory")
+    except OSError as exc:
+        raise OptionError(f"{source}: {shown!r} cannot be used: {exc.strerror or exc}") from None
+    return path
 
 
 @final
@@ -136,11 +163,8 @@ class LoadSession:
 
         report = config.getoption("load_report") or config.getini("load_report")
         if report:
-            path = root / str(report)
-            if path.exists() and not path.is_dir():
-                source = "--load-report" if config.getoption("load_report") else inifile
-                raise OptionError(f"{source}: {report!r} is a file, not a directory")
-            self.report_dir = path
+            source = "--load-report" if config.getoption("load_report") else inifile
+            self.report_dir = _report_dir(root, str(report), source)
         requested = config.getoption("load_progress") or config.getini("load_progress") or None
         try:
             mode = parse_progress_mode(requested) if requested else None

@@ -21,7 +21,10 @@ def _check_detectors(source: str, detectors: object) -> None:
     try:
         build_rules(detectors)  # type: ignore[arg-type]
     except ValueError as exc:
-        raise SettingError(f"{source}: invalid detectors={detectors!r}: {exc}") from None
+        shown = repr(detectors)
+        if len(shown) > 80:
+            shown = f"{shown[:60]}...({len(shown)} characters)"
+        raise SettingError(f"{source}: invalid detectors={shown}: {exc}") from None
 
 
 def check_layer_deeply(source: str, values: Mapping[str, object]) -> dict[str, object]:

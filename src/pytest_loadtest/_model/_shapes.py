@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final, final
 
 from pytest_loadtest._model._metrics import NS
-from pytest_loadtest._model._units import parse_duration
+from pytest_loadtest._model._units import MAX_DURATION, format_limit, parse_duration
 
 __all__ = ["Arrivals", "Profile", "Stage", "format_stages", "parse_stages"]
 
@@ -25,19 +25,22 @@ Stage = tuple[float, float]  # (duration in seconds, target at its end)
 _PAST: Final = 1e-6
 
 
-def _target(value: object, where: str) -> float:
+def _target(value: object, where: str, limit: float) -> float:
+    shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:40]}..."
     if isinstance(value, bool):
-        raise ValueError(f"{where}: target {value!r} is not a number")
+        raise ValueError(f"{where}: target {shown} is not a number")
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: target {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: target {shown} is not a number") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{where}: target {value!r} must be a number >= 0")
+        raise ValueError(f"{where}: target {shown} must be a number >= 0")
+    if number > limit:
+        raise ValueError(f"{where}: target {shown} is above the limit of {format_limit(limit)}")
     return number
 
 
-def _stage(item: object, number: int) -> Stage:
+def _stage(item: object, number: int, limit: float) -> Stage:
     where = f"stage {number}"
     if isinstance(item, Mapping):
         unknown = set(item) - {"duration", "target"}
@@ -57,22 +60,29 @@ def _stage(item: object, number: int) -> Stage:
         seconds = parse_duration(duration)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
-    return (seconds, _target(target, where))
+    return (seconds, _target(target, where, limit))
 
 
-def parse_stages(value: object) -> tuple[Stage, ...]:
-    """Parse stages: pairs ``[("30s", 100), ...]``, mappings, or ``"30s:100,2m:100,10s:0"``."""
+def parse_stages(value: object, max_target: float = math.inf) -> tuple[Stage, ...]:
+    """Parse stages: pairs ``[("30s", 100), ...]``, mappings, or ``"30s:100,2m:100,10s:0"``;
+    each target at most ``max_target``, and all of them lasting at most :data:`MAX_DURATION`."""
     if isinstance(value, str):
         items: Sequence[object] = [part for part in value.split(",") if part.strip()]
     elif isinstance(value, Sequence):
         items = value
     else:
         raise ValueError(f"{value!r} is not a list of (duration, target) stages")
-    stages = tuple(_stage(item, number) for number, item in enumerate(items, 1))
+    stages = tuple(_stage(item, number, max_target) for number, item in enumerate(items, 1))
     if not stages:
         raise ValueError("no stages given")
-    if sum(duration for duration, _ in stages) <= 0:
+    total = sum(duration for duration, _ in stages)
+    if total <= 0:
         raise ValueError(f"{value!r}: the stages last no time at all")
+    if total > MAX_DURATION:
+        raise ValueError(
+            f"the stages last {total:g}s, above the limit of "
+            f"{format_limit(MAX_DURATION)}s (30 days)"
+        )
     return stages
 
 

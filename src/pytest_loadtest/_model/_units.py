@@ -11,8 +11,13 @@ import re
 from typing import Final
 
 __all__ = [
+    "MAX_DURATION",
+    "MAX_RATE",
+    "MAX_USERS",
+    "MIN_RATE",
     "format_bytes",
     "format_latency_ms",
+    "format_limit",
     "format_rate",
     "parse_count",
     "parse_duration",
@@ -31,6 +36,15 @@ _UNIT_SECONDS: Final = {
     "min": 60.0,
     "h": 3600.0,
 }
+#: Longest duration any setting takes (a run, a ramp, a think time, a latency bound): 30 days.
+#: Beyond it, clocks in nanoseconds and ``time.sleep`` stop being exact or overflow.
+MAX_DURATION: Final = 30 * 86400.0
+#: Most virtual users a run may have (``users``, ``max_users``, a stage's target): each is a
+#: thread, and far fewer already saturate one interpreter.
+MAX_USERS: Final = 100_000
+#: Accepted range of an open model's ``rate`` (iterations started per second).
+MIN_RATE: Final = 0.001
+MAX_RATE: Final = 1_000_000.0
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|min|s|m|h)")
 _LATENCY: Final = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s)?\s*$")
 
@@ -39,9 +53,32 @@ def _finite_number(value: object) -> float | None:
     """Return ``value`` as a float when it is a real number (bool excluded), else ``None``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"{_short(value)} is not a finite number (too large)") from None
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _short(value: object) -> str:
+    """``repr(value)``, cut to 60 characters: a 400-digit number is not quoted whole."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def format_limit(limit: float) -> str:
+    """A limit as people write it: ``2,592,000``, ``1,000,000``, ``0.001``."""
+    return f"{int(limit):,}" if float(limit).is_integer() else f"{limit:g}"
+
+
+def _at_most(number: float, limit: float, value: object, unit: str) -> float:
+    """``number`` unless it is not finite or above ``limit``: then a ``ValueError``."""
+    if not math.isfinite(number):
+        raise ValueError(f"{_short(value)} is not a finite number")
+    if number > limit:
+        raise ValueError(f"{_short(value)} is above the limit of {format_limit(limit)}{unit}")
     return number
 
 
@@ -69,7 +106,7 @@ def parse_duration(value: object) -> float:
     """
     number = _non_negative_number(value, "a duration (a number of seconds or a string like '30s')")
     if number is not None:
-        return number
+        return _at_most(number, MAX_DURATION, value, "s (30 days)")
     assert isinstance(value, str)
     text = value.strip().lower()
     try:
@@ -77,6 +114,8 @@ def parse_duration(value: object) -> float:
     except ValueError:
         pass
     else:
+        if not math.isfinite(seconds):
+            raise ValueError(f"{_short(value)} is not a finite number")
         return parse_duration(seconds)
     position = 0
     total = 0.0
@@ -87,22 +126,27 @@ def parse_duration(value: object) -> float:
         position = match.end()
     if position == 0 or text[position:].strip():
         raise ValueError(
-            f"{value!r} is not a duration (use seconds or units us, ms, s, m, h: '500ms', '1h30m')"
+            f"{_short(value)} is not a duration (use seconds or units us, ms, s, m, h: "
+            "'500ms', '1h30m')"
         )
-    return total
+    return _at_most(total, MAX_DURATION, value, "s (30 days)")
 
 
 def parse_latency_ms(value: object) -> float:
     """Parse a latency threshold to milliseconds: numbers are ms; strings may carry us/ms/s."""
+    limit = MAX_DURATION * 1000.0
     number = _non_negative_number(value, "a latency (a number of ms or a string like '250ms')")
     if number is not None:
-        return number
+        return _at_most(number, limit, value, "ms (30 days)")
     assert isinstance(value, str)
     match = _LATENCY.match(value.lower())
     if match is None:
-        raise ValueError(f"{value!r} is not a latency (use ms, or a unit us, ms, s: '250ms', '2s')")
+        raise ValueError(
+            f"{_short(value)} is not a latency (use ms, or a unit us, ms, s: '250ms', '2s')"
+        )
     unit = match.group(2) or "ms"
-    return float(match.group(1)) * _UNIT_SECONDS[unit] * 1000.0
+    ms = float(match.group(1)) * _UNIT_SECONDS[unit] * 1000.0
+    return _at_most(ms, limit, value, "ms (30 days)")
 
 
 def parse_fraction(value: object) -> float:
@@ -115,14 +159,21 @@ def parse_fraction(value: object) -> float:
         try:
             number = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not a fraction (0.01) or a percentage ('1%')") from None
+            raise ValueError(
+                f"{_short(value)} is not a fraction (0.01) or a percentage ('1%')"
+            ) from None
     if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{value!r} is outside 0..1 (0%..100%)")
+        raise ValueError(f"{_short(value)} is outside 0..1 (0%..100%)")
     return number
 
 
-def parse_positive_number(value: object) -> float:
-    """Parse a number greater than zero (from a number or a numeric string)."""
+#: Largest number :func:`parse_positive_number` takes (a throughput floor in calls/s).
+MAX_NUMBER: Final = 1e12
+
+
+def parse_positive_number(value: object, limit: float = MAX_NUMBER) -> float:
+    """Parse a finite number greater than zero and at most ``limit`` (from a number or a
+    numeric string such as ``"100"`` or ``"100/s"``)."""
     number = _finite_number(value)
     if number is None and isinstance(value, str):
         try:
@@ -130,27 +181,32 @@ def parse_positive_number(value: object) -> float:
         except ValueError:
             number = None
     if number is None:
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{_short(value)} is not a number")
+    if not math.isfinite(number):
+        raise ValueError(f"{_short(value)} is not a finite number")
     if number <= 0:
-        raise ValueError(f"{value!r} must be greater than 0")
-    return number
+        raise ValueError(f"{_short(value)} must be greater than 0")
+    return _at_most(number, limit, value, "")
 
 
-def parse_count(value: object) -> int:
-    """Parse a whole number of at least 1 (users, iterations)."""
+def parse_count(value: object, limit: int | None = None) -> int:
+    """Parse a whole number of at least 1 (users, iterations), and at most ``limit`` if given."""
+    original = value
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a whole number")
     if isinstance(value, str):
         try:
             value = int(value.strip().replace("_", ""))
         except ValueError:
-            raise ValueError(f"{value!r} is not a whole number") from None
+            raise ValueError(f"{_short(original)} is not a whole number") from None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(f"{_short(original)} is not a whole number")
     if value < 1:
-        raise ValueError(f"{value!r} must be at least 1")
+        raise ValueError(f"{_short(value)} must be at least 1")
+    if limit is not None and value > limit:
+        raise ValueError(f"{_short(value)} is above the limit of {limit:,}")
     return value
 
 
@@ -217,7 +273,9 @@ def parse_growth_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"not a memory growth rate: {value!r}")
     if isinstance(value, (int, float)):
-        number = float(value)
+        finite = _finite_number(value)
+        assert finite is not None  # a real number: a float, or an error
+        number = finite
     else:
         match = _RATE.match(str(value))
         size = _BYTES.get(match.group(2).lower()) if match else None
@@ -228,5 +286,7 @@ def parse_growth_rate(value: object) -> float:
             )
         number = float(match.group(1)) * size / MB * per_hour
     if not (math.isfinite(number) and number >= 0):
-        raise ValueError(f"memory growth rate must be a non-negative number, got {value!r}")
+        raise ValueError(
+            f"memory growth rate must be a finite non-negative number, got {_short(value)}"
+        )
     return number

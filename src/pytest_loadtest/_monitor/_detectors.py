@@ -9,6 +9,7 @@ off; unknown rule or threshold names are errors naming what exists.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 
@@ -59,17 +60,18 @@ def _tuned(rule: Rule, overrides: Mapping[str, Any]) -> Rule:
                     raise TypeError
                 changes[key] = value
             elif isinstance(default, int):
-                if isinstance(value, bool) or int(value) != value:
+                if isinstance(value, bool) or int(value) != value or abs(int(value)) > 10**15:
                     raise TypeError
                 changes[key] = int(value)
             else:
-                if isinstance(value, bool):
-                    raise TypeError
+                if isinstance(value, bool) or not math.isfinite(float(value)):
+                    raise TypeError  # inf or nan would turn a detector silently off (or on)
                 changes[key] = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             expected = {bool: "true or false", int: "a whole number"}.get(type(default), "a number")
             raise ValueError(
-                f"detector {rule.name!r}: threshold {key!r} must be {expected}, got {value!r}"
+                f"detector {rule.name!r}: threshold {key!r} must be {expected}, "
+                f"got {repr(value)[:60]} (finite, and at most 10**15 for a whole number)"
             ) from None
     replaced: Rule = dataclasses.replace(rule, **changes)  # type: ignore[type-var]
     return replaced

@@ -26,6 +26,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +40,8 @@ __all__ = ["ScenarioFile", "ScenarioFileError", "read_scenario_file"]
 
 TOP_KEYS: Final = ("name", "description", "load", "actions", "hooks", "sla")
 HOOK_KEYS: Final = ("on_start", "on_stop")
+#: Largest scenario file read: a scenario is a few hundred bytes; anything near this is a mistake.
+MAX_BYTES: Final = 1_000_000
 
 
 class ScenarioFileError(ValueError):
@@ -66,20 +70,39 @@ def _read(path: Path) -> dict[str, Any]:
         import tomli as tomllib
     where = f"scenario file {path}"
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-            return data
+        # O_NONBLOCK: opening a FIFO with no writer must not hang; what is not a regular file
+        # (a FIFO, /dev/zero, a directory) is refused before a byte is read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+                raise ScenarioFileError(f"{where}: cannot be read: {kind} (give a TOML file)")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                raw = f.read(MAX_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(raw) > MAX_BYTES:
+            raise ScenarioFileError(f"{where}: larger than {MAX_BYTES:,} bytes, too large to read")
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return data
     except FileNotFoundError:
         raise ScenarioFileError(f"{where}: no such file") from None
     except OSError as exc:
         raise ScenarioFileError(f"{where}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioFileError(f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:  # deeply nested arrays or tables
+        raise ScenarioFileError(f"{where}: nested too deeply to read") from None
     except UnicodeDecodeError as exc:
         raise ScenarioFileError(
             f"{where}: not UTF-8 (TOML files are): byte {exc.object[exc.start]:#04x} at offset "
             f"{exc.start}"
         ) from None
+    except ScenarioFileError:
+        raise
+    except ValueError as exc:  # a NUL character in the path
+        raise ScenarioFileError(f"{where}: not a usable path: {exc}") from None
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -15,6 +15,8 @@ __all__ = ["Plan", "Scenario", "TargetError", "Task", "build_plan"]
 F = TypeVar("F", bound=Callable[..., Any])
 #: Longest name of a task or scenario kept (characters).
 MAX_NAME = 1000
+#: Largest weight of a task: weights are summed in floats to pick tasks.
+MAX_WEIGHT = 1e12
 
 
 class TargetError(TypeError):
@@ -90,7 +92,14 @@ class Task:
         # names reach every report: valid text (no lone surrogates) of a sane length
         label = safe_text(name if name is not None else _callable_name(func), MAX_NAME)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-            raise TargetError(f"task {label!r}: weight must be a number above 0, got {weight!r}")
+            raise TargetError(
+                f"task {label!r}: weight must be a number above 0, got {repr(weight)[:60]}"
+            )
+        if not weight <= MAX_WEIGHT:  # inf, or an int too large for a float
+            raise TargetError(
+                f"task {label!r}: weight must be a finite number up to {MAX_WEIGHT:g}, "
+                f"got {repr(weight)[:60]}"
+            )
         return cls(label, func, float(weight), _takes_user(func, label), _is_async(func))
 
 

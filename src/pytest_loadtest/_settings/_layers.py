@@ -59,7 +59,7 @@ def check_layer(source: str, values: Mapping[str, object]) -> dict[str, object]:
         try:
             parsed[name] = spec.parse(raw)
         except (ValueError, TypeError) as exc:
-            raise SettingError(f"{source}: invalid {name}={raw!r}: {exc}") from None
+            raise SettingError(f"{source}: invalid {name}={_short(raw)}: {exc}") from None
     return parsed
 
 
@@ -163,6 +163,15 @@ def _keep_profile(
             )
         del chosen[name]
         sources.pop(name)
+
+
+def _short(value: object) -> str:
+    """``repr(value)``, cut to 80 characters: a 5,000-character value is not quoted whole."""
+    try:
+        text = repr(value)
+    except Exception:  # a user object whose __repr__ fails
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 80 else f"{text[:60]}...({len(text)} characters)"
 
 
 def _show(value: object) -> str:

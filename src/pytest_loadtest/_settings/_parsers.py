@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, final
 
+from pytest_loadtest._model._shapes import Stage, parse_stages
 from pytest_loadtest._model._sla import SLA, parse_sla
-from pytest_loadtest._model._units import parse_count, parse_duration, parse_positive_number
+from pytest_loadtest._model._units import (
+    MAX_DURATION,
+    MAX_RATE,
+    MAX_USERS,
+    MIN_RATE,
+    format_limit,
+    parse_count,
+    parse_duration,
+    parse_positive_number,
+)
 
 __all__ = [
     "ThinkTime",
@@ -17,11 +28,17 @@ __all__ = [
     "parse_optional_count",
     "parse_positive_duration",
     "parse_rate",
+    "parse_rate_stages",
     "parse_seed",
     "parse_setting_sla",
     "parse_think_time",
+    "parse_user_stages",
+    "parse_users",
     "parse_watch",
 ]
+
+#: Largest seed magnitude: seeds are stored in results and baselines as JSON integers.
+MAX_SEED: Final = 2**63 - 1
 
 
 @final
@@ -41,15 +58,35 @@ class ThinkTime:
     def sample(self, vu: Any, rng: random.Random) -> float:
         """Seconds to pause for this virtual user now."""
         if self.func is not None:
-            return max(0.0, float(self.func(vu)))
+            return self._checked(self.func(vu))
         if self.high > self.low:
             return rng.uniform(self.low, self.high)
         return self.low
 
+    def _checked(self, value: object) -> float:
+        """A callable think time's answer as seconds; a ``ValueError`` naming ``think_time``
+        unless it is a finite number from 0 to :data:`MAX_DURATION` (negative counts as 0)."""
+        name = self.describe()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            shown = repr(value)[:60]
+            raise ValueError(
+                f"think_time callable {name} returned {shown}, not a number of seconds"
+            )
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if not math.isfinite(seconds) or seconds > MAX_DURATION:
+            raise ValueError(
+                f"think_time callable {name} returned {seconds!r}: a think time must be a finite "
+                f"number of seconds up to {format_limit(MAX_DURATION)} (30 days)"
+            )
+        return max(0.0, seconds)
+
     def describe(self) -> str:
         """Human-readable form for summaries."""
         if self.func is not None:
-            return getattr(self.func, "__name__", "callable")
+            return str(getattr(self.func, "__name__", "callable"))
         if self.high > self.low:
             return f"{self.low:g}..{self.high:g}s"
         return f"{self.low:g}s"
@@ -75,6 +112,21 @@ def parse_think_time(value: object) -> ThinkTime:
     return ThinkTime(seconds, seconds)
 
 
+def parse_users(value: object) -> int:
+    """A number of virtual users: a whole number from 1 to :data:`MAX_USERS`."""
+    return parse_count(value, MAX_USERS)
+
+
+def parse_user_stages(value: object) -> tuple[Stage, ...]:
+    """Closed-model stages: targets are users, at most :data:`MAX_USERS`."""
+    return parse_stages(value, MAX_USERS)
+
+
+def parse_rate_stages(value: object) -> tuple[Stage, ...]:
+    """Open-model stages: targets are rates, at most :data:`MAX_RATE` per second."""
+    return parse_stages(value, MAX_RATE)
+
+
 def parse_optional_count(value: object) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
         return None
@@ -84,12 +136,19 @@ def parse_optional_count(value: object) -> int | None:
 def parse_seed(value: object) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an integer seed")
-    try:
-        return int(value)  # type: ignore[call-overload,no-any-return]
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not an integer seed") from None
+    shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:40]}..."
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 42.0, as TOML or YAML may give it; 1.5 and inf are refused below
+    if isinstance(value, str):
+        try:
+            value = int(value.strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{shown} is not an integer seed") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{shown} is not an integer seed")
+    if abs(value) > MAX_SEED:
+        raise ValueError(f"{shown} is outside the seed range -(2**63 - 1)..2**63 - 1")
+    return value
 
 
 def parse_positive_duration(value: object) -> float:
@@ -106,7 +165,17 @@ def parse_setting_sla(value: object) -> SLA | None:
 
 
 def parse_rate(value: object) -> float:
-    return parse_positive_number(value)
+    """An open model's rate per second, from :data:`MIN_RATE` to :data:`MAX_RATE`."""
+    try:
+        rate = parse_positive_number(value, MAX_RATE)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (accepted: {MIN_RATE:g} to {MAX_RATE:,.0f} per second)") from None
+    if rate < MIN_RATE:
+        raise ValueError(
+            f"{value!r} is below the lowest rate, {MIN_RATE:g} per second "
+            f"(accepted: {MIN_RATE:g} to {MAX_RATE:,.0f} per second)"
+        )
+    return rate
 
 
 _TRUE: Final = ("1", "true", "yes", "on")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, final
 
-from pytest_loadtest._model._shapes import Stage, format_stages, parse_stages
+from pytest_loadtest._model._shapes import Stage, format_stages
 from pytest_loadtest._model._sla import SLA
-from pytest_loadtest._model._units import parse_count, parse_duration
+from pytest_loadtest._model._units import parse_duration
 from pytest_loadtest._settings._parsers import (
     ThinkTime,
     parse_bool,
@@ -29,9 +29,12 @@ from pytest_loadtest._settings._parsers import (
     parse_optional_count,
     parse_positive_duration,
     parse_rate,
+    parse_rate_stages,
     parse_seed,
     parse_setting_sla,
     parse_think_time,
+    parse_user_stages,
+    parse_users,
     parse_watch,
 )
 
@@ -157,7 +160,13 @@ def _argtype(spec: SettingSpec) -> Callable[[str], object]:
 
 
 SETTINGS: Final[tuple[SettingSpec, ...]] = (
-    SettingSpec("users", 10, parse_count, "number of virtual users (threads). Default 10.", "N"),
+    SettingSpec(
+        "users",
+        10,
+        parse_users,
+        "number of virtual users (threads), at most 100,000. Default 10.",
+        "N",
+    ),
     SettingSpec(
         "duration",
         DEFAULT_DURATION,  # with iterations set: DEFAULT_MAX_DURATION; with stages: theirs
@@ -231,7 +240,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "stages",
         None,
-        parse_stages,
+        parse_user_stages,
         "closed-model profile: 'DURATION:USERS,...', each stage moving linearly from the previous "
         "target (0 at the start) to its own, like k6's ramping-vus; e.g. '30s:100,2m:100,10s:0'.",
         "STAGES",
@@ -256,7 +265,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "rate_stages",
         None,
-        parse_stages,
+        parse_rate_stages,
         "open-model profile: 'DURATION:RATE,...' from rate 0 at the start, e.g. '30s:100,1m:1000'.",
         "STAGES",
         show=_stages_text,
@@ -264,7 +273,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "max_users",
         1000,
-        parse_count,
+        parse_users,
         "open model: most virtual users serving iterations at once; an iteration due when all "
         "are busy is dropped and counted. Default 1000.",
         "N",
