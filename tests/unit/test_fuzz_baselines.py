@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_loadtest._baseline._metadata import RunMetadata
-from pytest_loadtest._baseline._storage import BaselineError, load_run, save_run
+from pytest_loadtest._baseline._storage import Baseline, BaselineError, load_run, save_run
 
 from helpers.baseline_samples import result
 
@@ -85,9 +85,15 @@ def _load(storage: Path, text: str | bytes) -> None:
     try:
         baseline = load_run(storage, MACHINE, 1)
     except BaselineError as exc:
-        assert exc.path == path
-        assert str(path) in str(exc)
+        error = exc
+    else:
+        _check_usable(baseline)
         return
+    assert error.path == path
+    assert str(path) in str(error)
+
+
+def _check_usable(baseline: Baseline) -> None:
     for entry in baseline.entries.values():  # what was accepted can be compared with
         assert entry.duration > 0
         assert 0 <= entry.errors <= entry.total

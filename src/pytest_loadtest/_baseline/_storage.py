@@ -248,7 +248,14 @@ def _read_bytes(path: Path) -> bytes:
         if stat.S_ISDIR(mode):
             raise BaselineError(path, "cannot be read: it is a folder, not a run file")
         if not stat.S_ISREG(mode):
-            raise BaselineError(path, "cannot be read: not a regular file (a FIFO or a device?)")
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "a device"
+            )
+            raise BaselineError(path, f"cannot be read: not a regular file ({kind})")
         with os.fdopen(os.dup(fd), "rb") as fh:
             data = fh.read(MAX_RUN_BYTES + 1)
     except OSError as exc:
