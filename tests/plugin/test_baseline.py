@@ -348,6 +348,17 @@ ENTRY_WITHOUT_HISTOGRAM = {
     "extra_info": {"loadtest": {"format": 1, "test_id": "t.py::test_x", "run": "x"}},
     "stats": {"loadtest": {"histogram": "garbage", "errors": 0, "duration": 1.0}},
 }
+EMPTY_HISTOGRAM = {"hdr": "", "count": 0, "min_ns": 0, "max_ns": 0, "mean_ns": 0.0, "m2": 0.0}
+ENTRY_NEGATIVE_DURATION = {
+    **ENTRY_WITHOUT_HISTOGRAM,
+    "stats": {"loadtest": {"histogram": EMPTY_HISTOGRAM, "errors": 0, "duration": -1.0}},
+}
+ENTRY_NEGATIVE_M2 = {
+    **ENTRY_WITHOUT_HISTOGRAM,
+    "stats": {
+        "loadtest": {"histogram": {**EMPTY_HISTOGRAM, "m2": -1.0}, "errors": 0, "duration": 1.0}
+    },
+}
 BENCHMARKS_OWN = {"benchmarks": [{"fullname": "t.py::test_b", "extra_info": {}, "stats": {}}]}
 
 
@@ -374,6 +385,29 @@ BENCHMARKS_OWN = {"benchmarks": [{"fullname": "t.py::test_b", "extra_info": {}, 
             "baseline .benchmarks/{machine}/0001_main.json: corrupt load test entry:"
             " benchmark 't.py::test_x[[]x[]]': *",
             id="corrupt-entry",
+        ),
+        pytest.param(
+            json.dumps({"benchmarks": [ENTRY_NEGATIVE_DURATION]}),
+            "--load-compare",
+            "baseline .benchmarks/{machine}/0001_main.json: corrupt load test entry:"
+            " benchmark 't.py::test_x[[]x[]]': field 'duration' = -1.0: must be a finite"
+            " number above 0",
+            id="negative-duration",
+        ),
+        pytest.param(
+            json.dumps({"benchmarks": [ENTRY_NEGATIVE_M2]}),
+            "--load-compare=main",
+            "baseline .benchmarks/{machine}/0001_main.json: corrupt load test entry:"
+            " benchmark 't.py::test_x[[]x[]]': histogram field 'm2' = -1.0: a sum of squares"
+            " cannot be negative",
+            id="negative-m2",
+        ),
+        pytest.param(
+            '{"benchmarks": ' + "[" * 50 + "]" * 50 + "}",
+            "--load-compare=1",
+            "baseline .benchmarks/{machine}/0001_main.json: is not a run file: it nests deeper"
+            " than 32 levels",
+            id="deep-nesting",
         ),
         pytest.param(
             json.dumps(BENCHMARKS_OWN),
@@ -432,6 +466,35 @@ def test_unusable_baseline_is_a_usage_error_naming_the_file(
     expected = f"ERROR: --load-compare: {message.format(machine=MACHINE)}"
     result.stderr.fnmatch_lines([expected])
     assert "load test results" not in result.stdout.str()  # nothing ran
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX FIFOs")
+def test_fifo_baseline_is_refused_not_waited_on(pytester: pytest.Pytester) -> None:
+    import os
+
+    pytester.makepyfile(test_quick=QUICK)
+    fifo = run_file(pytester.path / ".benchmarks", 1, "main")
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    result = pytester.runpytest("-m", "load", "--load-compare")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --load-compare: baseline .benchmarks/{MACHINE}/0001_main.json: cannot be"
+            " read: not a regular file (a FIFO)"
+        ]
+    )
+
+
+def test_save_beside_a_corrupt_run_takes_the_next_number(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_quick=QUICK)
+    corrupt = run_file(pytester.path / ".benchmarks", 1, "main")
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_text('{"benchmarks": [{"stats": 1e400', encoding="utf-8")
+    result = pytester.runpytest("-m", "load", "--load-save=main")
+    result.assert_outcomes(passed=2)
+    assert corrupt.read_text(encoding="utf-8") == '{"benchmarks": [{"stats": 1e400'
+    assert run_file(pytester.path / ".benchmarks", 2, "main").is_file()
 
 
 def test_runs_of_other_machines_are_named(pytester: pytest.Pytester) -> None:

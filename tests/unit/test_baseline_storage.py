@@ -96,7 +96,7 @@ def test_numbering_follows_the_highest_number(tmp_path: Path) -> None:
     assert _save(tmp_path) == folder / "0008_main.json"
     assert _save(tmp_path) == folder / "0009_main.json"
     assert [run.number for run in saved_runs(tmp_path, MACHINE)] == [7, 8, 9]
-    assert not [p for p in folder.iterdir() if p.suffix == ".part"]
+    assert not [p for p in folder.iterdir() if p.suffix in {".tmp", ".claim"}]
 
 
 def test_never_overwrites(tmp_path: Path) -> None:

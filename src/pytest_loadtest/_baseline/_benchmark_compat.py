@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final, final
 
 from pytest_loadtest._baseline._entry import Entry, EntryKey, finite
+from pytest_loadtest._baseline._fields import count_field, count_value, positive_field, text_field
 from pytest_loadtest._model._stats import LatencyHistogram
 
 __all__ = [
@@ -271,27 +272,33 @@ def entry_from_benchmark(bench: Mapping[str, Any]) -> Entry | None:
         raise ValueError(f"load test entry format {ours.get('format')!r}, expected {FORMAT}")
     try:
         stats = bench["stats"]
-        data = stats["loadtest"]
+        data = stats.get("loadtest") if isinstance(stats, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise ValueError("field 'stats.loadtest' is missing or not an object")
         histogram = LatencyHistogram.from_dict(data["histogram"])
         operation = ours.get("operation")
+        if operation is not None and not isinstance(operation, str):
+            raise ValueError(f"field 'operation' is {type(operation).__name__}, not text")
         load = ours.get("load") or {}
+        window_calls = data.get("window_calls", [])
+        if not isinstance(window_calls, list):
+            raise ValueError(f"field 'window_calls' is {type(window_calls).__name__}, not a list")
         return Entry(
-            key=EntryKey(
-                str(ours["test_id"]),
-                str(ours["run"]),
-                None if operation is None else str(operation),
-            ),
-            kind=str(ours.get("kind", "total")),
+            key=EntryKey(text_field(ours, "test_id"), text_field(ours, "run"), operation),
+            kind=text_field(ours, "kind", "total"),
             histogram=histogram,
-            errors=int(data["errors"]),
-            duration=float(data["duration"]),
-            window=float(data.get("window", 1.0)),
-            window_calls=tuple(int(c) for c in data.get("window_calls", ())),
+            errors=count_field(data, "errors", most=histogram.count),
+            duration=positive_field(data, "duration"),
+            window=positive_field(data, "window", 1.0),
+            window_calls=tuple(
+                count_value(c, "window_calls", most=histogram.count) for c in window_calls
+            ),
             load=dict(load) if isinstance(load, Mapping) else {},
-            plugin_version=str(ours.get("plugin_version", "")),
+            plugin_version=text_field(ours, "plugin_version", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         name = bench.get("fullname") or bench.get("name") or "?"
+        name = name[:80] if isinstance(name, str) else "?"
         what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"benchmark {name!r}: {what}") from None
 

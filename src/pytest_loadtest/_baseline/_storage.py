@@ -7,6 +7,8 @@ import json
 import os
 import re
 import secrets
+import stat
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, Final, final
 
 from pytest_loadtest._baseline import _benchmark_compat as compat
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
+from pytest_loadtest._baseline._fields import depth_problem
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._model._result import LoadResult
 
@@ -30,6 +33,12 @@ __all__ = [
 
 _RUN_FILE: Final = re.compile(r"^(\d{4,})_(.+)\.json$")
 _ILLEGAL: Final = "\\/:*?<>|"  # what pytest-benchmark's parse_save forbids
+#: Claim and temporary files of a writer; removed when older than :data:`ORPHAN_SECONDS`.
+_CLAIM: Final = ".loadtest-{:04d}.claim"
+_ORPHAN: Final = re.compile(r"^\.loadtest-[0-9a-f]+\.(tmp|claim)$")
+ORPHAN_SECONDS: Final = 3600.0
+#: The largest run file read: ours hold a few KB a test; more is not a run file.
+MAX_RUN_BYTES: Final = 64 << 20
 
 
 class BaselineError(Exception):
@@ -104,16 +113,45 @@ def saved_runs(storage: Path, machine_id: str) -> list[SavedRun]:
     return sorted(runs, key=lambda run: (run.number, run.name))
 
 
+def _remove_orphans(folder: Path) -> None:
+    """Remove the temporary and claim files of writers killed over an hour ago (listing already
+    ignores them); a live writer's files are seconds old."""
+    now = time.time()
+    try:
+        names = [n for n in os.listdir(folder) if _ORPHAN.match(n)]
+    except OSError:
+        return
+    for name in names:
+        try:
+            if now - os.stat(folder / name).st_mtime > ORPHAN_SECONDS:
+                os.unlink(folder / name)
+        except OSError:
+            pass  # removed by another writer meanwhile, or not ours to remove
+
+
+def _claim(folder: Path, number: int) -> bool:
+    """Claim ``number`` for this writer: exclusive creation of its claim file, which fails in
+    every other process, whatever name each saves under."""
+    try:
+        os.close(os.open(folder / _CLAIM.format(number), os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
 def _write_new(folder: Path, name: str, payload: bytes) -> Path:
     """Write ``payload`` as the next free ``NNNN_<name>.json``; never replaces a file.
 
-    The bytes go to a temporary file first and are hard-linked to their final name, which fails
-    if that name exists (another process saved at the same moment: take the next number), so a
-    reader never sees a half-written run.
+    The bytes go to a temporary file first. A number is claimed by the exclusive creation of
+    ``.loadtest-NNNN.claim`` (the next number when another writer holds it, or when a run file
+    of that number already exists, whatever its name); the temporary file is then hard-linked
+    to its final name, and the claim released. So concurrent saves under different names take
+    different numbers, and a reader never sees a half-written run.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(folder)
     # not mkstemp: its 0600 mode would survive the link; os.open's 0o666 honours the umask
-    temporary = folder / f".loadtest-{secrets.token_hex(8)}.part"
+    temporary = folder / f".loadtest-{secrets.token_hex(8)}.tmp"
     fd = os.open(
         temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
     )
@@ -122,21 +160,34 @@ def _write_new(folder: Path, name: str, payload: bytes) -> Path:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        for _ in range(1000):
-            taken = [run.number for run in saved_runs(folder.parent, folder.name)]
-            target = folder / f"{max(taken, default=0) + 1:04d}_{name}.json"
-            try:
-                os.link(temporary, target)
-            except FileExistsError:
+        number = max((run.number for run in saved_runs(folder.parent, folder.name)), default=0)
+        for _ in range(10_000):
+            number += 1
+            if not _claim(folder, number):
                 continue
-            except OSError:
-                # no hard links on this file system: exclusive creation still never overwrites
+            claimed = number
+            try:
+                # listed after claiming: a writer that saved this number released its claim
+                # only once its file existed, so the file is seen here
+                taken = {run.number for run in saved_runs(folder.parent, folder.name)}
+                if number in taken:
+                    number = max(taken)
+                    continue
+                target = folder / f"{number:04d}_{name}.json"
                 try:
-                    with open(target, "xb") as out:
-                        out.write(payload)
+                    os.link(temporary, target)
                 except FileExistsError:
                     continue
-            return target
+                except OSError:
+                    # no hard links on this file system: exclusive creation still never overwrites
+                    try:
+                        with open(target, "xb") as out:
+                            out.write(payload)
+                    except FileExistsError:
+                        continue
+                return target
+            finally:
+                os.unlink(folder / _CLAIM.format(claimed))
         raise BaselineError(folder, "could not find a free run number")  # pragma: no cover
     finally:
         os.unlink(temporary)
@@ -182,18 +233,55 @@ def save_run(
         raise BaselineError(folder, f"cannot save the run: {exc.strerror or exc}") from None
 
 
-def _read(path: Path, number: int | None = None) -> Baseline:
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file of at most :data:`MAX_RUN_BYTES`. The file is opened
+    without blocking and checked on its descriptor, so a FIFO, a device (``/dev/zero``) or a
+    folder is refused before a byte is read, and a huge file before it fills the memory."""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise BaselineError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise BaselineError(path, f"cannot be read: {reason}") from None
+    except OSError as exc:
+        raise BaselineError(path, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise BaselineError(path, "cannot be read: it is a folder, not a run file")
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "a device"
+            )
+            raise BaselineError(path, f"cannot be read: not a regular file ({kind})")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(MAX_RUN_BYTES + 1)
+    except OSError as exc:
+        raise BaselineError(path, f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_RUN_BYTES:
+        raise BaselineError(path, f"is larger than {MAX_RUN_BYTES >> 20} MB: not a run file")
+    return data
+
+
+def _read(path: Path, number: int | None = None) -> Baseline:
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BaselineError(path, f"cannot be read: {exc}") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(path, f"is not valid JSON ({exc}); corrupt or truncated") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; nesting past the stack
+        what = "nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BaselineError(path, f"is not a usable JSON document ({what}); corrupt") from None
+    problem = depth_problem(document)
+    if problem:
+        raise BaselineError(path, f"is not a run file: it {problem}")
     if not isinstance(document, Mapping) or not isinstance(document.get("benchmarks"), list):
         raise BaselineError(path, "is not a pytest-benchmark run file (no 'benchmarks' list)")
     entries: dict[EntryKey, Entry] = {}

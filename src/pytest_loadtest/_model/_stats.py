@@ -9,8 +9,11 @@ here costs tens of nanoseconds a value: indices are computed with the same bucke
 
 from __future__ import annotations
 
+import base64
 import functools
 import math
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, final
@@ -253,21 +256,98 @@ class LatencyHistogram:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
-        """Inverse of :meth:`to_dict`; ``ValueError`` when the data are not a histogram."""
+        """Inverse of :meth:`to_dict`; ``ValueError`` naming the field when the data are not a
+        histogram this module could have written (wrong types, counts out of range, a
+        negative ``m2``, ``max_ns`` below ``min_ns``, an HDR encoding of other parameters)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"not an encoded latency histogram: {type(data).__name__}")
         try:
-            encoded = str(data["hdr"])
+            encoded = data["hdr"]
+            count, min_ns, max_ns = (_int_field(data, key) for key in ("count", "min_ns", "max_ns"))
+            mean_ns, m2 = _float_field(data, "mean_ns"), _float_field(data, "m2")
+        except KeyError as exc:
+            raise ValueError(f"not an encoded latency histogram: missing field {exc}") from None
+        if not isinstance(encoded, str):
+            raise ValueError(f"histogram field 'hdr' is {type(encoded).__name__}, not a string")
+        if m2 < 0:
+            raise ValueError(f"histogram field 'm2' = {m2!r}: a sum of squares cannot be negative")
+        if count and max_ns < min_ns:
+            raise ValueError(f"histogram field 'max_ns' = {max_ns} is below 'min_ns' = {min_ns}")
+        slack = 1e-6 * max_ns + 1.0  # the mean is a float: allow its rounding
+        if count and not min_ns - slack <= mean_ns <= max_ns + slack:
+            raise ValueError(f"histogram field 'mean_ns' = {mean_ns!r} lies outside min_ns..max_ns")
+        if encoded:
+            _check_hdr_encoding(encoded)
+        try:
             hist = cls(HdrHistogram.decode(encoded.encode("ascii")) if encoded else None)
-            hist.count = int(data["count"])
-            hist.min_ns = int(data["min_ns"])
-            hist.max_ns = int(data["max_ns"])
-            hist._mean_ns = float(data["mean_ns"])
-            hist._m2 = float(data["m2"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not an encoded latency histogram: {exc}") from None
         except Exception as exc:  # hdrh raises its own exception types for corrupt payloads
             raise ValueError(f"corrupt HDR histogram encoding: {exc}") from None
+        hist.count, hist.min_ns, hist.max_ns = count, min_ns, max_ns
+        hist._mean_ns, hist._m2 = mean_ns, m2
         if int(hist._counts.sum()) != hist.count:
             raise ValueError("HDR histogram counts do not match its recorded total")
         if hist.count:
             hist._sync_hdr()
         return hist
+
+
+#: Counts and nanoseconds are int64 in HDR and numpy: anything above cannot be real.
+_MAX_INT: Final = 2**63 - 1
+#: An encoding of this module's histograms decompresses to a header plus at most 9 bytes a
+#: count; a larger payload is corrupt (or a zip bomb) and is refused before it is inflated.
+_MAX_HDR_TEXT: Final = 1 << 20
+
+
+def _show(value: object) -> str:
+    """A value for a message, cut short (a corrupt file may hold anything, of any size)."""
+    if isinstance(value, int) and abs(value) > 10**30:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _int_field(data: Mapping[str, Any], key: str) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"histogram field {key!r} is {type(value).__name__} {_show(value)}, not an integer"
+        )
+    if not 0 <= value <= _MAX_INT:
+        raise ValueError(f"histogram field {key!r} = {_show(value)} is outside 0..2**63-1")
+    return value
+
+
+def _float_field(data: Mapping[str, Any], key: str) -> float:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"histogram field {key!r} is {type(value).__name__} {_show(value)}, not a number"
+        )
+    number = float(value) if not isinstance(value, int) or abs(value) <= _MAX_INT else math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"histogram field {key!r} = {_show(value)} is not a finite number")
+    return number
+
+
+def _check_hdr_encoding(encoded: str) -> None:
+    """Refuse, before ``hdrh`` allocates anything, an encoding that is too long, inflates too
+    far or was made with other parameters than :func:`_new_hdr` (its counts would not fit)."""
+    if len(encoded) > _MAX_HDR_TEXT:
+        raise ValueError(
+            f"histogram field 'hdr' is {len(encoded)} characters long, more than any histogram"
+        )
+    try:
+        raw = base64.b64decode(encoded.encode("ascii"), validate=True)
+        inflater = zlib.decompressobj()
+        payload = inflater.decompress(raw[8:], _MAX_HDR_TEXT)
+    except (ValueError, zlib.error) as exc:  # binascii.Error is a ValueError
+        raise ValueError(f"corrupt HDR histogram encoding: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise ValueError("corrupt HDR histogram encoding: it inflates beyond any histogram")
+    if len(payload) < 40:
+        raise ValueError("corrupt HDR histogram encoding: truncated header")
+    significant, lowest, highest = struct.unpack(">12xIQQ8x", payload[:40])
+    if (significant, lowest, highest) != (SIGNIFICANT_FIGURES, LOWEST_NS, HIGHEST_NS):
+        raise ValueError(
+            f"HDR histogram of other parameters ({lowest}..{highest} ns, {significant} digits)"
+        )
