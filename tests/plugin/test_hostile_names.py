@@ -107,3 +107,17 @@ def test_every_output_of_a_hostile_suite(
     summary = Path(step_summary).read_text(encoding="utf-8")
     assert not RAW.search(summary)
     assert "L" * 1_000 not in summary
+
+
+def test_a_hostile_suite_under_xdist_fails_cleanly(pytester: pytest.Pytester) -> None:
+    """A lone surrogate once broke xdist's channel (``DumpError: strings must be utf-8
+    encodable``): an INTERNALERROR, "no tests ran" and exit status 0. Text is made safe where it
+    enters, so the worker's report crosses and the test fails as it should."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_hostile=SUITE)
+    result = pytester.runpytest_subprocess("-m", "load", "-n", "2")
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output, output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    result.assert_outcomes(failed=1)
+    assert "load test results" in output
