@@ -215,6 +215,12 @@ class LatencyHistogram:
         return {
             "indices": indices.tolist(),
             "counts": self._counts[indices].tolist(),
+            **self._moments(),
+        }
+
+    def _moments(self) -> dict[str, object]:
+        """The exact count, extremes, mean and sum of squared deviations (every encoding's)."""
+        return {
             "count": self.count,
             "min_ns": self.min_ns,
             "max_ns": self.max_ns,
@@ -245,14 +251,7 @@ class LatencyHistogram:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form: HDR's compressed base64 encoding plus the exact moments."""
-        return {
-            "hdr": self._hdr.encode().decode("ascii") if self.count else "",
-            "count": self.count,
-            "min_ns": self.min_ns,
-            "max_ns": self.max_ns,
-            "mean_ns": self._mean_ns,
-            "m2": self._m2,
-        }
+        return {"hdr": self._hdr.encode().decode("ascii") if self.count else "", **self._moments()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
