@@ -10,7 +10,7 @@ from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
-from pytest_loadtest._model._units import parse_duration
+from pytest_loadtest._model._units import MAX_RATE, MAX_USERS, parse_duration
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import Layer, Layers, SettingError
 from pytest_loadtest._settings._settings import LoadSettings
@@ -122,9 +122,17 @@ class LoadRunner:
             if by not in ("users", "rate"):
                 raise SettingError(f"find_capacity(): by={by!r} must be 'users' or 'rate'")
             seconds = parse_duration(step_duration)
+            ceiling = MAX_USERS if by == "users" else MAX_RATE
             for name, value in (("start", start), ("step", step), ("limit", limit)):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                     raise SettingError(f"find_capacity(): {name}={value!r} must be a number > 0")
+                if value != value:
+                    raise SettingError(f"find_capacity(): {name}={value!r} must be a finite number")
+                if value > ceiling:
+                    raise SettingError(
+                        f"find_capacity(): {name}={value!r} is above the most {by} a run takes "
+                        f"({ceiling:,g})"
+                    )
             if limit < start:
                 raise SettingError(f"find_capacity(): limit={limit!r} is below start={start!r}")
             if seconds <= 0:
