@@ -118,6 +118,8 @@ class LoadSession:
     report_problem: str = ""
     baseline: BaselineSession | None = None
     baseline_lines: list[str] = field(default_factory=list)
+    #: puts SIGINT's handler back once a Ctrl-C shield was raised (see keep_interrupted)
+    _unshield: Callable[[], None] | None = None
 
     @classmethod
     def start(
@@ -221,10 +223,13 @@ class LoadSession:
             raise OptionError(f"--load-save: {exc}") from None
 
     def close(self) -> None:
-        """Close the progress stream."""
+        """Close the progress stream; put SIGINT's handler back."""
         if self.stream is not None and self.stream is not sys.stdout:
             self.stream.close()
             self.stream = None
+        if self._unshield is not None:
+            self._unshield()
+            self._unshield = None
 
     def selects(self, path: Path, markers: Set[str], kinds: Set[str]) -> bool:
         """Does the session run a load test (in file ``path``, with ``markers``, of ``kinds``)?"""
@@ -242,9 +247,14 @@ class LoadSession:
 
     def keep_interrupted(self, results: Sequence[LoadResult]) -> None:
         """Keep the runs of a test that was interrupted (the last of them was): no report will
-        carry them, the session is stopping."""
+        carry them, the session is stopping. Two more Ctrl-Cs while it stops do not cut the
+        summary and the report short (a third one does)."""
         if not self.is_worker:
             self.results.extend(results)
+        if self._unshield is None:
+            from pytest_loadtest._engine._interrupts import shield_interrupts
+
+            self._unshield = shield_interrupts()
 
     def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
         """Why the test fails once its body has run: SLA breaches and regressions, or ``""``."""

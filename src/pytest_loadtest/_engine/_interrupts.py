@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["deferred_interrupts"]
+__all__ = ["deferred_interrupts", "shield_interrupts"]
 
 
 @contextlib.contextmanager
@@ -44,3 +44,33 @@ def deferred_interrupts(on_interrupt: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def shield_interrupts(spare: int = 2) -> Callable[[], None]:
+    """After a Ctrl-C stopped a run, the session is ending (summary, report): let the next
+    ``spare`` SIGINTs pass without raising, so that an impatient second Ctrl-C does not cut the
+    summary and the report short; one more than that raises as usual. Returns the function that
+    puts the previous handler back (nothing to undo outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return lambda: None
+    seen = [0]
+
+    def patient(signum: int, frame: FrameType | None) -> None:
+        seen[0] += 1
+        if seen[0] > spare:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, patient)
+    except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+        return lambda: None
+
+    def restore() -> None:
+        if signal.getsignal(signal.SIGINT) is patient:
+            signal.signal(signal.SIGINT, previous)
+
+    return restore
