@@ -85,7 +85,8 @@ def _busy() -> None:
     sum(i * i for i in range(3000))
 
 
-def test_pure_python_under_more_threads_is_cpu_bound() -> None:
+def _cpu_bound_attempt() -> tuple[list[Finding], object]:
+    """One measurement of 1 and 6 busy users in turn: the findings and what they rest on."""
     # 1 and 6 users in turn, so that a change in what the rest of the machine takes hits both
     run = run_phases(
         [Phase(users=users, seconds=0.35, call=_busy) for users in (1, 6, 1, 6)],
@@ -104,8 +105,18 @@ def test_pure_python_under_more_threads_is_cpu_bound() -> None:
         pytest.skip(f"this machine gave one busy thread {one_core:.0%} of a core: too busy to tell")
     # "about one core" as this machine grants it right now (other processes share the cores)
     rule = CpuBound(min_cores=0.6 * one_core, max_cores=max(1.3, 2 * one_core))
-    findings = rule.check(run.facts())
-    assert len(findings) == 1, (one_core, [(w.t, w.users, w.calls) for w in run.timeline])
+    evidence = (one_core, [(w.t, w.users, w.calls) for w in run.timeline])
+    return rule.check(run.facts()), evidence
+
+
+def test_pure_python_under_more_threads_is_cpu_bound() -> None:
+    # CPU samples of 0.1 s windows on a shared machine are noisy (issue 16): the finding must
+    # come in one of three measurements
+    for _ in range(3):
+        findings, evidence = _cpu_bound_attempt()
+        if len(findings) == 1:
+            break
+    assert len(findings) == 1, evidence
     [finding] = findings
     assert finding.title == "CPU-bound on one core (the GIL) at 6 users"
     assert finding.severity == "medium"  # the ramp showed calls/s not rising
