@@ -190,16 +190,16 @@ def test_open_model_iterations_given_to_a_user_whose_on_start_failed_are_dropped
 def test_a_user_folds_its_own_backlog_when_the_collector_falls_behind() -> None:
     """Backpressure: with no collector at all, a user's flushes fold what waits once it passes
     the user's share of the backlog limit; every duration is counted once."""
-    recorder = Recorder(0, backlog_limit=5_000, relieve_wait=0.0)
+    recorder = Recorder(0, backlog_limit=50_000, relieve_wait=0.0)
     recorder.users = 1
     op = recorder.operation("noop", "task")
     vu = VirtualUser(0, 1, recorder, lambda: 0)
     pending_peak = 0
     for _ in range(200):
-        vu.buffer(op).extend([1_000] * 100)
+        vu.buffer(op).extend([1_000] * 1_000)
         vu.flush(0)
         pending_peak = max(pending_peak, sum(len(chunk) for _, _, chunk, _ in recorder._pending))
-    assert pending_peak <= 5_000 + 100
+    assert pending_peak <= 50_000 + 1_000
     recorder.finish(0)
-    assert recorder.operations[op].histogram.count == 20_000
-    assert vu.drained == 20_000
+    assert recorder.operations[op].histogram.count == 200_000
+    assert vu.drained == 200_000
