@@ -8,6 +8,7 @@ check does; healthy, they pass. They use SQLite and half-second runs, so they st
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,13 @@ def test_slow_service_fails_the_latency_sla(
             CREATIONS, "*clients in the database, * expected from the seed*", id="creations"
         ),
         pytest.param(UPDATES, "*clients lost updates*", id="updates"),
-        pytest.param(DELETES, "*clients are in the database that should not be*", id="deletes"),
+        # which write is every 10th depends on how the threads interleave: a lost delete, a lost
+        # project or a lost session each breaks the data check
+        pytest.param(
+            DELETES,
+            "*clients are in the database that should not be*|*in the database, * expected*",
+            id="deletes",
+        ),
         pytest.param(FORMS, "*projects in the database, * expected*", id="forms"),
     ],
 )
@@ -72,7 +79,10 @@ def test_lossy_service_fails_the_integrity_check(
     """Every 10th write rolled back while its caller hears "done": the data check fails."""
     result = run_suite(pytester, monkeypatch, "lossy", test)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*AssertionError: data integrity broken:*", reason])
+    result.stdout.fnmatch_lines(["*AssertionError: data integrity broken:*"])
+    assert any(
+        fnmatch.fnmatch(line, pattern) for pattern in reason.split("|") for line in result.outlines
+    ), result.stdout.str()
 
 
 def test_unknown_fault_is_an_error(
