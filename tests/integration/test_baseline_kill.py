@@ -48,7 +48,12 @@ def test_killing_a_writer_at_random_moments_loses_nothing(tmp_path: Path) -> Non
     before: dict[int, bytes] = {}
     for _ in range(6):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], env=env)
-        time.sleep(0.3 + rng.random() * 0.7)  # the interpreter starts, then saves in a loop
+        # kill it at a random moment once it saves (its start-up takes long on a busy machine)
+        saved = len(before)
+        deadline = time.monotonic() + 60
+        while len(saved_runs(tmp_path, MACHINE)) <= saved and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.random() * 0.3)
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=30)
         runs = saved_runs(tmp_path, MACHINE)
