@@ -256,6 +256,25 @@ class LoadSession:
 
             self._unshield = shield_interrupts()
 
+    def confirm_of(self, layers: Layers) -> int:
+        """How many times a test with these settings layers is run again to confirm a breach
+        (``confirm``); 0 when its settings do not resolve (the test then fails saying why)."""
+        try:
+            return layers.resolve().confirm
+        except SettingError:
+            return 0
+
+    def to_confirm(self, results: Sequence[LoadResult]) -> bool:
+        """Does this attempt of a test fail on an SLA breach that a run of the test again may
+        not confirm? Not when breaches do not fail (``--load-no-sla``), nor after a run that was
+        interrupted, stopped or left calls hung."""
+        runs = [r for r in results if r.probe is None]
+        return (
+            not self.no_sla
+            and any(not r.passed for r in runs)
+            and not any(r.interrupted or r.stopped_by or r.hung for r in runs)
+        )
+
     def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
         """Why the test fails once its body has run: SLA breaches and regressions, or ``""``."""
         from pytest_loadtest._report._terminal import failure_message
