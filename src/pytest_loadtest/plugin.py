@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         files = named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
+    spool = config.workerinput.get("loadtest_spool") if is_worker else None  # type: ignore[attr-defined]
     try:
         state = LoadSession.start(
             config,
@@ -85,6 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if spool:
+        state.spool = Path(spool)
     config.stash[_STATE] = state
     if not is_worker:
         config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
@@ -102,6 +105,7 @@ def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: tell workers which files the command line named."""
     state = node.config.stash[_STATE]
     node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
+    node.workerinput["loadtest_spool"] = state.spool_for_workers()
 
 
 # -- collection ----
@@ -271,6 +275,7 @@ class _Reporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         """Compare and save, write the report and the GitHub job summary: before the terminal
         summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
+        self.state.gather_spooled()  # xdist's workers are down by now
         self.state.finish(
             session.config,
             failed=session.testsfailed > 0,
