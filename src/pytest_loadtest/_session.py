@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
 
-from pytest_loadtest._settings._layers import MARKERS, Layers, SettingError, marker_layer
+from pytest_loadtest._settings._layers import (
+    MARKERS,
+    Layers,
+    SettingError,
+    check_alone,
+    marker_layer,
+)
 from pytest_loadtest._settings._selection import markexpr_selects
 from pytest_loadtest._validate import check_layer_deeply
 
@@ -68,6 +74,7 @@ def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
     source, values = marker_layer(test_id, [(name, kwargs) for name, _, kwargs in markers])
     try:
         check_layer_deeply(source, values)
+        check_alone(source, values)
     except SettingError as exc:
         raise OptionError(str(exc)) from None
 
