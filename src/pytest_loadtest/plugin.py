@@ -219,6 +219,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         outcome = yield
     except (ScenarioFileError, SettingError, TargetError) as exc:
         problem = str(exc)  # bad input of ours: a clear message, not a traceback
+    except KeyboardInterrupt:  # outside a run (between two): keep the runs made before it
+        interrupted = item.stash.get(_RUNNER, None)
+        if interrupted is not None:
+            interrupted.keep_on_interrupt()
+        raise
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
