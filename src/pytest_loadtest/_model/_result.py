@@ -209,8 +209,33 @@ class LoadResult(CallStatsMixin):
                     self.aborted.message(float(self.settings.get("duration", self.duration))),
                 )
             )
+        breaches.extend(self._hook_breaches())
         if self.sla is not None:
             breaches.extend(self.sla.evaluate(self, self.operations))
+        return breaches
+
+    def _hook_breaches(self) -> list[Breach]:
+        """A failed ``on_start``/``on_stop`` hook fails the run (a user whose ``on_start``
+        fails never runs: its failure hides from the tasks' error rate), unless the SLA gives
+        that hook targets of its own, which then judge it."""
+        own = self.sla.operations() if self.sla is not None else set()
+        breaches = []
+        for op in self.operations.values():
+            if op.kind != "hook" or not op.errors or op.name in own:
+                continue
+            first = next(iter(op.errors_by_type.values()), None)
+            why = f"; first: {first.type_name}: {first.message}" if first is not None else ""
+            breaches.append(
+                Breach(
+                    "hook_errors",
+                    op.name,
+                    float(op.errors),
+                    0.0,
+                    f"hook {op.name!r} failed {op.errors:,} of {op.total:,} times{why} (a user "
+                    "whose on_start fails does not run; an error_rate target for the hook under "
+                    "the SLA's operations tolerates some)",
+                )
+            )
         return breaches
 
     def recovery_time(
