@@ -115,6 +115,7 @@ def _bottleneck_lines(view: ResultView) -> list[str]:
         cpu_peak_percent=summary.get("cpu_peak_percent"),
         rss_peak_bytes=summary.get("rss_peak_bytes"),
         connections=connections,
+        missed=int(summary.get("samples_missed") or 0),
     )
     return ["", f"{view.title}:", *format_findings(result.findings, resources=resources)]
 
