@@ -128,10 +128,8 @@ class Check:
             return None
         where = f"operation {self.operation!r}" if self.operation else "all operations"
         relation = "below the minimum" if self.definition.higher_is_better else "above the limit"
-        message = (
-            f"{self.metric} of {where} was {self.format(measured)}, {relation} "
-            f"{self.format(self.threshold)}"
-        )
+        shown, limit = self.definition.format_apart(measured, self.threshold)
+        message = f"{self.metric} of {where} was {shown}, {relation} {limit}"
         if self.metric == "memory_growth":
             trend = getattr(stats, "memory_trend", "")
             message = (
