@@ -206,7 +206,7 @@ def test_an_sla_without_targets_is_no_sla_everywhere() -> None:
     assert row.startswith("tests/test_shop.py::test_shop [empty sla] ")
     assert row.split()[-1] == "-"
     page = render_html(views([result]), METADATA, plotly_js=None)
-    assert '<span class="badge none">no SLA</span>' in page
+    assert '<span class="badge none" title="no SLA targets to check">no SLA</span>' in page
     assert "| no SLA |" in markdown_summary([result])
 
 

@@ -19,7 +19,7 @@ from pytest_loadtest._report._html import MISSING_EXTRA, load_plotly_js, render_
 from pytest_loadtest._report._view import views
 from pytest_loadtest._report._write import REPORT_FILES, charts_note, write_report
 
-from helpers.report_samples import HOSTILE, hostile_result, synthetic_result
+from helpers.report_samples import HOSTILE, broken_step_result, hostile_result, synthetic_result
 
 
 class Page(HTMLParser):
@@ -259,3 +259,22 @@ def test_figures_tolerate_missing_keys() -> None:
     assert set(built) == {"latency", "throughput", "users", "distribution"}
     assert built["latency"]["data"][0]["x"] == []
     assert render_html([view], {}, plotly_js=None).startswith("<!DOCTYPE html>")
+
+
+def test_a_broken_capacity_step_is_a_finding_not_a_failure() -> None:
+    result = broken_step_result()
+    assert result.sla_breaches  # the abort
+    page = render_html(views([result]), {}, plotly_js=None)
+    badges = re.findall(r'<span class="badge (\w+)"[^>]*>([^<]*)</span>', page)
+    # the summary table and the section header: "BROKE", never "FAIL"; its SLA row held
+    assert badges[:2] == [("broke", "BROKE"), ("broke", "BROKE")]
+    assert ("fail", "FAIL") not in badges
+
+
+def test_no_python_repr_on_the_page() -> None:
+    page = render_html(views([broken_step_result(), synthetic_result()]), {}, plotly_js=None)
+    text = "".join(Page(page).text)
+    assert "aborted at 1.1s of 12s (abort_on_breach)" in text  # the prose, once
+    assert text.count("aborted at 1.1s") == 1
+    for repr_mark in ("{'", "['", "': ", "None", "<pytest_loadtest", "object at 0x"):
+        assert repr_mark not in text

@@ -54,7 +54,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}
 .summary td:first-child{max-width:520px;word-break:break-all}
 .badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600}
 .badge.pass{background:#d4edda;color:#155724}.badge.fail{background:#f8d7da;color:#721c24}
-.badge.none{background:#eee;color:#555}
+.badge.none{background:#eee;color:#555}.badge.broke{background:#fff3cd;color:#664d03}
 section.result{border-top:2px solid #ccc;margin-top:26px;padding-top:14px}
 dl.facts{display:flex;flex-wrap:wrap;gap:4px 18px;margin:0}dl.facts dt{color:#777}
 dl.facts dd{margin:0 0 0 -12px;font-weight:600}

@@ -95,10 +95,21 @@ def script_json(value: object) -> str:
 _LATENCIES: Final = ("p50", "p95", "p99", "max")
 
 
+_BADGES: Final = {
+    Verdict.PASS: ("pass", "PASS", "every SLA target met"),
+    Verdict.FAIL: ("fail", "FAIL", "an SLA target was missed: the test failed"),
+    Verdict.NO_SLA: ("none", "no SLA", "no SLA targets to check"),
+    Verdict.BROKE: (
+        "broke",
+        "BROKE",
+        "a step of a capacity search that did not hold: a finding of the search, not a failure",
+    ),
+}
+
+
 def _badge(verdict: Verdict) -> str:
-    css = {Verdict.PASS: "pass", Verdict.FAIL: "fail"}.get(verdict, "none")
-    text = verdict.value
-    return f'<span class="badge {css}">{_e(text.upper() if css != "none" else text)}</span>'
+    css, text, hint = _BADGES[verdict]
+    return f'<span class="badge {css}" title="{_e(hint)}">{_e(text)}</span>'
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
@@ -176,8 +187,7 @@ def _notes(view: ResultView) -> str:
     notes = []
     if result.interrupted:
         notes.append("interrupted: figures cover what was measured before the stop")
-    if result.aborted is not None:
-        notes.append(f"aborted early: {result.aborted.to_dict()}")
+    # an abort is told once, in prose, among the SLA breaches (LoadResult.sla_breaches)
     if result.hung:
         listed = ", ".join(f"{name_text(k)} x{v}" for k, v in sorted(result.hung.items()))
         notes.append(f"calls still running after stop_timeout: {listed}")
