@@ -1,15 +1,15 @@
 """``index.html``: one self-contained page with a table of every load test and, per test, charts,
 SLA targets, operations and errors.
 
-Charts are drawn by Plotly's offline bundle, inlined once in the page (from the optional
-``plotly`` package: ``pytest-loadtest[report]``), so the file works opened from disk with no
-network. Without the extra the page is still written, with its tables and a notice instead of
-the charts. Every user-provided string is HTML-escaped; figure data sits in
-``<script type="application/json">`` blocks whose ``<``, ``>`` and ``&`` are ``\\u`` escapes, and a
-Content-Security-Policy allows only the page's own scripts (by hash), so markup that slipped into
-the data could not run anyway. Before that, text goes through ``_escape`` as everywhere: control
-characters and lone surrogates as visible escapes (line breaks kept in messages and tracebacks),
-names cut to a bound.
+Charts are drawn by uPlot (about 50 kB), its script and stylesheet read at report time from the
+optional ``youplot`` package that ships them (``pytest-loadtest[report]``) and inlined once in the
+page, so the file works opened from disk with no network. Without the extra the page is still
+written, with its tables and a notice instead of the charts. Every user-provided string is
+HTML-escaped; figure data sits in ``<script type="application/json">`` blocks whose ``<``, ``>``
+and ``&`` are ``\\u`` escapes, and a Content-Security-Policy allows only the page's own scripts (by
+hash), so markup that slipped into the data could not run anyway. Before that, text goes through
+``_escape`` as everywhere: control characters and lone surrogates as visible escapes (line breaks
+kept in messages and tracebacks), names cut to a bound.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import base64
 import datetime
 import hashlib
 import html
-import importlib
+import importlib.util
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest._model._text import MAX_MESSAGE
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
@@ -43,16 +45,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MISSING_EXTRA",
+    "ChartLibrary",
     "ReportError",
-    "load_plotly_js",
+    "load_chart_library",
     "render_html",
     "script_json",
 ]
 
 #: Said wherever charts are left out because the optional extra is not installed.
 MISSING_EXTRA: Final = (
-    "charts need the optional plotly package: pip install 'pytest-loadtest[report]'"
+    "charts need the optional youplot package (uPlot): pip install 'pytest-loadtest[report]'"
 )
+#: The package that ships uPlot's script and stylesheet, and where in it they are.
+CHART_PACKAGE: Final = "youplot"
+_CHART_FILES: Final = ("vendor", "uplot.iife.min.js", "uplot.min.css")
 _CLOSING_SCRIPT: Final = re.compile(r"</script|<!--", re.IGNORECASE)
 _MESSAGE_LIMIT: Final = 2_000
 
@@ -61,16 +67,35 @@ class ReportError(Exception):
     """A report could not be written; the message says which file and why."""
 
 
-def load_plotly_js() -> str | None:
-    """Plotly's offline JavaScript bundle, or ``None`` when the ``plotly`` package is missing."""
-    try:
-        offline = importlib.import_module("plotly.offline")
-    except ImportError:
+@final
+@dataclass(frozen=True, slots=True)
+class ChartLibrary:
+    """uPlot's script and stylesheet, inlined in the page."""
+
+    script: str
+    style: str
+
+
+def load_chart_library() -> ChartLibrary | None:
+    """uPlot from the installed ``youplot`` package, or ``None`` when it is missing.
+
+    The files are read, not imported: ``youplot``'s own Python is never run."""
+    spec = importlib.util.find_spec(CHART_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    bundle = str(offline.get_plotlyjs())
-    if _CLOSING_SCRIPT.search(bundle):
-        raise ReportError("the plotly bundle contains '</script' and cannot be inlined")
-    return bundle
+    folder, script_name, style_name = _CHART_FILES
+    root = Path(next(iter(spec.submodule_search_locations))) / folder
+    try:
+        script = (root / script_name).read_text(encoding="utf-8")
+        style = (root / style_name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(
+            f"the {CHART_PACKAGE} package has no readable {exc.filename}: reinstall it "
+            "(pip install 'pytest-loadtest[report]')"
+        ) from exc
+    if _CLOSING_SCRIPT.search(script) or "</style" in style.lower():
+        raise ReportError(f"the uPlot files of {CHART_PACKAGE} cannot be inlined in a page")
+    return ChartLibrary(script, style)
 
 
 def _e(value: object) -> str:
@@ -112,6 +137,20 @@ def _badge(verdict: Verdict) -> str:
     return f'<span class="badge {css}" title="{_e(hint)}">{_e(text)}</span>'
 
 
+def _title(view: ResultView) -> str:
+    """The escaped title, with ``<wbr>`` where a long test id may break: after each ``/`` of
+    its path, after ``::`` and before a ``[`` (never inside a word, never inside the
+    parameters)."""
+    if not view.test_id:
+        return _e(view.title)
+    path, sep, rest = one_line(view.test_id).partition("::")
+    shown = "/<wbr>".join(_e(part) for part in path.split("/"))
+    if sep:
+        rest_html = "::<wbr>".join(_e(part) for part in rest.split("::"))
+        shown += "::<wbr>" + rest_html.replace("[", "<wbr>[", 1)
+    return f"{shown} [{_e(name_text(view.name))}]"
+
+
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
     """A table; ``head`` is escaped here, ``rows`` cells must be escaped by the caller."""
     cls = f' class="{css}"' if css else ""
@@ -126,7 +165,7 @@ def _summary_table(items: Sequence[ResultView]) -> str:
         result = view.result
         rows.append(
             [
-                f'<a href="#{view.anchor}">{_e(view.title)}</a>',
+                f'<a href="#{view.anchor}">{_title(view)}</a>',
                 _badge(view.verdict),
                 _e(result.users),
                 f"{result.duration:.1f}s",
@@ -283,7 +322,7 @@ def _facts(view: ResultView) -> str:
 def _section(view: ResultView, charts: bool) -> str:
     parts = [
         f'<section class="result" id="{view.anchor}">',
-        f"<h2>{_e(view.title)} {_badge(view.verdict)}</h2>",
+        f"<h2>{_title(view)} {_badge(view.verdict)}</h2>",
         _facts(view),
         _notes(view),
         _sla_section(view),
@@ -292,9 +331,11 @@ def _section(view: ResultView, charts: bool) -> str:
         parts.append('<div class="charts">')
         for kind, figure in figures(view).items():
             ident = f"figure-{view.index}-{kind}"
+            note = figure.get("note")
             parts.append(
                 f'<div class="chart" data-kind="{kind}" data-figure="{ident}"></div>'
                 f'<script type="application/json" id="{ident}">{script_json(figure)}</script>'
+                + (f'<p class="chart-note" data-kind="{kind}">{_e(note)}</p>' if note else "")
             )
         parts.append("</div>")
     parts += [_operations_table(view), _errors_table(view)]
@@ -336,23 +377,26 @@ def _script(code: str) -> tuple[str, str]:
 
 
 def render_html(
-    items: Sequence[ResultView], metadata: Mapping[str, Any], *, plotly_js: str | None
+    items: Sequence[ResultView], metadata: Mapping[str, Any], *, charts: ChartLibrary | None
 ) -> str:
-    """The whole page; charts only when ``plotly_js`` (the bundle) is given."""
-    charts = plotly_js is not None and bool(items)
+    """The whole page; charts only when ``charts`` (uPlot's files) is given."""
+    library = charts if items else None
     scripts = [_script(CAPTURE_SCRIPT)]
-    if charts:
-        assert plotly_js is not None
-        scripts.append(_script(plotly_js))
+    if library is not None:
+        scripts.append(_script(library.script))
     scripts.append(_script(RENDER_SCRIPT))
     csp = (
         "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; "
         f"script-src {' '.join(source for _, source in scripts)}"
     )
     head_scripts = "\n".join(element for element, _ in scripts[:-1])
-    notice = "" if charts or not items else f'<p class="notice">No charts: {_e(MISSING_EXTRA)}.</p>'
+    notice = (
+        ""
+        if library is not None or not items
+        else f'<p class="notice">No charts: {_e(MISSING_EXTRA)}.</p>'
+    )
     body = (
-        [_summary_table(items), *(_section(view, charts) for view in items)]
+        [_summary_table(items), *(_section(view, library is not None) for view in items)]
         if items
         else ["<p>No load test ran.</p>"]
     )
@@ -363,7 +407,7 @@ def render_html(
             f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             "<title>Load test report</title>",
-            f"<style>{STYLE}</style>",
+            f"<style>{library.style if library else ''}{STYLE}</style>",
             head_scripts,
             "</head><body>",
             "<h1>Load test report</h1>",
