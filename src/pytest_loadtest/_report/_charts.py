@@ -54,7 +54,8 @@ def full_windows(view: ResultView) -> tuple[list[dict[str, Any]], str]:
     covered = view.result.duration - number(rows[-1].get("t"))
     if not math.isfinite(covered) or covered >= view.window - 1e-6:
         return rows, ""
-    covered = max(covered, 0.0)
+    if covered < 1e-3:
+        return rows[:-1], "the empty window that closes the run is left out"
     return rows[:-1], (
         f"the last {latency_text(covered * 1000)} of the run, a window shorter than "
         f"{view.window:g}s, is left out of the per-second series"
@@ -162,8 +163,9 @@ def _planned(settings: Mapping[str, Any], end: float) -> list[tuple[float, float
 
 
 def users_figure(view: ResultView) -> Figure:
-    """Active users per window, and the planned users when the profile is known."""
-    rows = view.timeline
+    """Active users per full window (a last, partial one would read as users leaving), and the
+    planned users when the profile is known."""
+    rows, note = full_windows(view)
     active: list[tuple[float, float | None]] = [
         (t, float(count(row.get("users"))))
         for row in rows
@@ -183,6 +185,7 @@ def users_figure(view: ResultView) -> Figure:
         y_max=top_of(users, plan, floor=1.0),
         bands=_bands(rows, view.window),
         x_max=view.result.duration,
+        note=note.replace("per-second series", "users"),
     )
 
 

@@ -332,10 +332,10 @@ def _section(view: ResultView, charts: bool) -> str:
         for kind, figure in figures(view).items():
             ident = f"figure-{view.index}-{kind}"
             note = figure.get("note")
+            shown = f'<p class="chart-note">{_e(note)}</p>' if note else ""
             parts.append(
-                f'<div class="chart" data-kind="{kind}" data-figure="{ident}"></div>'
+                f'<div class="chart" data-kind="{kind}" data-figure="{ident}">{shown}</div>'
                 f'<script type="application/json" id="{ident}">{script_json(figure)}</script>'
-                + (f'<p class="chart-note" data-kind="{kind}">{_e(note)}</p>' if note else "")
             )
         parts.append("</div>")
     parts += [_operations_table(view), _errors_table(view)]

@@ -7,10 +7,11 @@ threshold above the y axis (scaled to the data) is a marker at the top edge, its
 ``↑``. A chart's labels are laid out so none overlaps another or leaves the plot: each is put at
 its threshold, then pushed down past the one above it, then back up from the bottom edge. Each
 label's box, as the browser laid it out, is written in ``data-box`` (``left,top,width,height``),
-which the browser test compares.
+and so is the plot area's (``div.u-over``): what the browser test compares.
 
-When done it marks ``<body>`` with ``data-charts-rendered`` (charts drawn) and
-``data-report-ready``, and shows recorded script errors in ``#report-errors``.
+When done it marks ``<body>`` with ``data-charts-rendered`` (charts drawn), ``data-render-ms``
+(milliseconds from the start of navigation to the charts drawn) and ``data-report-ready``, and
+shows recorded script errors in ``#report-errors``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ RENDER_SCRIPT: Final = r"""
     document.body.setAttribute("data-charts-rendered", String(rendered));
     var pre = document.getElementById("report-errors");
     if (errors.length) { pre.textContent = errors.join("\n"); pre.hidden = false; }
+    document.body.setAttribute("data-render-ms", String(Math.round(performance.now())));
     document.body.setAttribute("data-report-ready", "1");
   }
   if (typeof uPlot === "undefined") { done(); return; }
@@ -100,9 +102,9 @@ RENDER_SCRIPT: Final = r"""
     });
     ctx.restore();
     layoutLabels(labels, over.clientHeight);
-    labels.forEach(function (l) {
-      var r = l.el.getBoundingClientRect();
-      l.el.setAttribute("data-box", [r.left, r.top, r.width, r.height].map(Math.round).join(","));
+    [over].concat(labels.map(function (l) { return l.el; })).forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      el.setAttribute("data-box", [r.left, r.top, r.width, r.height].map(Math.round).join(","));
     });
   }
   function options(spec, width) {
