@@ -100,7 +100,7 @@ def test_one_row_per_operation() -> None:
     lines = summary_lines([_scenario_result()])
     _, *rows = _table(lines)
     # each step is listed under its own task
-    labels = ["t.py::test_shop [shop]", "  browse", "    query", "  buy", "  login (hook)"]
+    labels = ["t.py::test_shop [shop]", "  browse", "    query (step)", "  buy", "  login (hook)"]
     assert len(rows) == len(labels)
     for row, label in zip(rows, labels, strict=True):
         assert row.startswith(label + " ")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._sla import min_calls_for_percentile
+from pytest_loadtest._model._text import operation_label
 from pytest_loadtest._report._escape import (
     LINE_LIMIT,
     NAME_LIMIT,
@@ -73,8 +74,8 @@ def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
             continue
         for op in view.operations:
             indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
-            suffix = " (hook)" if op.kind == "hook" else ""
-            rows.append(_row(f"{indent}{name_text(op.name)}{suffix}", "", op, ""))
+            label = operation_label(name_text(op.name), op.kind)
+            rows.append(_row(f"{indent}{label}", "", op, ""))
     return rows
 
 
