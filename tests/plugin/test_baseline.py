@@ -240,7 +240,7 @@ def test_slowed_target_fails_its_own_test(
     )
     p95 = (
         f"{head}: p95 of operation checkout was *ms, baseline *ms (+*ms), past the threshold "
-        "+10.0ms and beyond sampling noise {interval}"
+        f"+10.0ms and beyond sampling noise {interval}"
     )
     # the failure of the test itself, with every regression of that test
     result.stdout.fnmatch_lines(
