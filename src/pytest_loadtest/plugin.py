@@ -239,7 +239,13 @@ class _Reporter:
         from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
-        for line in [*summary_lines(state.results, no_sla=state.no_sla), *state.report_lines()]:
+        table = summary_lines(
+            state.results,
+            no_sla=state.no_sla,
+            width=terminalreporter.config.get_terminal_writer().fullwidth,
+            verbose=terminalreporter.config.get_verbosity(),
+        )
+        for line in [*table, *state.report_lines()]:
             terminalreporter.write_line(line)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)
