@@ -145,7 +145,7 @@ def test_operation_breach_names_the_operation() -> None:
     ops = {"create": FakeStats(max=1500.0), "read": FakeStats(max=2000.0)}
     (breach,) = _evaluate({"operations": {"create": {"max": "1s"}}}, FakeStats(), ops)
     assert breach.operation == "create"
-    assert breach.message == "max of operation 'create' was 1.50s, above the limit 1.00s"
+    assert breach.message == "max of operation create was 1.50s, above the limit 1.00s"
 
 
 @pytest.mark.parametrize(

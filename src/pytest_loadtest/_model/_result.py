@@ -14,7 +14,7 @@ from typing import Any, Final, final
 from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._model._latency import CallStatsMixin, LatencyStats
-from pytest_loadtest._model._recovery import recovery_time
+from pytest_loadtest._model._recovery import recovery_record, recovery_time
 from pytest_loadtest._model._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
@@ -122,6 +122,8 @@ class LoadResult(CallStatsMixin):
     databases: list[dict[str, Any]] = field(default_factory=list)  # each watched engine's stats
     findings: list[Finding] = field(default_factory=list)  # bottlenecks and recommendations
     memory: dict[str, Any] | None = None  # the RSS trend after warm-up (MB/hour, with its CI)
+    #: the last recovery_time() a test asked for (see recovery_record): shown in the reports
+    recovery: dict[str, Any] | None = None
 
     @property
     def memory_growth(self) -> float:
@@ -227,7 +229,7 @@ class LoadResult(CallStatsMixin):
         """
         timelines: dict[str | None, list[TimelineRow]] = {None: self.timeline}
         timelines.update((name, op.timeline) for name, op in self.operations.items())
-        return recovery_time(
+        seconds = recovery_time(
             timelines,
             window=self.window,
             spike_end=self.spike_end,
@@ -237,6 +239,11 @@ class LoadResult(CallStatsMixin):
             stable=stable,
             operation=operation,
         )
+        start = self.spike_end if after is None else float(after)
+        self.recovery = recovery_record(
+            seconds, own_sla=self.sla, sla=sla, start=start, stable=stable
+        )
+        return seconds
 
     @property
     def achieved_rate(self) -> float:
@@ -287,6 +294,7 @@ class LoadResult(CallStatsMixin):
             "databases": self.databases,
             "findings": [f.to_dict() for f in self.findings],
             "memory": self.memory,
+            "recovery": self.recovery,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -334,4 +342,5 @@ class LoadResult(CallStatsMixin):
             databases=list(data.get("databases", [])),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             memory=data.get("memory"),
+            recovery=dict(data["recovery"]) if data.get("recovery") else None,
         )

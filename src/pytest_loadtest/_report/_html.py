@@ -18,19 +18,22 @@ import base64
 import datetime
 import hashlib
 import html
-import importlib.util
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._model._recovery import recovery_text
 from pytest_loadtest._model._text import MAX_MESSAGE
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
 from pytest_loadtest._report._escape import LINE_LIMIT, block_text, name_text, one_line
 from pytest_loadtest._report._json import jsonable
+from pytest_loadtest._report._library import (
+    CHART_PACKAGE,
+    ChartLibrary,
+    ReportError,
+    load_chart_library,
+)
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._model._metrics import MetricSource
 
 __all__ = [
+    "CHART_PACKAGE",
     "MISSING_EXTRA",
     "ChartLibrary",
     "ReportError",
@@ -56,46 +60,7 @@ __all__ = [
 MISSING_EXTRA: Final = (
     "charts need the optional youplot package (uPlot): pip install 'pytest-loadtest[report]'"
 )
-#: The package that ships uPlot's script and stylesheet, and where in it they are.
-CHART_PACKAGE: Final = "youplot"
-_CHART_FILES: Final = ("vendor", "uplot.iife.min.js", "uplot.min.css")
-_CLOSING_SCRIPT: Final = re.compile(r"</script|<!--", re.IGNORECASE)
 _MESSAGE_LIMIT: Final = 2_000
-
-
-class ReportError(Exception):
-    """A report could not be written; the message says which file and why."""
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ChartLibrary:
-    """uPlot's script and stylesheet, inlined in the page."""
-
-    script: str
-    style: str
-
-
-def load_chart_library() -> ChartLibrary | None:
-    """uPlot from the installed ``youplot`` package, or ``None`` when it is missing.
-
-    The files are read, not imported: ``youplot``'s own Python is never run."""
-    spec = importlib.util.find_spec(CHART_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder, script_name, style_name = _CHART_FILES
-    root = Path(next(iter(spec.submodule_search_locations))) / folder
-    try:
-        script = (root / script_name).read_text(encoding="utf-8")
-        style = (root / style_name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReportError(
-            f"the {CHART_PACKAGE} package has no readable {exc.filename}: reinstall it "
-            "(pip install 'pytest-loadtest[report]')"
-        ) from exc
-    if _CLOSING_SCRIPT.search(script) or "</style" in style.lower():
-        raise ReportError(f"the uPlot files of {CHART_PACKAGE} cannot be inlined in a page")
-    return ChartLibrary(script, style)
 
 
 def _e(value: object) -> str:
@@ -239,6 +204,9 @@ def _notes(view: ResultView) -> str:
         notes.append(f"{result.idle_users} users never completed a call")
     if result.late_calls > 0:
         notes.append(f"{result.late_calls} calls reached the timeline after their window")
+    if result.recovery:
+        told = recovery_text(result.recovery)
+        notes.append(told[:1].upper() + told[1:])
     notes.extend(
         f"Bottleneck: {finding.title} ({finding.evidence}). "
         f"Recommendation: {finding.recommendation}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from pytest_loadtest._model._metrics import METRICS
+from pytest_loadtest._model._recovery import recovery_text
 from pytest_loadtest._model._sla import min_calls_for_percentile
 from pytest_loadtest._model._text import operation_label
 from pytest_loadtest._report._escape import (
@@ -252,6 +253,8 @@ def _notes(view: ResultView, no_sla: bool, verbose: int = 1) -> list[str]:
             f"with the interpreter's 5ms switch interval a call can wait up to ~{worst:,}ms for "
             "the GIL, and latencies above include that wait"
         )
+    if result.recovery:
+        notes.append(f"{name}: {recovery_text(result.recovery)}")
     if result.late_calls:
         notes.append(
             f"{name}: {result.late_calls} calls reached the timeline after their window closed "
