@@ -191,12 +191,17 @@ def test_the_table_fits_the_terminal_width(width: int) -> None:
         assert any("..." in row for row in table)
 
 
-def test_a_long_test_id_is_cut_at_its_end_as_pytest_does() -> None:
+def test_a_long_test_id_loses_its_directories_then_its_end() -> None:
     long_id = "tests/load_testing/test_load_concurrent.py::test_100_simultaneous_form_submissions"
     lines = summary_lines([_single("ping", test_id=long_id)], width=80)
     row = _table(lines)[1]
-    assert row.startswith("tests/load_testing/test_load_concurrent.py")
-    assert "..." in row.split("  ")[0]
+    # the directories go first, then the end is cut with "..."
+    assert row.startswith("test_load_concurrent.py::test_100_simultaneous")
+    assert row.split("  ")[0].endswith("...")
+    roomy = _table(summary_lines([_single("ping", test_id=long_id)], width=140))[1]
+    assert roomy.startswith(
+        "test_load_concurrent.py::test_100_simultaneous_form_submissions [ping] "
+    )
 
 
 def test_error_notes_most_frequent_first() -> None:

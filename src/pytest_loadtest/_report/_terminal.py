@@ -83,15 +83,21 @@ def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
 #: Columns left out, in this order, when the table is wider than the terminal.
 _DROP_ORDER: Final = ("max", "p50", "p99", "load", "calls")
 #: Columns that are always shown, and the shortest a label is cut to before a column goes.
-_LABEL_MIN: Final = 40
+_LABEL_MIN: Final = 48
 _ELLIPSIS: Final = "..."  # what pytest ends a cut line with
 
 
 def _shorten(label: str, width: int) -> str:
-    """``label`` cut to ``width`` characters the way pytest cuts its summary lines: the end
-    replaced by ``...``."""
+    """``label`` in ``width`` characters: a test id first loses the directories of its file
+    (``test_crud.py::test_reads [reads]``), then its end is cut the way pytest cuts its summary
+    lines, with ``...``."""
     if len(label) <= width:
         return label
+    path, sep, rest = label.partition("::")
+    if sep and "/" in path:
+        label = path.rsplit("/", 1)[1] + sep + rest
+        if len(label) <= width:
+            return label
     return label[: max(width - len(_ELLIPSIS), 1)] + _ELLIPSIS
 
 
