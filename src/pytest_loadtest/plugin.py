@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 _STATE: Final = pytest.StashKey[LoadSession]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
+#: each earlier attempt of a test that is confirming a breach (``confirm``): its runs in brief
+_EARLIER: Final = pytest.StashKey[list[list[dict[str, Any]]]]()
+#: this attempt failed on a breach that running the test again may not confirm
+_BREACHED: Final = pytest.StashKey[list[dict[str, Any]]]()
 
 
 # -- options and markers ----
@@ -70,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         files = named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
+    spool = config.workerinput.get("loadtest_spool") if is_worker else None  # type: ignore[attr-defined]
     try:
         state = LoadSession.start(
             config,
@@ -81,6 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if spool:
+        state.spool = Path(spool)
     config.stash[_STATE] = state
     if not is_worker:
         config.pluginmanager.register(_Reporter(state, config), "loadtest-reporter")
@@ -98,6 +105,7 @@ def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: tell workers which files the command line named."""
     state = node.config.stash[_STATE]
     node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
+    node.workerinput["loadtest_spool"] = state.spool_for_workers()
 
 
 # -- collection ----
@@ -159,6 +167,45 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     return runner
 
 
+# -- confirmation ----
+def _confirm_of(item: pytest.Item) -> int:
+    if "load_runner" not in getattr(item, "fixturenames", ()):
+        return 0
+    state = item.config.stash[_STATE]
+    markers = [(m.name, m.kwargs) for m in item.iter_markers()]
+    try:
+        layer = marker_layer(item.nodeid, markers)
+    except SettingError:
+        return 0  # the test fails when it asks for its runner, saying why
+    return state.confirm_of(state.layers.with_marker(layer))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """``confirm``: a load test that fails on an SLA breach is run again (set-up, body,
+    teardown: fresh fixtures), up to ``confirm`` more times; only the last attempt is reported,
+    and its results carry the earlier ones (``result.attempts``)."""
+    confirm = _confirm_of(item)
+    if not confirm:
+        return None
+    from _pytest.runner import runtestprotocol  # what pytest-rerunfailures uses too
+
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    earlier: list[list[dict[str, Any]]] = []
+    item.stash[_EARLIER] = earlier
+    while True:
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        breached = item.stash.get(_BREACHED, None)
+        if breached is None or len(earlier) >= confirm:
+            break
+        del item.stash[_BREACHED]
+        earlier.append(breached)
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
 # -- verdicts and reports ----
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
@@ -177,12 +224,19 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         if runner is not None and runner.results:
             from pytest_loadtest._report._terminal import user_property
 
+            earlier = item.stash.get(_EARLIER, [])
+            for i, result in enumerate(runner.results):
+                result.attempts = [attempt[i] for attempt in earlier if i < len(attempt)]
+
             item.user_properties.extend(user_property(r) for r in runner.results)
     if problem:
         _fail(problem)
     if runner is not None and runner.results:
-        failure = item.config.stash[_STATE].test_failure(item.nodeid, runner.results)
+        state = item.config.stash[_STATE]
+        failure = state.test_failure(item.nodeid, runner.results)
         if failure:
+            if state.to_confirm(runner.results):
+                item.stash[_BREACHED] = [r.attempt() for r in runner.results]
             _fail(failure)
     return outcome
 
@@ -233,6 +287,7 @@ class _Reporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         """Compare and save, write the report and the GitHub job summary: before the terminal
         summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
+        self.state.gather_spooled()  # xdist's workers are down by now
         self.state.finish(
             session.config,
             failed=session.testsfailed > 0,
