@@ -65,6 +65,8 @@ class Dom(HTMLParser):
         self.errors_text = ""
         self.boxes: list[tuple[str, tuple[int, ...]]] = []  # ("u-over" | "sla-label", box)
         self.headings: list[str] = []  # each section's <h2>, as text
+        self.badges: list[tuple[int, str]] = []  # (section: 0 the summary, 1 the first), text
+        self._in_badge = False
         self._in_errors = False
         self._in_heading = False
         self._hidden = 0  # inside <script>, <style>
@@ -86,6 +88,7 @@ class Dom(HTMLParser):
         if tag == "h2":
             self._in_heading = True
             self.headings.append("")
+        self._in_badge = "badge" in classes
         if tag in ("script", "style"):
             self._hidden += 1
 
@@ -102,6 +105,9 @@ class Dom(HTMLParser):
         self.text.append(data)
         if self._in_heading:
             self.headings[-1] += data
+        if self._in_badge:
+            self.badges.append((len(self.headings), data))
+            self._in_badge = False
         if self._in_errors:
             self.errors_text += data
 
@@ -189,10 +195,16 @@ def test_verdicts_agree_with_pytest(results: list[LoadResult], dom: Dom) -> None
     """A section's badge says FAIL exactly when pytest fails the test on that result (a broken
     capacity step passes: its badge says BROKE)."""
     assert len(dom.headings) == len(results)
-    for result, heading in zip(results, dom.headings, strict=True):
-        badge = heading.split()[-1]
+    summary = [text for section, text in dom.badges if section == 0]
+    assert len(summary) == len(results)
+    for i, result in enumerate(results):
         fails = bool(failure_message([result]))
-        assert (badge == "FAIL") == fails, (heading, fails)
+        heading = dom.headings[i]
+        assert (heading.split()[-1] == "FAIL") == fails, (heading, fails)
+        assert (summary[i] == "FAIL") == fails, (summary[i], fails)
+        # nor a FAIL badge anywhere in the section of a test that passes
+        section = [text for at, text in dom.badges if at == i + 1]
+        assert fails or "FAIL" not in section, (heading, section)
     assert dom.headings[2].endswith("BROKE")
 
 

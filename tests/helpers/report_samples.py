@@ -216,7 +216,7 @@ def broken_step_result() -> LoadResult:
 
     result = synthetic_result(seconds=12, test_id="tests/test_shop.py::test_breaking_point")
     result.name = "search+browse @ 20 users"
-    result.sla = parse_sla({"p95": "5s"})
+    result.sla = parse_sla({"p95": "5ms", "error_rate": "5%"})  # p95 missed: what broke it
     result.aborted = Abort(
         at=1.117068516, since=1.0, grace=0.1, window=1.0, breaches=("p95 1.20s",)
     )

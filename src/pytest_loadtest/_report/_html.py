@@ -162,6 +162,8 @@ def _sla_section(view: ResultView) -> str:
     result = view.result
     breaches = result.sla_breaches
     parts = []
+    # a target a capacity step missed is what broke it, not a failure of the test
+    missed = Verdict.BROKE if view.capacity_step == "broke" else Verdict.FAIL
     if result.sla is not None:
         rows = []
         for operation, checks in view.targets.items():
@@ -174,7 +176,7 @@ def _sla_section(view: ResultView) -> str:
                         _e(metric),
                         _e(_target(metric, threshold)),
                         _e(_measured(stats, metric)),
-                        _badge(Verdict.FAIL if failed else Verdict.PASS),
+                        _badge(missed if failed else Verdict.PASS),
                     ]
                 )
         parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
