@@ -276,6 +276,8 @@ class _Reporter:
                 reporter.currentfspath = None
                 if reporter.verbosity <= 0 and reporter.showfspath:
                     reporter.write_fspath_result(report.nodeid, "")
+                elif reporter.verbosity < 0:  # -q: dots without a file, on a line of their own
+                    reporter.write("\n")
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return

@@ -163,6 +163,8 @@ def test_progress_lines_leave_pytest_lines_whole(pytester: pytest.Pytester) -> N
             "test_mixed.py::test_after PASSED*",
         ]
     )
+    quiet = pytester.runpytest_subprocess(*args, "-q")
+    quiet.stdout.fnmatch_lines([".", "load test_mixed.py::test_long *", "..*[[]100%[]]"])
 
 
 def test_a_run_no_longer_than_the_interval_prints_no_progress(pytester: pytest.Pytester) -> None:
