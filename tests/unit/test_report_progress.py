@@ -255,3 +255,17 @@ def test_factory_starts_each_line_on_a_line_of_its_own() -> None:
     assert text.count("\n") == 2
     assert not text.endswith("\n")  # pytest's next line break ends the last one
     assert told == [True, True]
+
+
+def test_factory_live_wipes_and_goes_back_up() -> None:
+    stream = io.StringIO()
+    make = progress_factory(stream, "live", label="t.py::test_x")
+    assert make is not None
+    printer = make()
+    printer.update(snap(name="x"), force=True)
+    printer.finish()
+    text = stream.getvalue()
+    assert text.startswith("\n\rload t.py::")
+    # wiped, then up to the line pytest was writing: its next line break lands on the wiped one
+    assert text.endswith("\r\x1b[1A")
+    assert text.count("\n") == 1

@@ -41,6 +41,7 @@ MODES: Final[tuple[str, ...]] = get_args(ProgressMode)
 LINE_INTERVAL: Final = 10.0
 #: Least seconds between two in-place updates in ``live`` mode (a terminal redraw costs).
 LIVE_INTERVAL: Final = 0.25
+_UP: Final = "\x1b[1A"  # cursor up one line (live mode is for terminals)
 
 
 def parse_progress_mode(value: object) -> ProgressMode:
@@ -128,6 +129,7 @@ class ProgressPrinter:
         width: int | Callable[[], int] = 80,
         clock: Callable[[], float] = time.monotonic,
         label: str = "",
+        back_up: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -144,6 +146,8 @@ class ProgressPrinter:
         self._last: float | None = None
         self._shown = 0  # characters of the status line now on screen (live mode)
         self._label = label  # the test id, shown before the run's name
+        # live mode: after wiping, go back up to the line the status line was opened below
+        self._back_up = back_up
 
     def _columns(self) -> int:
         width = self._width() if callable(self._width) else self._width
@@ -197,7 +201,7 @@ class ProgressPrinter:
         """End of the run: wipe the live line; in ``line`` mode write ``snapshot`` if given."""
         with self._lock:
             if self.mode == "live" and self._shown:
-                self._write("\r" + " " * self._shown + "\r")
+                self._write("\r" + " " * self._shown + "\r" + (_UP if self._back_up else ""))
                 self._shown = 0
             elif self.mode == "line" and snapshot is not None and self._last is not None:
                 # only runs long enough to have printed a line get a closing one
@@ -228,8 +232,10 @@ def progress_factory(
     write, so that pytest can start its next output on a line of its own.
 
     Progress starts on a line of its own: pytest has just written the test's name (or its file's
-    dots). In ``line`` mode each line is written as a line break then the text, so that the
-    cursor rests at the end of the last one, where pytest's next line break ends it."""
+    dots). In ``live`` mode the status line is wiped at the end and the cursor goes back up, so
+    that pytest's next line break lands on the wiped line, not below an empty one. In ``line``
+    mode each line is written as a line break then the text, so that the cursor rests at the end
+    of the last one, where pytest's next line break ends it."""
     if mode == "off":
         return None
 
@@ -254,6 +260,7 @@ def progress_factory(
             interval=interval,
             width=lambda: shutil.get_terminal_size().columns,
             label=one_line(label, LINE_LIMIT),
+            back_up=True,  # the status line was opened with a line break: pytest's resumes
         )
 
     return make
