@@ -118,12 +118,12 @@ RENDER_SCRIPT: Final = r"""
       axes[0].values = function () { return ticks.map(function (t) { return t[1]; }); };
     }
     var scales = {
-      x: logX ? {time: false, distr: 3, log: 10} : {
+      x: logX ? {time: false, distr: 3, log: 10} : spec.xs.length > 1 ? {
         time: false,
         range: function (u, lo, hi) {
           return [0, Math.max(num(hi) ? hi : 0, spec.x.max || 0) || 1];
         }
-      },
+      } : {time: false, auto: false, range: [0, spec.x.max || 1]},  // uPlot shows one x 0..100
       y: {range: function (u) { return [0, visibleTop(u, "y", spec.y.max)]; }}
     };
     if (spec.y2) {
