@@ -279,7 +279,7 @@ def test_content_security_policy_allows_exactly_the_page_scripts(page: Page) -> 
 def test_chart_library_is_inlined_once(directory: Path, page: Page) -> None:
     library = load_chart_library()
     if library is None:
-        pytest.skip("youplot (pytest-loadtest[report]) is not installed")
+        pytest.skip("uplot-python (pytest-loadtest[report]) is not installed")
     raw = (directory / "index.html").read_text(encoding="utf-8")
     assert raw.count(library.script[:300]) == 1
     assert raw.count(library.style[:200]) == 1
@@ -293,10 +293,10 @@ def test_without_the_extra_tables_are_written_and_the_page_says_why(
 ) -> None:
     real = importlib.util.find_spec
 
-    def no_youplot(name: str, package: str | None = None) -> Any:
-        return None if name.startswith("youplot") else real(name, package)
+    def no_uplot(name: str, package: str | None = None) -> Any:
+        return None if name.startswith("uplot") else real(name, package)
 
-    monkeypatch.setattr(importlib.util, "find_spec", no_youplot)
+    monkeypatch.setattr(importlib.util, "find_spec", no_uplot)
     assert load_chart_library() is None
     written = write_report(tmp_path, [synthetic_result(seconds=5)])
     assert [p.name for p in written] == list(REPORT_FILES)

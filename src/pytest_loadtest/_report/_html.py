@@ -1,9 +1,9 @@
 """``index.html``: one self-contained page with a table of every load test and, per test, charts,
 SLA targets, operations and errors.
 
-Charts are drawn by uPlot (about 50 kB), its script and stylesheet read at report time from the
-optional ``youplot`` package that ships them (``pytest-loadtest[report]``) and inlined once in the
-page, so the file works opened from disk with no network. Without the extra the page is still
+Charts are drawn by uPlot (120 kB), its script and stylesheet read at report time from the
+optional ``uplot-python`` package that ships them (``pytest-loadtest[report]``) and inlined once
+in the page, so the file works opened from disk with no network. Without the extra the page is still
 written, with its tables and a notice instead of the charts. Every user-provided string is
 HTML-escaped; figure data sits in ``<script type="application/json">`` blocks whose ``<``, ``>``
 and ``&`` are ``\\u`` escapes, and a Content-Security-Policy allows only the page's own scripts (by
@@ -58,7 +58,7 @@ __all__ = [
 
 #: Said wherever charts are left out because the optional extra is not installed.
 MISSING_EXTRA: Final = (
-    "charts need the optional youplot package (uPlot): pip install 'pytest-loadtest[report]'"
+    "charts need the optional uplot-python package (uPlot): pip install 'pytest-loadtest[report]'"
 )
 _MESSAGE_LIMIT: Final = 2_000
 

@@ -12,8 +12,8 @@ from typing import Final, final
 __all__ = ["CHART_PACKAGE", "ChartLibrary", "ReportError", "load_chart_library"]
 
 #: The package that ships uPlot's script and stylesheet, and where in it they are.
-CHART_PACKAGE: Final = "youplot"
-_CHART_FILES: Final = ("vendor", "uplot.iife.min.js", "uplot.min.css")
+CHART_PACKAGE: Final = "uplot"  # the import name of uplot-python
+_CHART_FILES: Final = ("static", "uPlot.iife.js", "uPlot.min.css")
 _CLOSING_SCRIPT: Final = re.compile(r"</script|<!--", re.IGNORECASE)
 
 
@@ -31,9 +31,10 @@ class ChartLibrary:
 
 
 def load_chart_library() -> ChartLibrary | None:
-    """uPlot from the installed ``youplot`` package, or ``None`` when it is missing.
+    """uPlot from the installed ``uplot-python`` package (imported as ``uplot``), or ``None``
+    when it is missing.
 
-    The files are read, not imported: ``youplot``'s own Python is never run."""
+    The files are read, not imported: its own Python is never run."""
     spec = importlib.util.find_spec(CHART_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
