@@ -329,5 +329,7 @@ def test_strict(load_runner):
     )
     result = pytester.runpytest("-m", "load")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*error_rate of operation login (hook) was 90.00%, above the limit*"])
+    result.stdout.fnmatch_lines(
+        ["*error_rate of operation login (hook) was 90.00%, above the limit*"]
+    )
     result.stdout.no_fnmatch_line("*hook 'login' failed*")
