@@ -8,6 +8,7 @@ collector, and folds itself only when the collector is late.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from typing import Final, Protocol, Union
 
@@ -18,6 +19,7 @@ __all__ = [
     "RELIEVE_WAIT",
     "SPARE_WINDOWS",
     "USER_BACKLOG_MIN",
+    "Backpressure",
     "Durations",
     "Owner",
     "as_array",
@@ -64,3 +66,58 @@ class Owner(Protocol):
     def backlog(self) -> int:
         """Durations submitted and not folded yet."""
         ...
+
+
+class Backpressure:
+    """The recorder's bounds on its backlog: when a user must wait for the collector, and how
+    it waits (:class:`~pytest_loadtest._engine._recorder.Recorder` has the state)."""
+
+    backlog_limit: int
+    relieve_wait: float
+    users: int
+    pending_total: int
+    collecting: bool
+    wanted: threading.Event
+    _drained: threading.Condition
+
+    def drain(self, now_ns: int | None = None) -> None:
+        """Fold everything pending (the recorder's)."""
+        raise NotImplementedError
+
+    def over_limit(self, owner: Owner) -> bool:
+        """Must this user wait for the backlog to be folded? When its own backlog passed its
+        share (:meth:`user_backlog`), or everyone's passed :attr:`backlog_limit` (with many
+        users the shares add up to more than the limit: the collector is one thread of many
+        and gets the GIL seldom)."""
+        return owner.backlog > self.user_backlog() or self.pending_total > self.backlog_limit
+
+    def user_backlog(self) -> int:
+        """Durations one user may have waiting before it must wait for them to be folded."""
+        return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
+
+    def relieve(self, owner: Owner) -> None:
+        """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
+        collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
+        self.wanted.set()  # wakes the collector between its ticks
+        with self._drained:
+            # the collector may get the GIL seldom among many users: waiting gives it to it
+            while (
+                not self._drained.wait_for(lambda: self.relieved(owner), self.relieve_wait)
+                and self.collecting
+            ):
+                self.wanted.set()
+        if not self.relieved(owner):
+            self.drain()  # no collector (any more): fold here
+
+    def relieved(self, owner: Owner) -> bool:
+        """May a user that passed its share go on? (Half its share and half the limit are
+        left.) Users on a shared event loop poll this: :meth:`relieve` would block the loop."""
+        half = self.user_backlog() // 2
+        return owner.backlog <= half and self.pending_total <= self.backlog_limit // 2
+
+    def stop_collecting(self) -> None:
+        """The collector stopped (or failed): wake the users waiting for it; they fold their
+        own backlogs from now on."""
+        self.collecting = False
+        with self._drained:
+            self._drained.notify_all()

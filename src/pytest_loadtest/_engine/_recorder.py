@@ -24,7 +24,7 @@ from pytest_loadtest._engine._backlog import (
     BACKLOG_LIMIT,
     RELIEVE_WAIT,
     SPARE_WINDOWS,
-    USER_BACKLOG_MIN,
+    Backpressure,
     Durations,
     Owner,
     as_array,
@@ -73,7 +73,7 @@ class _Window:
 
 
 @final
-class Recorder:
+class Recorder(Backpressure):
     """Collects chunks from virtual users and folds them; safe to feed from many threads."""
 
     def __init__(
@@ -160,41 +160,6 @@ class Recorder:
         with self._pending_lock:  # once per operation per user per tick: not the hot path
             self.pending_total += len(durations_ns)
         self._pending.append((op, span_start_ns, durations_ns, owner))
-
-    def over_limit(self, owner: Owner) -> bool:
-        """Must this user wait for the backlog to be folded? When its own backlog passed its
-        share (:meth:`user_backlog`), or everyone's passed :attr:`backlog_limit` (with many
-        users the shares add up to more than the limit: the collector is one thread of many
-        and gets the GIL seldom)."""
-        return owner.backlog > self.user_backlog() or self.pending_total > self.backlog_limit
-
-    def user_backlog(self) -> int:
-        """Durations one user may have waiting before it must wait for them to be folded."""
-        return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
-
-    def relieve(self, owner: Owner) -> None:
-        """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
-        collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
-        target = self.user_backlog() // 2
-        total = self.backlog_limit // 2
-
-        def relieved() -> bool:
-            return owner.backlog <= target and self.pending_total <= total
-
-        self.wanted.set()  # wakes the collector between its ticks
-        with self._drained:
-            # the collector may get the GIL seldom among many users: waiting gives it to it
-            while not self._drained.wait_for(relieved, self.relieve_wait) and self.collecting:
-                self.wanted.set()
-        if not relieved():
-            self.drain()  # no collector (any more): fold here
-
-    def stop_collecting(self) -> None:
-        """The collector stopped (or failed): wake the users waiting for it; they fold their
-        own backlogs from now on."""
-        self.collecting = False
-        with self._drained:
-            self._drained.notify_all()
 
     def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
         """Count failed calls that all started in the span from ``span_start_ns`` (one window),
