@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from pytest_loadtest._engine._async import AsyncClosedDriver
+from pytest_loadtest._engine._async_closed import AsyncClosedDriver
 from pytest_loadtest._engine._engine import Engine
-from pytest_loadtest._engine._users import VirtualUser
+from pytest_loadtest._engine._users import VirtualUser, Work
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import resolve_settings
@@ -285,6 +285,22 @@ def test_system_exit_in_a_target_stops_the_run(clock: FakeClock) -> None:
     result = _run(exits, clock, duration=60.0)
     assert result.stopped_by == "SystemExit(3) raised"
     assert not result.passed
+
+
+def test_a_failure_of_the_harness_in_a_user_stops_the_run(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def fine() -> None:
+        clock.advance(0.001)
+
+    engine = _engine(fine, clock, duration=60.0)
+
+    def broken(self: Work, vu: VirtualUser) -> int:
+        raise RuntimeError("picking failed")
+
+    monkeypatch.setattr(Work, "pick", broken)
+    result = engine.run()
+    assert result.stopped_by == "RuntimeError(picking failed) raised"
 
 
 def test_pending_calls_are_cancelled_after_stop_timeout_and_reported_hung() -> None:

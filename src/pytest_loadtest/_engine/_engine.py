@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._abort import AbortMonitor
-from pytest_loadtest._engine._async import AsyncClosedDriver
+from pytest_loadtest._engine._async_closed import AsyncClosedDriver
+from pytest_loadtest._engine._async_open import AsyncOpenDriver
 from pytest_loadtest._engine._build import build_result
 from pytest_loadtest._engine._closed import ClosedDriver
 from pytest_loadtest._engine._collector import Collector
@@ -50,7 +51,10 @@ __all__ = ["ASYNC_DRIVERS", "DRIVERS", "Engine", "driver_for"]
 DRIVERS: Final[Mapping[str, DriverFactory]] = {"closed": ClosedDriver, "open": OpenDriver}
 #: The driver of each load model for async targets: users as tasks on one event loop. A model
 #: missing here runs async targets as :data:`DRIVERS` does, on a loop per user thread.
-ASYNC_DRIVERS: Final[Mapping[str, DriverFactory]] = {"closed": AsyncClosedDriver}
+ASYNC_DRIVERS: Final[Mapping[str, DriverFactory]] = {
+    "closed": AsyncClosedDriver,
+    "open": AsyncOpenDriver,
+}
 #: Seconds the engine waits for the loop thread past ``stop_timeout`` (its driver cancels the
 #: calls still pending at ``stop_timeout``; the cancelled tasks then unwind).
 LOOP_MARGIN: Final = 2.0
@@ -253,11 +257,19 @@ class Engine:
                 target=self._loop_main, args=(driver, users), name="loadtest-loop", daemon=True
             )
             self.users.extend((thread, vu) for vu in users)
+            self.context.spawn = lambda: self._add_loop_user(thread)
             thread.start()
             return self.users
         for _ in range(driver.threads):
             self.add_user()
         return self.users
+
+    def _add_loop_user(self, thread: threading.Thread) -> VirtualUser:
+        """One more user of a :class:`LoopDriver` (from its loop thread: the open model's pool
+        grows)."""
+        vu = self._new_user(len(self.users))
+        self.users.append((thread, vu))
+        return vu
 
     def _new_user(self, user_id: int) -> VirtualUser:
         vu = self.work.user(user_id, self.settings.seed)
@@ -337,7 +349,7 @@ class Engine:
             self.context.stop()
         finally:
             now = self.clock.now_ns()
-            for vu in users:
+            for _, vu in list(self.users):  # with those the open model's pool grew by
                 vu.flush(now, wait=False)  # the recorder's finish folds what is left
                 self.context.exited.append(vu.id)
             self.context.last_exit = now
