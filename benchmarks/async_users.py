@@ -8,11 +8,14 @@
 2. ``--big-users`` (10,000) async users each awaiting 1 s, for ``--big-seconds`` (10): share of
    the ideal ``big_users`` iterations/s, and how much RSS the run added (goal: >= 0.95, under
    100 MB).
+3. The open model: ``--rate`` (10,000) iterations/s each awaiting ``--nap``, ``max_users``
+   ``--users``, for ``--seconds``: achieved rate as a share of the asked one, dropped
+   iterations, start lag p50/p99.
 
 Every figure is printed as a ratio within one run: the machine may be noisy.
 
     python benchmarks/async_users.py [--seconds 10] [--users 1000] [--nap 0.05]
-                                     [--big-users 10000] [--big-seconds 10]
+                                     [--big-users 10000] [--big-seconds 10] [--rate 10000]
 """
 
 from __future__ import annotations
@@ -56,14 +59,18 @@ def plain_loop(users: int, nap: float, seconds: float) -> tuple[float, float, fl
     return n / seconds, statistics.median(durations) / 1e6, cpu / n * 1000
 
 
-def engine_run(users: int, nap: float, seconds: float) -> tuple[LoadResult, float]:
-    """The engine's result with ``users`` async users awaiting ``nap``, and its CPU-seconds."""
+def engine_run(
+    users: int, nap: float, seconds: float, **profile: object
+) -> tuple[LoadResult, float]:
+    """The engine's result with ``users`` async users awaiting ``nap`` (``profile``: the open
+    model's ``rate``; ``users`` is then ``max_users``), and its CPU-seconds."""
 
     async def sleeper() -> None:
         await asyncio.sleep(nap)
 
+    crowd = {"max_users": users, **profile} if profile else {"users": users}
     settings = resolve_settings(
-        [("benchmark", {"users": users, "duration": seconds, "monitor_interval": 0, "seed": 1})]
+        [("benchmark", {**crowd, "duration": seconds, "monitor_interval": 0, "seed": 1})]
     )
     engine = Engine(build_plan(sleeper), settings)
     cpu = time.process_time()
@@ -88,6 +95,7 @@ def main() -> None:
     parser.add_argument("--nap", type=float, default=0.05)
     parser.add_argument("--big-users", type=int, default=10_000)
     parser.add_argument("--big-seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=10_000.0)
     args = parser.parse_args()
     users, nap, seconds = args.users, args.nap, args.seconds
     ideal = users / nap
@@ -119,6 +127,19 @@ def main() -> None:
         f"  engine {big_result.throughput:,.0f}/s = {big_result.throughput / big:.1%} of ideal "
         f"(goal >= 95%)  p50 {big_result.p50:.1f} ms  RSS +{rss_peak - rss_before:.0f} MB "
         "(goal < 100 MB)"
+    )
+
+    rate_asked = args.rate
+    open_result, _ = engine_run(users, nap, seconds, rate=rate_asked)
+    lag = open_result.start_lag
+    print(
+        f"open model: {rate_asked:,.0f}/s asked, each awaiting {nap * 1000:g} ms, {users:,} users"
+    )
+    print(
+        f"  achieved {open_result.throughput:,.0f}/s = {open_result.throughput / rate_asked:.1%}"
+        f"  dropped {open_result.dropped:,}  start lag p50 "
+        f"{lag.p50 if lag else float('nan'):.2f} ms p99 {lag.p99 if lag else float('nan'):.2f} ms"
+        f"  p50 {open_result.p50:.2f} ms"
     )
 
 
