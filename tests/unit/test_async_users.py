@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -384,3 +385,20 @@ def test_thousand_async_users_share_one_loop_at_a_good_rate() -> None:
     assert result.errors == 0
     assert result.throughput >= 0.5 * baseline
     assert result.p50 >= nap * 1000
+
+
+def test_a_loop_blocked_by_a_sync_call_is_given_up_on_and_reported_hung() -> None:
+    """Real time: a sync call inside an async def blocks the loop past stop_timeout; the
+    engine gives up on the loop thread after stop_timeout and a margin, and names the call."""
+    release = threading.Event()
+
+    async def blocking() -> None:
+        release.wait(30)  # blocks the loop: no await
+
+    started = time.monotonic()
+    try:
+        result = _run(blocking, duration=0.2, stop_timeout=0.1)
+    finally:
+        release.set()
+    assert result.hung == {"blocking": 1}
+    assert time.monotonic() - started < 20  # not the 30 s of the call
