@@ -64,6 +64,7 @@ class LoadRunner:
         self._progress = progress
         self._soak = soak
         self._watched: list[Any] = []
+        self._kept = False  # the results were handed to on_interrupt
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -87,8 +88,15 @@ class LoadRunner:
         try:
             yield
         except KeyboardInterrupt:
-            self._on_interrupt(list(self.results))
+            self.keep_on_interrupt()
             raise
+
+    def keep_on_interrupt(self) -> None:
+        """Ctrl-C (in a run, or anywhere in the test body): hand every result of the test to
+        ``on_interrupt``, once."""
+        if not self._kept:
+            self._kept = True
+            self._on_interrupt(list(self.results))
 
     def watch(self, *engines: Any) -> None:
         """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised

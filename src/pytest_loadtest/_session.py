@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
 
-from pytest_loadtest._settings._layers import MARKERS, Layers, SettingError, marker_layer
+from pytest_loadtest._settings._layers import (
+    MARKERS,
+    Layers,
+    SettingError,
+    check_alone,
+    marker_layer,
+)
 from pytest_loadtest._settings._selection import markexpr_selects
 from pytest_loadtest._validate import check_layer_deeply
 
@@ -68,6 +74,7 @@ def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
     source, values = marker_layer(test_id, [(name, kwargs) for name, _, kwargs in markers])
     try:
         check_layer_deeply(source, values)
+        check_alone(source, values)
     except SettingError as exc:
         raise OptionError(str(exc)) from None
 
@@ -115,6 +122,7 @@ class LoadSession:
     progress: ProgressMode = "off"
     progress_interval: float = 10.0
     stream: TextIO | None = None  # the real standard output, for progress during a test
+    progress_shown: bool = False  # progress was written since pytest last wrote (see plugin)
     written: list[Path] = field(default_factory=list)
     report_problem: str = ""
     baseline: BaselineSession | None = None
@@ -241,13 +249,24 @@ class LoadSession:
             return True
         return markexpr_selects(self.markexpr, markers, kinds)
 
-    def progress_printers(self) -> Callable[[], Progress] | None:
-        """A maker of one progress printer per run, or ``None`` when progress is off."""
+    def progress_printers(self, test_id: str = "") -> Callable[[], Progress] | None:
+        """A maker of one progress printer per run of ``test_id``, or ``None`` when progress
+        is off. What it writes sets :attr:`progress_shown`."""
         if self.stream is None:
             return None
         from pytest_loadtest._report._progress import progress_factory
 
-        return progress_factory(self.stream, self.progress, self.progress_interval)
+        def shown() -> None:
+            self.progress_shown = True
+
+        return progress_factory(
+            self.stream, self.progress, self.progress_interval, label=test_id, on_write=shown
+        )
+
+    def take_progress_shown(self) -> bool:
+        """Whether progress was written since the last call: pytest's current line was left."""
+        shown, self.progress_shown = self.progress_shown, False
+        return shown
 
     def keep_interrupted(self, results: Sequence[LoadResult]) -> None:
         """Keep the runs of a test that was interrupted (the last of them was): no report will

@@ -90,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
         state.spool = Path(spool)
     config.stash[_STATE] = state
     if not is_worker:
-        config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
+        config.pluginmanager.register(_Reporter(state, config), "loadtest-reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -160,7 +160,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
         on_result=on_result,
         on_interrupt=state.keep_interrupted,  # no report will carry the test's runs
         fail=_fail,
-        progress=state.progress_printers(),
+        progress=state.progress_printers(item.nodeid),
         soak=item.get_closest_marker("soak") is not None,
     )
     item.stash[_RUNNER] = runner
@@ -219,6 +219,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         outcome = yield
     except (ScenarioFileError, SettingError, TargetError) as exc:
         problem = str(exc)  # bad input of ours: a clear message, not a traceback
+    except KeyboardInterrupt:  # outside a run (between two): keep the runs made before it
+        interrupted = item.stash.get(_RUNNER, None)
+        if interrupted is not None:
+            interrupted.keep_on_interrupt()
+        raise
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
@@ -259,11 +264,25 @@ class _Reporter:
     Registered as a plugin on the controller only (like xdist's ``DSession``).
     """
 
-    def __init__(self, state: LoadSession) -> None:
+    def __init__(self, state: LoadSession, config: pytest.Config) -> None:
         self.state = state
+        self.config = config
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the results a call report carries."""
+        """Collect the results a call report carries. First, before the terminal reporter
+        writes the outcome: after progress lines it must start a line of its own."""
+        if self.state.take_progress_shown():
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                # pytest's own marker of "the line I am writing": None makes it start a new
+                # line headed by the file again (with -v: by the test id, when it writes the
+                # outcome); without -v the outcome's letter follows at once, so head it now
+                reporter.currentfspath = None
+                if reporter.verbosity <= 0 and reporter.showfspath:
+                    reporter.write_fspath_result(report.nodeid, "")
+                elif reporter.verbosity < 0:  # -q: dots without a file, on a line of their own
+                    reporter.write("\n")
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return
@@ -294,7 +313,13 @@ class _Reporter:
         from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
-        for line in [*summary_lines(state.results, no_sla=state.no_sla), *state.report_lines()]:
+        table = summary_lines(
+            state.results,
+            no_sla=state.no_sla,
+            width=terminalreporter.config.get_terminal_writer().fullwidth,
+            verbose=terminalreporter.config.get_verbosity(),
+        )
+        for line in [*table, *state.report_lines()]:
             terminalreporter.write_line(line)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)

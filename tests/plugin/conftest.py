@@ -24,8 +24,12 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     pytest-benchmark warns at configure time under ``-n`` (an error with our
     ``filterwarnings = error``, which applies inside in-process runs); the cache provider would
     write ``.pytest_cache`` into each test directory. None of them is under test here.
+
+    ``COLUMNS`` makes the terminal width of inner runs the same on every machine (the results
+    table fits it): wide enough for every column; a test of the fitting sets its own.
     """
     monkeypatch.setenv(
         "PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark -p no:cacheprovider"
     )
+    monkeypatch.setenv("COLUMNS", "250")
     return pytester

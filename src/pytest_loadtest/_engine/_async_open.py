@@ -50,7 +50,7 @@ class AsyncOpenDriver(LoopUsers):
         self._peak = 0
         self._dropped = 0
         self._scheduled = 0
-        self._unstarted = 0  # started as tasks after the run stopped: not due in it after all
+        self._unstarted: list[int] = []  # due times of tasks that found the run stopped
         self._refused: list[int] = []  # due times handed to a user whose on_start failed
         self._dropped_by_window: dict[int, int] = {}
         self._started: dict[int, VirtualUser] = {}  # users that ran on_start
@@ -72,20 +72,23 @@ class AsyncOpenDriver(LoopUsers):
             context.settle(lambda: self._busy == 0, lambda: self._last_done, self.stop_timeout)
 
     def finish(self) -> DriverFigures:
-        """As :meth:`OpenDriver.finish`: iterations handed to a user whose ``on_start`` failed
-        were dropped; those that found the run stopped were not due in it."""
-        dropped_by_window = dict(self._dropped_by_window)
-        start, window_ns = self.context.start_ns, self.context.window_ns
-        for due in self._refused:
-            window = (due - start) // window_ns
-            dropped_by_window[window] = dropped_by_window.get(window, 0) + 1
+        """As :meth:`OpenDriver.finish`: iterations started as tasks but not begun before the
+        end, and those handed to a user whose ``on_start`` failed, were dropped too, so that
+        every due iteration is started or dropped (``scheduled`` is ``started + dropped``)."""
+        for due in [*self._refused, *self._unstarted]:
+            self._drop(due)
         return DriverFigures(
             peak_active=self._peak,
-            scheduled=self._scheduled - self._unstarted,
-            dropped=self._dropped + len(self._refused),
-            dropped_by_window=dropped_by_window,
+            scheduled=self._scheduled,
+            dropped=self._dropped,
+            dropped_by_window=dict(self._dropped_by_window),
             corrected=True,
         )
+
+    def _drop(self, due: int) -> None:
+        self._dropped += 1
+        window = (due - self.context.start_ns) // self.context.window_ns
+        self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:
@@ -119,7 +122,6 @@ class AsyncOpenDriver(LoopUsers):
         now = context.clock.now_ns
         arrivals, free = self.arrivals, self._free
         start, deadline, limit = context.start_ns, context.deadline, context.limit
-        window_ns = context.window_ns
         k = 0
         due = arrivals.due_ns(0, start)
         try:
@@ -136,9 +138,14 @@ class AsyncOpenDriver(LoopUsers):
                     self._running.add(task)
                     task.add_done_callback(self._running.discard)
                 else:
-                    self._dropped += 1
-                    window = (due - start) // window_ns
-                    self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
+                    self._drop(due)
+                k += 1
+                due = arrivals.due_ns(k, start)
+            # due before the run ended, yet never started (the run stopped first): dropped,
+            # never silently left out of what was due
+            end = min(deadline, now())
+            while due < end and (limit is None or k < limit):
+                self._drop(due)
                 k += 1
                 due = arrivals.due_ns(k, start)
             if limit is not None and k >= limit:
@@ -155,7 +162,7 @@ class AsyncOpenDriver(LoopUsers):
         free = False  # back to the pool after
         try:
             if context.stopping:
-                self._unstarted += 1
+                self._unstarted.append(intended)
                 free = True
                 return
             vu.span_start = now()

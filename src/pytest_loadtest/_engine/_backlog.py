@@ -69,26 +69,23 @@ class Owner(Protocol):
 
 
 class Backpressure:
-    """The recorder's bounds on its backlog: when a user must wait for the collector, and how
-    it waits (:class:`~pytest_loadtest._engine._recorder.Recorder` has the state)."""
+    """The recorder's side of backpressure: when a user must wait, and for what."""
 
     backlog_limit: int
     relieve_wait: float
-    users: int
-    pending_total: int
-    collecting: bool
-    wanted: threading.Event
-    _drained: threading.Condition
+    users: int  # users feeding the recorder (their share of the backlog limit)
+    pending_total: int  # durations submitted and not folded yet, by every user
+    collecting: bool  # a collector thread drains the recorder
+    wanted: threading.Event  # set: the collector drains now
+    _drained: threading.Condition  # notified after every drain
 
     def drain(self, now_ns: int | None = None) -> None:
-        """Fold everything pending (the recorder's)."""
         raise NotImplementedError
 
     def over_limit(self, owner: Owner) -> bool:
         """Must this user wait for the backlog to be folded? When its own backlog passed its
-        share (:meth:`user_backlog`), or everyone's passed :attr:`backlog_limit` (with many
-        users the shares add up to more than the limit: the collector is one thread of many
-        and gets the GIL seldom)."""
+        share (:meth:`user_backlog`), or everyone's passed :attr:`backlog_limit` (many users'
+        shares add up to more, and the collector, one thread of many, gets the GIL seldom)."""
         return owner.backlog > self.user_backlog() or self.pending_total > self.backlog_limit
 
     def user_backlog(self) -> int:
@@ -96,18 +93,18 @@ class Backpressure:
         return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
 
     def relieve(self, owner: Owner) -> None:
-        """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
-        collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
+        """Backpressure: wait until the collector folded half of this user's backlog and of
+        everyone's (waiting hands it the GIL); fold here only when no collector runs."""
+
+        def relieved() -> bool:
+            return self.relieved(owner)
+
         self.wanted.set()  # wakes the collector between its ticks
         with self._drained:
-            # the collector may get the GIL seldom among many users: waiting gives it to it
-            while (
-                not self._drained.wait_for(lambda: self.relieved(owner), self.relieve_wait)
-                and self.collecting
-            ):
+            while not self._drained.wait_for(relieved, self.relieve_wait) and self.collecting:
                 self.wanted.set()
-        if not self.relieved(owner):
-            self.drain()  # no collector (any more): fold here
+        if not relieved():
+            self.drain()
 
     def relieved(self, owner: Owner) -> bool:
         """May a user that passed its share go on? (Half its share and half the limit are
@@ -116,8 +113,7 @@ class Backpressure:
         return owner.backlog <= half and self.pending_total <= self.backlog_limit // 2
 
     def stop_collecting(self) -> None:
-        """The collector stopped (or failed): wake the users waiting for it; they fold their
-        own backlogs from now on."""
+        """The collector stopped (or failed): users waiting for it fold for themselves."""
         self.collecting = False
         with self._drained:
             self._drained.notify_all()
