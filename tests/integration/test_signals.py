@@ -104,6 +104,33 @@ def test_ctrl_c_while_users_start_or_run_ends_the_session_with_its_figures(
     assert "INTERNALERROR" not in output
 
 
+def test_ctrl_c_stops_async_users_on_their_shared_loop(pytester: pytest.Pytester) -> None:
+    """1,000 async users (tasks on one event loop): Ctrl-C once they run cuts the run short and
+    reports it."""
+    test = TEST.replace(
+        "def target():\n    time.sleep(0.001)",
+        "import asyncio\n\nasync def target():\n    await asyncio.sleep(0.001)",
+    )
+    assert test != TEST
+    pytester.makepyfile(test_long=test.format(users=1000))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-m", "load", "-p", "no:cacheprovider", "-s"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = _wait_for_go(process)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    output, elapsed = _finish(process, lines)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert elapsed < PLANNED / 4, output
+    assert "load test results" in output, output
+    assert "interrupted" in output.lower(), output
+
+
 def test_more_ctrl_c_while_stopping_lose_nothing(pytester: pytest.Pytester) -> None:
     process = _start(pytester, 100, "--load-report=report")
     lines = _wait_for_go(process)

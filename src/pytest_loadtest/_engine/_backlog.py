@@ -95,10 +95,9 @@ class Backpressure:
     def relieve(self, owner: Owner) -> None:
         """Backpressure: wait until the collector folded half of this user's backlog and of
         everyone's (waiting hands it the GIL); fold here only when no collector runs."""
-        target, total = self.user_backlog() // 2, self.backlog_limit // 2
 
         def relieved() -> bool:
-            return owner.backlog <= target and self.pending_total <= total
+            return self.relieved(owner)
 
         self.wanted.set()  # wakes the collector between its ticks
         with self._drained:
@@ -106,6 +105,12 @@ class Backpressure:
                 self.wanted.set()
         if not relieved():
             self.drain()
+
+    def relieved(self, owner: Owner) -> bool:
+        """May a user that passed its share go on? (Half its share and half the limit are
+        left.) Users on a shared event loop poll this: :meth:`relieve` would block the loop."""
+        half = self.user_backlog() // 2
+        return owner.backlog <= half and self.pending_total <= self.backlog_limit // 2
 
     def stop_collecting(self) -> None:
         """The collector stopped (or failed): users waiting for it fold for themselves."""

@@ -10,14 +10,14 @@ run ends, and asks :meth:`Driver.finish` for the driver's own figures once every
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, final
+from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["Driver", "DriverFactory", "DriverFigures"]
+__all__ = ["Driver", "DriverFactory", "DriverFigures", "LoopDriver"]
 
 
 @final
@@ -67,6 +67,20 @@ class Driver(Protocol):
 
     def finish(self) -> DriverFigures:
         """After every user stopped: the driver's figures."""
+        ...
+
+
+@runtime_checkable
+class LoopDriver(Driver, Protocol):
+    """A driver whose ``threads`` users all run on one thread (asyncio tasks on one event loop):
+    the engine starts that thread with :meth:`run_users` instead of one thread per user."""
+
+    def run_users(self, users: list[VirtualUser]) -> None:
+        """The body of the one thread running every user."""
+        ...
+
+    def hung(self) -> dict[str, int]:
+        """Calls hung when the run stopped, by operation."""
         ...
 
 

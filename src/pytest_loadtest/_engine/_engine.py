@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._abort import AbortMonitor
+from pytest_loadtest._engine._async_closed import AsyncClosedDriver
+from pytest_loadtest._engine._async_open import AsyncOpenDriver
 from pytest_loadtest._engine._build import build_result
 from pytest_loadtest._engine._closed import ClosedDriver
 from pytest_loadtest._engine._collector import Collector
 from pytest_loadtest._engine._context import RunContext
-from pytest_loadtest._engine._driver import Driver, DriverFactory
+from pytest_loadtest._engine._driver import Driver, DriverFactory, LoopDriver
 from pytest_loadtest._engine._interrupts import deferred_interrupts
 from pytest_loadtest._engine._open import OpenDriver
 from pytest_loadtest._engine._record import RunRecord
@@ -43,10 +45,27 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Plan
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["DRIVERS", "Engine"]
+__all__ = ["ASYNC_DRIVERS", "DRIVERS", "Engine", "driver_for"]
 
 #: The driver of each load model (``LoadSettings.model``).
 DRIVERS: Final[Mapping[str, DriverFactory]] = {"closed": ClosedDriver, "open": OpenDriver}
+#: The driver of each load model for async targets: users as tasks on one event loop. A model
+#: missing here runs async targets as :data:`DRIVERS` does, on a loop per user thread.
+ASYNC_DRIVERS: Final[Mapping[str, DriverFactory]] = {
+    "closed": AsyncClosedDriver,
+    "open": AsyncOpenDriver,
+}
+#: Seconds the engine waits for the loop thread past ``stop_timeout`` (its driver cancels the
+#: calls still pending at ``stop_timeout``; the cancelled tasks then unwind).
+LOOP_MARGIN: Final = 2.0
+
+
+def driver_for(plan: Plan, settings: LoadSettings) -> DriverFactory:
+    """The driver that runs ``plan`` under ``settings``: a shared event loop for async targets
+    where the model has one, user threads otherwise."""
+    if plan.is_async and settings.model in ASYNC_DRIVERS:
+        return ASYNC_DRIVERS[settings.model]
+    return DRIVERS[settings.model]
 
 
 @final
@@ -99,7 +118,7 @@ class Engine:
             exact_windows=exact_windows,
         )
         self.work = Work(plan, self.recorder, self.clock.now_ns, watching=bool(self.watch))
-        self.driver: Driver = DRIVERS[settings.model](self.context, self.work, settings)
+        self.driver: Driver = driver_for(plan, settings)(self.context, self.work, settings)
         self.context.spawn = self.add_user
         self.context.on_stop(self.driver.wake_all)
 
@@ -229,15 +248,37 @@ class Engine:
 
     def _create_users(self) -> list[tuple[threading.Thread, VirtualUser]]:
         """Start the driver's user threads now, waiting for the go: thread start-up is slow
-        once other users keep the interpreter busy."""
-        for _ in range(self.driver.threads):
+        once other users keep the interpreter busy. A driver running its users on one event
+        loop gets one thread for them all."""
+        driver = self.driver
+        if isinstance(driver, LoopDriver):
+            users = [self._new_user(len(self.users) + i) for i in range(driver.threads)]
+            thread = threading.Thread(
+                target=self._loop_main, args=(driver, users), name="loadtest-loop", daemon=True
+            )
+            self.users.extend((thread, vu) for vu in users)
+            self.context.spawn = lambda: self._add_loop_user(thread)
+            thread.start()
+            return self.users
+        for _ in range(driver.threads):
             self.add_user()
         return self.users
 
+    def _add_loop_user(self, thread: threading.Thread) -> VirtualUser:
+        """One more user of a :class:`LoopDriver` (from its loop thread: the open model's pool
+        grows)."""
+        vu = self._new_user(len(self.users))
+        self.users.append((thread, vu))
+        return vu
+
+    def _new_user(self, user_id: int) -> VirtualUser:
+        vu = self.work.user(user_id, self.settings.seed)
+        self.recorder.users += 1  # its share of the backlog limit
+        return vu
+
     def add_user(self) -> VirtualUser:
         """Start one more user thread (before the run, or from the open model's dispatcher)."""
-        vu = self.work.user(len(self.users), self.settings.seed)
-        self.recorder.users += 1  # its share of the backlog limit
+        vu = self._new_user(len(self.users))
         thread = threading.Thread(
             target=self._user_main, args=(vu,), name=f"loadtest-user-{vu.id}", daemon=True
         )
@@ -251,6 +292,8 @@ class Engine:
         """Stop the users and wait up to ``grace`` seconds in all for them; calls still running
         then are hung (by operation)."""
         self.context.stop()
+        if isinstance(self.driver, LoopDriver):
+            return self._stop_loop(self.driver, users, grace)
         give_up = time.monotonic() + grace
         hung: dict[str, int] = {}
         for thread, vu in users:
@@ -267,6 +310,49 @@ class Engine:
                 hung[name] = hung.get(name, 0) + 1
                 vu.flush(self.clock.now_ns())  # its finished calls count; it is stuck in a call
         return hung
+
+    def _stop_loop(
+        self, driver: LoopDriver, users: list[tuple[threading.Thread, VirtualUser]], grace: float
+    ) -> dict[str, int]:
+        """Wait for the loop thread: its driver gives calls in progress ``stop_timeout`` and
+        cancels those still pending (hung); a loop blocked in a sync call is given up on after
+        :data:`LOOP_MARGIN` more."""
+        if not users:
+            return {}
+        thread = users[0][0]
+        give_up = time.monotonic() + grace + LOOP_MARGIN
+        while thread.is_alive() and not self._give_up:
+            left = give_up - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                thread.join(min(left, 0.05))
+            except KeyboardInterrupt:  # pragma: no cover - not the main thread
+                self._interrupt()
+        hung = driver.hung()
+        if thread.is_alive():
+            now = self.clock.now_ns()
+            for _, vu in users:
+                vu.flush(now, wait=False)  # finished calls count; the loop is stuck in a call
+        return hung
+
+    def _loop_main(self, driver: LoopDriver, users: list[VirtualUser]) -> None:
+        """The loop thread: every user of a :class:`LoopDriver`, as :meth:`_user_main` for one."""
+        try:
+            driver.run_users(users)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.context.stop()
+        except BaseException as exc:  # sys.exit() in a target, or a bug here: stop, keep figures
+            type_name, message, _ = describe_exception(exc)
+            self.stopped_by = self.stopped_by or f"{type_name}({message}) raised"
+            self.context.stop()
+        finally:
+            now = self.clock.now_ns()
+            for _, vu in list(self.users):  # with those the open model's pool grew by
+                vu.flush(now, wait=False)  # the recorder's finish folds what is left
+                self.context.exited.append(vu.id)
+            self.context.last_exit = now
 
     def _active_users(self) -> int:
         """Users running now (the recorder asks every tick); also keeps the peak."""

@@ -101,13 +101,14 @@ class VirtualUser:
             buf = self._buffers[op] = array("q")
         return buf
 
-    def flush(self, now_ns: int) -> None:
+    def flush(self, now_ns: int, *, wait: bool = True) -> None:
         """Hand pending durations to the recorder and start a new span at ``now_ns``.
 
         Backpressure: when more of this user's durations wait to be folded than its share of
         the recorder's backlog limit (the collector fell behind a fast target), the user waits
         for the collector to fold them (or folds them itself when it does not) before it goes
-        on."""
+        on. ``wait=False``: never wait here (a user on a shared event loop, which must not block
+        the loop, awaits :meth:`Recorder.relieved` instead)."""
         recorder = self._recorder
         for op, buf in self._buffers.items():
             if buf:
@@ -118,7 +119,7 @@ class VirtualUser:
             recorder.submit_errors(self.span_start, self._errors)
             self._errors = {}
         self.span_start = now_ns
-        if recorder.over_limit(self):
+        if wait and recorder.over_limit(self):
             recorder.relieve(self)
 
     @property

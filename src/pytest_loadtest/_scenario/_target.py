@@ -215,6 +215,11 @@ class Plan:
             and not self.on_stop
         )
 
+    @property
+    def is_async(self) -> bool:
+        """Every task is a coroutine function: the users are tasks on a shared event loop."""
+        return all(t.is_async for t in self.tasks)
+
 
 def _plan(name: str, tasks: list[Task], on_start: list[Task], on_stop: list[Task]) -> Plan:
     if not tasks:
@@ -222,6 +227,15 @@ def _plan(name: str, tasks: list[Task], on_start: list[Task], on_stop: list[Task
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise TargetError(f"{name!r} has several tasks named alike: {names}")
+    kinds = {t.is_async for t in tasks}
+    if len(kinds) > 1:
+        sync = [t.name for t in tasks if not t.is_async]
+        coroutines = [t.name for t in tasks if t.is_async]
+        raise TargetError(
+            f"{name!r} mixes async tasks {coroutines} with sync tasks {sync}: async users run "
+            "as tasks on one event loop, where a sync call blocks every user; make them all "
+            "async def (wrap blocking calls in asyncio.to_thread) or all plain functions"
+        )
     cumulative = []
     running = 0.0
     for task in tasks:
