@@ -60,7 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers",
             f"{name}({signature}): {kind}; virtual users drive a target through the "
             f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
-            "line, or run with --load-run-all.",
+            "line, re-run by --lf/--ff/--sw, or run with --load-run-all. Only tests that use "
+            f"load_runner are pytest-loadtest's: a test marked {name} without it runs exactly as "
+            "it would without this plugin (another project's own marker).",
         )
     is_worker = hasattr(config, "workerinput")
     if is_worker:
@@ -96,15 +98,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: tell workers which files the command line named."""
-    state = node.config.stash[_STATE]
+    state = node.config.stash.get(_STATE, None)
+    if state is None:  # a config that pytest_configure never saw (xdist's own tests make them)
+        return
     node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
 
 
 # -- collection ----
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Validate marker arguments and skip load tests that the run did not ask for."""
+    """Validate marker arguments and skip load tests that the run did not ask for.
+
+    A test is ours only when it uses ``load_runner`` (directly or through its fixtures): other
+    projects mark tests ``load`` or ``soak`` for their own reasons, and those run untouched."""
     state = config.stash[_STATE]
+    rerun = _rerun_ids(config)
     for item in items:
+        if "load_runner" not in getattr(item, "fixturenames", ()):
+            continue
         markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
         kinds = [name for name, _, _ in markers if name in MARKERS]
         if not kinds:
@@ -113,6 +123,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             check_markers(item.nodeid, markers)
         except OptionError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if item.nodeid in rerun:
+            continue  # --lf, --ff, --sw chose it again: it runs like a test named on the line
         if not state.selects(item.path, {name for name, _, _ in markers}, set(kinds)):
             kind = kinds[0]
             item.add_marker(
@@ -121,6 +133,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     "(pytest path/to/test_file.py::test_name), or with --load-run-all"
                 )
             )
+
+
+def _rerun_ids(config: pytest.Config) -> set[str]:
+    """The tests that ``--lf`` / ``--ff`` (the last failures) or ``--sw`` (the failure it
+    resumes from) run again, from pytest's cache."""
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if cache is None:
+        return set()
+    ids: set[str] = set()
+    if config.getoption("lf", False) or config.getoption("failedfirst", False):
+        ids.update(cache.get("cache/lastfailed", {}))
+    if config.getoption("stepwise", False) or config.getoption("stepwise_skip", False):
+        stepwise = cache.get("cache/stepwise", None)
+        if isinstance(stepwise, dict):  # pytest >= 8.4 keeps more than the test id
+            stepwise = stepwise.get("last_failed")
+        if isinstance(stepwise, str):
+            ids.add(stepwise)
+    return ids
 
 
 # -- the fixture ----

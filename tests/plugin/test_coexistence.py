@@ -1,0 +1,157 @@
+"""Installed, the plugin loads in every pytest run of the environment: it must leave alone what
+it does not own (other projects' ``load``/``soak`` markers) and honour what pytest and other
+plugins decide (``--lf``, ``--ff``, ``--sw``, pytest-xdist's own configs)."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from pytest_loadtest import plugin
+
+# Another project's own markers, as public repositories use them: no load_runner anywhere.
+FOREIGN = """
+import pytest
+
+@pytest.mark.load
+def test_loads_config():
+    print("RAN test_loads_config")
+
+@pytest.mark.load("fixtures.json")
+def test_load_with_argument():
+    print("RAN test_load_with_argument")
+
+@pytest.mark.soak(hours=1)
+def test_soak_with_own_arguments():
+    print("RAN test_soak_with_own_arguments")
+
+@pytest.fixture
+def uses_nothing_of_ours():
+    return 1
+
+@pytest.mark.load(users=0)
+def test_through_a_fixture(uses_nothing_of_ours):
+    print("RAN test_through_a_fixture")
+"""
+
+
+def test_foreign_load_and_soak_markers_run_as_without_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmarkers =\n    load: ours\n    soak: ours\n")
+    pytester.makepyfile(test_foreign=FOREIGN)
+    with_plugin = pytester.runpytest("-s", "--strict-markers")
+    with_plugin.assert_outcomes(passed=4)
+    for name in ("loads_config", "load_with_argument", "soak_with_own_arguments", "through"):
+        with_plugin.stdout.fnmatch_lines([f"*RAN test_{name}*"])
+    without = pytester.runpytest("-s", "-p", "no:loadtest", "--strict-markers")
+    without.assert_outcomes(passed=4)
+    # -m load selects them as pytest would; nothing of ours runs or reports
+    selected = pytester.runpytest("-m", "load")
+    selected.assert_outcomes(passed=3, deselected=1)
+    selected.stdout.no_fnmatch_line("*load test results*")
+
+
+def test_a_load_test_using_load_runner_through_a_fixture_is_ours(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def shop(load_runner):
+            return load_runner
+
+        @pytest.mark.load(users=1, iterations=2)
+        def test_through_fixture(shop):
+            assert shop.run(lambda: None).total == 2
+
+        @pytest.mark.load("positional")
+        def test_bad(load_runner):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_bad takes keyword arguments only*"])
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def shop(load_runner):
+            return load_runner
+
+        @pytest.mark.load(users=1, iterations=2)
+        def test_through_fixture(shop):
+            assert shop.run(lambda: None).total == 2
+        """
+    )
+    pytester.runpytest().assert_outcomes(skipped=1)
+    pytester.runpytest("-m", "load").assert_outcomes(passed=1)
+
+
+def test_markers_help_says_how_foreign_markers_coexist(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.load(*Only tests that use load_runner are*"])
+
+
+FAILING_LOAD = """
+import pytest
+
+@pytest.mark.load(users=1, iterations=3)
+def test_failing_load(load_runner):
+    load_runner.run(lambda: None)
+    assert False, "the load test failed"
+
+@pytest.mark.load(users=1, iterations=3)
+def test_passing_load(load_runner):
+    load_runner.run(lambda: None)
+
+def test_plain():
+    pass
+"""
+
+
+@pytest.fixture
+def cached(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """``pytester`` with pytest's cache on (``--lf``, ``--ff`` and ``--sw`` read it)."""
+    addopts = os.environ["PYTEST_ADDOPTS"].replace("-p no:cacheprovider", "")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    pytester.makepyfile(test_lf=FAILING_LOAD)
+    first = pytester.runpytest("-m", "load")
+    first.assert_outcomes(passed=1, failed=1, deselected=1)
+    return pytester
+
+
+def test_last_failed_reruns_a_failed_load_test_and_keeps_its_failure(
+    cached: pytest.Pytester,
+) -> None:
+    again = cached.runpytest("--lf")
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines(["*the load test failed*", "*load test results*"])
+    # the failure is still remembered: a second --lf runs it once more
+    cached.runpytest("--lf").assert_outcomes(failed=1)
+
+
+def test_failed_first_runs_the_failed_load_test_and_skips_the_others(
+    cached: pytest.Pytester,
+) -> None:
+    result = cached.runpytest("--ff")
+    result.assert_outcomes(failed=1, passed=1, skipped=1)
+
+
+def test_stepwise_resumes_from_a_failed_load_test(cached: pytest.Pytester) -> None:
+    cached.runpytest("-m", "load", "--sw").assert_outcomes(failed=1)
+    resumed = cached.runpytest("--sw")
+    resumed.assert_outcomes(failed=1)
+    resumed.stdout.fnmatch_lines(["*the load test failed*"])
+
+
+def test_configure_node_without_our_state_does_nothing(pytester: pytest.Pytester) -> None:
+    """pytest-xdist's own tests make configs that pytest_configure never saw."""
+    config = pytester.parseconfig()
+    node = SimpleNamespace(config=config, workerinput={})
+    plugin.pytest_configure_node(node)
+    assert node.workerinput == {}
