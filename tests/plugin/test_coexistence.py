@@ -155,3 +155,40 @@ def test_configure_node_without_our_state_does_nothing(pytester: pytest.Pytester
     node = SimpleNamespace(config=config, workerinput={})
     plugin.pytest_configure_node(node)
     assert node.workerinput == {}
+
+
+TIMED_OUT = """
+import time
+import pytest
+
+state = {"torn_down": False, "after_teardown": 0, "calls": 0}
+
+@pytest.fixture
+def service():
+    yield state
+    state["torn_down"] = True
+
+def call(service):
+    service["calls"] += 1
+    if service["torn_down"]:
+        service["after_teardown"] += 1
+
+@pytest.mark.load(users=4, duration="60s")
+def test_long_load(load_runner, service):
+    load_runner.run(lambda: call(service))
+
+def test_after():
+    calls = state["calls"]
+    time.sleep(0.5)  # users left running would go on calling (hundreds of calls)
+    assert calls > 0
+    assert state["after_teardown"] == 0, state
+    assert state["calls"] == calls, state
+"""
+
+
+def test_pytest_timeout_stops_the_users_before_teardown(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_timeout")
+    pytester.makepyfile(test_timed=TIMED_OUT)
+    result = pytester.runpytest_subprocess("--timeout=2", "test_timed.py", timeout=120)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*Timeout*"])
