@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._scenario._target import build_plan
 from pytest_loadtest._settings._settings import LoadSettings
 
@@ -50,9 +51,9 @@ def test_an_exception_on_the_main_thread_stops_users_and_collector(exc: BaseExce
 def test_an_exception_while_users_start_stops_those_started() -> None:
     engine = Engine(build_plan(lambda: None), LoadSettings(users=3, duration=60.0, seed=1))
     add_user = engine.add_user
-    started = []
+    started: list[VirtualUser] = []
 
-    def fail_on_the_third() -> object:
+    def fail_on_the_third() -> VirtualUser:
         if len(started) == 2:
             raise Timeout("Timeout while users start")
         started.append(add_user())
