@@ -12,11 +12,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
 
-from pytest_loadtest._settings._layers import MARKERS, Layers, SettingError, marker_layer
+from pytest_loadtest._settings._layers import (
+    MARKERS,
+    Layer,
+    Layers,
+    SettingError,
+    marker_layer,
+)
 from pytest_loadtest._settings._selection import markexpr_selects
 from pytest_loadtest._validate import check_layer_deeply
 
@@ -236,6 +242,16 @@ class LoadSession:
         if self.run_all or path.resolve() in self.named_files:
             return True
         return markexpr_selects(self.markexpr, markers, kinds)
+
+    def test_layers(self, marker: Layer, randomly_seed: int | None = None) -> Layers:
+        """The session's layers with a test's ``marker``; with pytest-randomly active, its seed
+        (``randomly_seed``) as the seed of runs that set none, so that ``--randomly-seed=N``
+        repeats ``vu.random`` too."""
+        layers = self.layers.with_marker(marker)
+        if randomly_seed is None:
+            return layers
+        source = f"pytest-randomly (--randomly-seed={randomly_seed})"
+        return replace(layers, below=(*layers.below, (source, {"seed": randomly_seed})))
 
     def progress_printers(self) -> Callable[[], Progress] | None:
         """A maker of one progress printer per run, or ``None`` when progress is off."""

@@ -158,6 +158,14 @@ def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
+def _randomly_seed(config: pytest.Config) -> int | None:
+    """pytest-randomly's seed of this run (``--randomly-seed``), when that plugin is active."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    seed = config.getoption("randomly_seed", None)  # an int once pytest-randomly configured
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 @pytest.fixture
 def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     """Drive a target with virtual users: ``result = load_runner.run(target, **settings)``.
@@ -170,7 +178,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     item = request.node
     state = request.config.stash[_STATE]
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
-    layers = state.layers.with_marker(marker_layer(item.nodeid, markers))
+    layers = state.test_layers(marker_layer(item.nodeid, markers), _randomly_seed(request.config))
 
     def on_result(result: LoadResult) -> None:
         item.ihook.pytest_loadtest_result(item=item, result=result)
@@ -266,10 +274,12 @@ class _Reporter:
         state = self.state
         if not state.results:
             return
+        from pytest_loadtest._report._seeds import seed_lines
         from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
-        for line in [*summary_lines(state.results, no_sla=state.no_sla), *state.report_lines()]:
+        lines = summary_lines(state.results, no_sla=state.no_sla)
+        for line in [*lines, *seed_lines(state.results), *state.report_lines()]:
             terminalreporter.write_line(line)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)

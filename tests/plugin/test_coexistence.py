@@ -192,3 +192,43 @@ def test_pytest_timeout_stops_the_users_before_teardown(pytester: pytest.Pyteste
     result = pytester.runpytest_subprocess("--timeout=2", "test_timed.py", timeout=120)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*Timeout*"])
+
+
+RANDOM_CHOICES = """
+import pytest
+
+@pytest.mark.load(users=1, iterations=20)
+def test_choices(load_runner):
+    drawn = []
+    load_runner.run(lambda vu: drawn.append((vu.id, vu.random.random())))
+    print("DRAWN", sorted(drawn))
+"""
+
+
+def _drawn(result: pytest.RunResult) -> str:
+    return next(line.split("DRAWN", 1)[1] for line in result.outlines if "DRAWN" in line)
+
+
+def test_pytest_randomly_seed_repeats_vu_random(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pytest_randomly")
+    addopts = os.environ["PYTEST_ADDOPTS"].replace("-p no:randomly", "")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    pytester.makepyfile(test_random=RANDOM_CHOICES)
+    first = pytester.runpytest("-m", "load", "-s", "-p", "randomly", "--randomly-seed=1")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(
+        ["seed 1 for the run (pytest-randomly (--randomly-seed=1)): --load-seed=1 repeats it"]
+    )
+    again = pytester.runpytest("-m", "load", "-s", "-p", "randomly", "--randomly-seed=1")
+    assert _drawn(again) == _drawn(first)
+    other = pytester.runpytest("-m", "load", "-s", "-p", "randomly", "--randomly-seed=2")
+    assert _drawn(other) != _drawn(first)
+    # --load-seed beats pytest-randomly's; the same seed draws the same choices
+    mine = pytester.runpytest("-m", "load", "-s", "--randomly-seed=2", "--load-seed=1")
+    mine.stdout.fnmatch_lines(["seed 1 for the run (command line option --load-seed)*"])
+    assert _drawn(mine) == _drawn(first)
+    # without pytest-randomly, each run draws its own seed, printed so it can be repeated
+    plain = pytester.runpytest("-m", "load", "-s", "-p", "no:randomly")
+    plain.stdout.fnmatch_lines(["seed * for the run (chosen at random): --load-seed=* repeats it"])
