@@ -5,6 +5,8 @@ plugins decide (``--lf``, ``--ff``, ``--sw``, pytest-xdist's own configs)."""
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -232,3 +234,46 @@ def test_pytest_randomly_seed_repeats_vu_random(
     # without pytest-randomly, each run draws its own seed, printed so it can be repeated
     plain = pytester.runpytest("-m", "load", "-s", "-p", "no:randomly")
     plain.stdout.fnmatch_lines(["seed * for the run (chosen at random): --load-seed=* repeats it"])
+
+
+def test_xdist_auto_honours_cpu_affinity_with_the_plugin_installed(
+    pytester: pytest.Pytester,
+) -> None:
+    """psutil is no dependency of ours: installed, it makes ``-n auto`` count physical cores and
+    ignore affinity. This conftest stands for an environment without it (what installing the
+    plugin now gives); the monitor then reads /proc, and ``taskset -c 0`` means one worker."""
+    pytest.importorskip("xdist")
+    taskset = shutil.which("taskset")
+    if taskset is None or not hasattr(os, "sched_getaffinity"):
+        pytest.skip("needs taskset and CPU affinity (Linux)")
+    pytester.makeconftest("import sys\nsys.modules['psutil'] = None  # not installed\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.load(users=1, duration="0.3s", monitor_interval="0.1s")
+        def test_monitored(load_runner):
+            result = load_runner.run(lambda: None)
+            assert result.resources["samples"][0]["rss_bytes"] > 0
+
+        def test_plain():
+            pass
+        """
+    )
+    command = [
+        taskset,
+        "-c",
+        "0",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-n",
+        "auto",
+        "-p",
+        "no:randomly",
+    ]
+    with_plugin = pytester.run(*command, "-m", "load or not load", "--load-run-all", timeout=120)
+    assert with_plugin.ret == 0, with_plugin.stdout.str()
+    with_plugin.stdout.fnmatch_lines(["*1 worker [[]2 items[]]*", "*2 passed*"])
+    without = pytester.run(*command, "-p", "no:loadtest", timeout=120)
+    without.stdout.fnmatch_lines(["*1 worker [[]2 items[]]*"])

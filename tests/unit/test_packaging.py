@@ -78,3 +78,10 @@ def test_the_sdist_carries_the_tests_and_the_changelog() -> None:
     for name in ("CHANGELOG.md", "LICENSE", "conftest.py"):
         assert name in manifest
     assert "tests" in manifest[manifest.index("graft") + 1 :]
+
+
+def test_psutil_is_an_extra_not_a_dependency(project: dict[str, Any]) -> None:
+    """Installed, psutil changes pytest-xdist's ``-n auto`` (physical cores, no affinity)."""
+    core = project["project"]["dependencies"]
+    assert not [r for r in core if r.lower().startswith("psutil")]
+    assert project["project"]["optional-dependencies"]["monitor"] == ["psutil>=5.9"]

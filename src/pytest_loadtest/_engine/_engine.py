@@ -143,7 +143,12 @@ class Engine:
         settings = self.settings
         watchers: list[tuple[str, Any]] = []
         if settings.monitor_interval > 0 and self.system_clock:
-            watchers.append(("resources", _monitor.ResourceSampler(settings.monitor_interval)))
+            try:
+                sampler = _monitor.ResourceSampler(settings.monitor_interval)
+            except _monitor.NoProcessReader:
+                pass  # not Linux and no psutil (the monitor extra): README "Monitoring"
+            else:
+                watchers.append(("resources", sampler))
         for database in self.watch:  # SQLAlchemy engines
             window = self.context.window_ns / NS
             watch = _monitor.DatabaseWatch(database, window=window, clock=self.clock.now_ns)
