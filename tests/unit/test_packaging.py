@@ -85,3 +85,20 @@ def test_psutil_is_an_extra_not_a_dependency(project: dict[str, Any]) -> None:
     core = project["project"]["dependencies"]
     assert not [r for r in core if r.lower().startswith("psutil")]
     assert project["project"]["optional-dependencies"]["monitor"] == ["psutil>=5.9"]
+
+
+def test_no_docstring_holds_a_lone_surrogate() -> None:
+    """Python 3.13 cleans docstrings when it compiles a module, encoding them as UTF-8: a lone
+    surrogate in one (``"\\udcff"`` not written ``"\\\\udcff"``) fails the import under pytest's
+    assertion rewriting, which compiles our package from its AST."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef):
+                continue
+            doc = ast.get_docstring(node, clean=False) or ""
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in doc):
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 1)}")
+    assert found == []
