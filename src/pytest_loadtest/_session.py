@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
@@ -23,7 +23,7 @@ from pytest_loadtest._settings._layers import (
     SettingError,
     marker_layer,
 )
-from pytest_loadtest._settings._selection import markexpr_selects
+from pytest_loadtest._settings._selection import markexpr_selects, named_files
 from pytest_loadtest._validate import check_layer_deeply
 
 if TYPE_CHECKING:
@@ -50,16 +50,6 @@ class ConfigReader(Protocol):
 
     def getini(self, name: str) -> Any:
         """The value of an ini key."""
-
-
-def named_files(args: Iterable[str], root: Path) -> set[Path]:
-    """Test files named on the command line (what an IDE passes when one test is clicked)."""
-    files = set()
-    for arg in args:
-        path = (root / arg.split("::", 1)[0]).resolve()
-        if path.is_file():
-            files.add(path)
-    return files
 
 
 def check_markers(test_id: str, markers: Sequence[Marker]) -> None:

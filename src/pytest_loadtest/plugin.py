@@ -2,28 +2,37 @@
 
 Every pytest hook of the project lives here, and only hooks and the glue between pytest and
 plain modules: the session's state and work are :mod:`._session`'s, the settings and their
-layers :mod:`._settings`'. Heavy modules (numpy, hdrh, the engine) are imported inside hooks and
-the fixture, only when a load test actually runs.
+layers :mod:`._settings`'.
+
+Installed, the plugin loads in every pytest run of the environment, so loading it costs next to
+nothing: this module imports only plain data (the options as :mod:`._settings._cli` writes them
+out, the session options, the selection helpers). The session's state (:mod:`._session`, the
+settings table and the model behind it) is made when a test that uses ``load_runner`` is
+collected, or at start-up when an option or ini key of ours is set (so that a bad value stops the
+session at once); numpy, hdrh and the engine only when a load test runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import argparse
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import pytest
 
-from pytest_loadtest._session import LoadSession, OptionError, check_markers, named_files
-from pytest_loadtest._settings._layers import MARKERS, SettingError, marker_layer
+from pytest_loadtest._settings._cli import MARKER_SIGNATURE, MARKERS, SETTING_OPTIONS
 from pytest_loadtest._settings._options import SESSION_OPTIONS
-from pytest_loadtest._settings._table import OPTIONS, marker_signature
+from pytest_loadtest._settings._selection import named_files
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._session import LoadSession
 
-_STATE: Final = pytest.StashKey[LoadSession]()
+_STATE: Final = pytest.StashKey["LoadSession"]()
+#: the test files the command line named (xdist hands them to its workers)
+_NAMED: Final = pytest.StashKey[set[Path]]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
 
 
@@ -38,11 +47,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the "load testing" option group and the ini twins of its settings."""
     group = parser.getgroup("loadtest", "load testing")
-    for spec in OPTIONS:
-        if spec.cli:
-            group.addoption(spec.option, **spec.option_kwargs())
-        if spec.ini:
-            parser.addini(spec.ini_name, spec.ini_help, default="")
+    for row in SETTING_OPTIONS:
+        _, flag, _, _, ini, ini_help = row
+        if flag:
+            group.addoption(flag, **_option_kwargs(row))
+        if ini:
+            parser.addini(ini, ini_help, default="")
     for option in SESSION_OPTIONS:
         # argparse formats help with %: a literal percent sign must be doubled
         help_text = option.help.replace("%", "%%")
@@ -51,9 +61,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(option.ini, f"load testing: {option.help}", default="")
 
 
+def _option_kwargs(row: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
+    """``group.addoption`` keywords of a setting's flag: the table's, with a parser that imports
+    the table only when the flag is given."""
+    name, _, metavar, help_text, _, _ = row
+    kwargs: dict[str, Any] = {"dest": "load_" + name, "default": None, "help": help_text}
+    if metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
+        kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+        kwargs.update(metavar=metavar, type=_lazy_type(name))
+    return kwargs
+
+
+def _lazy_type(name: str) -> Callable[[str], object]:
+    """The argparse type of setting ``name``: the settings table's parser, loaded on first use."""
+
+    def parse(text: str) -> object:
+        from pytest_loadtest._settings._table import OPTIONS
+
+        spec = next(spec for spec in OPTIONS if spec.name == name)
+        return spec.option_kwargs()["type"](text)
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register markers, read the options and keep the session's state in the stash."""
-    signature = marker_signature()
+    """Register markers; read the options now if any of ours is set, else on first need."""
+    signature = MARKER_SIGNATURE
     for name in MARKERS:
         kind = "a soak (endurance) test" if name == "soak" else "a load test"
         config.addinivalue_line(
@@ -72,20 +107,47 @@ def pytest_configure(config: pytest.Config) -> None:
         files = named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
+    config.stash[_NAMED] = files
+    if _configured(config):
+        _state(config)  # a bad option or ini value stops the session now
+    if not is_worker:
+        config.pluginmanager.register(_Reporter(config), "loadtest-reporter")
+
+
+def _configured(config: pytest.Config) -> bool:
+    """Is an option or ini key of ours set?"""
+    for name, flag, _, _, ini, _ in SETTING_OPTIONS:
+        if (flag and config.getoption("load_" + name) is not None) or (ini and config.getini(ini)):
+            return True
+    for option in SESSION_OPTIONS:
+        if config.getoption(option.dest) not in (None, False):
+            return True
+        if option.ini and config.getini(option.ini):
+            return True
+    return False
+
+
+def _state(config: pytest.Config) -> LoadSession:
+    """The session's state, read from the options on first use (the progress stream with it:
+    first use is at start-up or collection, when pytest captures no output)."""
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        return state
+    from pytest_loadtest._session import LoadSession, OptionError
+
     try:
         state = LoadSession.start(
             config,
             inifile=config.inipath.name if config.inipath else "ini file",
             root=config.invocation_params.dir,
-            named=files,
-            is_worker=is_worker,
+            named=config.stash.get(_NAMED, set()),
+            is_worker=hasattr(config, "workerinput"),
             verbosity=config.get_verbosity(),
         )
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_STATE] = state
-    if not is_worker:
-        config.pluginmanager.register(_Reporter(state), "loadtest-reporter")
+    return state
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -98,10 +160,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: tell workers which files the command line named."""
-    state = node.config.stash.get(_STATE, None)
-    if state is None:  # a config that pytest_configure never saw (xdist's own tests make them)
+    files = node.config.stash.get(_NAMED, None)
+    if files is None:  # a config that pytest_configure never saw (xdist's own tests make them)
         return
-    node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
+    node.workerinput["loadtest_named_files"] = sorted(str(p) for p in files)
 
 
 # -- collection ----
@@ -110,11 +172,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     A test is ours only when it uses ``load_runner`` (directly or through its fixtures): other
     projects mark tests ``load`` or ``soak`` for their own reasons, and those run untouched."""
-    state = config.stash[_STATE]
+    ours = [item for item in items if "load_runner" in getattr(item, "fixturenames", ())]
+    if not ours:
+        return
+    from pytest_loadtest._session import OptionError, check_markers
+
+    state = _state(config)
     rerun = _rerun_ids(config)
-    for item in items:
-        if "load_runner" not in getattr(item, "fixturenames", ()):
-            continue
+    for item in ours:
         markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
         kinds = [name for name, _, _ in markers if name in MARKERS]
         if not kinds:
@@ -174,9 +239,10 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._settings._layers import marker_layer
 
     item = request.node
-    state = request.config.stash[_STATE]
+    state = _state(request.config)
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
     layers = state.test_layers(marker_layer(item.nodeid, markers), _randomly_seed(request.config))
 
@@ -201,8 +267,11 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
+    if _RUNNER not in item.stash:  # not a load test: nothing of ours to do
+        return (yield)
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import TargetError
+    from pytest_loadtest._settings._layers import SettingError
 
     problem = ""
     outcome: object = None
@@ -219,7 +288,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if problem:
         _fail(problem)
     if runner is not None and runner.results:
-        failure = item.config.stash[_STATE].test_failure(item.nodeid, runner.results)
+        failure = _state(item.config).test_failure(item.nodeid, runner.results)
         if failure:
             _fail(failure)
     return outcome
@@ -243,8 +312,13 @@ class _Reporter:
     Registered as a plugin on the controller only (like xdist's ``DSession``).
     """
 
-    def __init__(self, state: LoadSession) -> None:
-        self.state = state
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @property
+    def state(self) -> LoadSession | None:
+        """The session's state; ``None`` while no load test has been seen."""
+        return self.config.stash.get(_STATE, None)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect the results a call report carries."""
@@ -253,12 +327,14 @@ class _Reporter:
             return
         from pytest_loadtest._model._result import LoadResult
 
-        self.state.results.extend(LoadResult.from_dict(data) for data in results)
+        _state(self.config).results.extend(LoadResult.from_dict(data) for data in results)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         """Compare and save, write the report and the GitHub job summary: before the terminal
         summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
+        if self.state is None:
+            return (yield)
         self.state.finish(
             session.config,
             failed=session.testsfailed > 0,
@@ -272,7 +348,7 @@ class _Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the "load test results" section."""
         state = self.state
-        if not state.results:
+        if state is None or not state.results:
             return
         from pytest_loadtest._report._seeds import seed_lines
         from pytest_loadtest._report._terminal import summary_lines

@@ -277,3 +277,39 @@ def test_xdist_auto_honours_cpu_affinity_with_the_plugin_installed(
     with_plugin.stdout.fnmatch_lines(["*1 worker [[]2 items[]]*", "*2 passed*"])
     without = pytester.run(*command, "-p", "no:loadtest", timeout=120)
     without.stdout.fnmatch_lines(["*1 worker [[]2 items[]]*"])
+
+
+HEAVY = (
+    "numpy",
+    "hdrh",
+    "pytest_loadtest._session",
+    "pytest_loadtest._settings._table",
+    "pytest_loadtest._settings._layers",
+    "pytest_loadtest._model._sla",
+    "pytest_loadtest._report._progress",
+    "pytest_loadtest._engine._engine",
+)
+
+
+def test_a_run_without_load_tests_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    """Start-up cost: the plugin loads in every run of the environment (issue 18)."""
+    pytester.makeconftest(
+        f"""
+        import sys
+
+        def pytest_sessionfinish(session):
+            print("LOADED", sorted(m for m in {HEAVY!r} if m in sys.modules))
+        """
+    )
+    pytester.makepyfile(FOREIGN)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*LOADED []*"])
+
+
+def test_a_bad_ini_value_stops_a_run_without_load_tests(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nload_users = many\n")
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*load_users*many*"])

@@ -12,10 +12,11 @@ expression (``load(users=1)``) are accepted and ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Iterable, Set
+from pathlib import Path
 from typing import Final
 
-__all__ = ["markexpr_selects"]
+__all__ = ["markexpr_selects", "named_files"]
 
 _TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
 
@@ -97,3 +98,13 @@ def markexpr_selects(expression: str, markers: Set[str], kinds: Set[str]) -> boo
     except _Unparsable:
         # pytest itself rejects what it cannot parse; be conservative and do not start load
         return False
+
+
+def named_files(args: Iterable[str], root: Path) -> set[Path]:
+    """Test files named on the command line (what an IDE passes when one test is clicked)."""
+    files = set()
+    for arg in args:
+        path = (root / arg.split("::", 1)[0]).resolve()
+        if path.is_file():
+            files.add(path)
+    return files
