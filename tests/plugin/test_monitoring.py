@@ -92,6 +92,11 @@ def test_watch_as_a_setting_and_detector_thresholds(pytester: pytest.Pytester) -
             "sqlite://", poolclass=sa.QueuePool, pool_size=1, max_overflow=0, pool_timeout=0.02
         )
 
+        def teardown_module():
+            # an engine left to the garbage collector: Python 3.13 warns of its unclosed sqlite3
+            # connection in whatever test runs then (a ResourceWarning, an error here)
+            ENGINE.dispose()
+
         @pytest.mark.load(
             users=4, duration="1s", watch=ENGINE, detectors={"pool_saturation": False}
         )

@@ -17,8 +17,9 @@ def sample() -> LoadResult:
     return synthetic_result(seconds=2)
 
 
-def _with(sample: LoadResult, name: str, seed: object, source: str) -> LoadResult:
-    return replace(sample, name=name, settings={"seed": seed, "sources": {"seed": source}})
+def _with(sample: LoadResult, test_id: str, seed: object, source: str) -> LoadResult:
+    settings = {"seed": seed, "sources": {"seed": source}}
+    return replace(sample, test_id=test_id, name="run", settings=settings)
 
 
 def test_one_seed_shared_by_every_run_is_one_line(sample: LoadResult) -> None:
@@ -41,9 +42,14 @@ def test_different_seeds_are_listed_by_run_with_hostile_names_escaped(sample: Lo
     ]
     assert seed_lines(results) == [
         "seeds (--load-seed=SEED repeats a run):",
-        "            5  t.py::test_a",
-        "       123456  t.py::test_\\x1b[31mred",
+        "            5  t.py::test_a [run]",
+        "       123456  t.py::test_\\x1b[31mred [run]",
     ]
+
+
+def test_a_run_outside_a_test_is_named_alone(sample: LoadResult) -> None:
+    results = [_with(sample, "", 5, "default"), _with(sample, "t.py::test_b", 6, "default")]
+    assert seed_lines(results)[1:] == ["            5  run", "            6  t.py::test_b [run]"]
 
 
 def test_many_runs_are_cut_and_counted(sample: LoadResult) -> None:

@@ -20,7 +20,7 @@ MAX_LISTED: Final = 20
 def seed_lines(results: Sequence[LoadResult]) -> list[str]:
     """One line when every run used the same seed, else a line per run (up to
     :data:`MAX_LISTED`); nothing for results that carry no seed."""
-    seeds = [(r.name, r.settings.get("seed"), _source(r)) for r in results]
+    seeds = [(_label(r), r.settings.get("seed"), _source(r)) for r in results]
     seeds = [(name, seed, source) for name, seed, source in seeds if isinstance(seed, int)]
     if not seeds:
         return []
@@ -36,6 +36,11 @@ def seed_lines(results: Sequence[LoadResult]) -> list[str]:
     if len(seeds) > MAX_LISTED:
         lines.append(f"  ... and {len(seeds) - MAX_LISTED} more runs (results.json has every seed)")
     return lines
+
+
+def _label(result: LoadResult) -> str:
+    """``test id [run name]`` as the results table names a run; the name alone outside a test."""
+    return f"{result.test_id} [{result.name}]" if result.test_id else result.name
 
 
 def _source(result: LoadResult) -> str:
