@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
@@ -24,6 +24,12 @@ __all__ = ["LoadRunner"]
 
 def _raise(message: str) -> NoReturn:
     raise SettingError(message)
+
+
+_CONFIRM_PER_TEST: Final = (
+    "{source}: confirm is set per test (the load marker, --load-confirm or load_confirm): a "
+    "breach is confirmed by running the whole test again, with fresh fixtures"
+)
 
 
 @final
@@ -58,6 +64,7 @@ class LoadRunner:
         self._progress = progress
         self._soak = soak
         self._watched: list[Any] = []
+        self._kept = False  # the results were handed to on_interrupt
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -81,8 +88,15 @@ class LoadRunner:
         try:
             yield
         except KeyboardInterrupt:
-            self._on_interrupt(list(self.results))
+            self.keep_on_interrupt()
             raise
+
+    def keep_on_interrupt(self) -> None:
+        """Ctrl-C (in a run, or anywhere in the test body): hand every result of the test to
+        ``on_interrupt``, once."""
+        if not self._kept:
+            self._kept = True
+            self._on_interrupt(list(self.results))
 
     def watch(self, *engines: Any) -> None:
         """Watch SQLAlchemy engines in this test's later runs: statement latencies by normalised
@@ -175,6 +189,9 @@ class LoadRunner:
             scenario: Layer | None = None
             if isinstance(target, Scenario) and target.settings:
                 scenario = (target.source, target.settings)
+            for source, values in (call, scenario or ("", {})):
+                if "confirm" in values:
+                    raise TargetError(_CONFIRM_PER_TEST.format(source=source))
             layers = self._layers.with_call(call, scenario)
             return plan, layers, self._resolve(layers)
         except TargetError as exc:
@@ -199,6 +216,16 @@ class LoadRunner:
         if not name:
             taken = sum(1 for r in self.results if r.probe is None)
             name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
+        result = self._engine_run(plan, resolved, name)
+        result.test_id = self.test_id
+        result.probe = probe
+        self.results.append(result)
+        self._on_result(result)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return result
+
+    def _engine_run(self, plan: Plan, resolved: LoadSettings, name: str) -> LoadResult:
         printer = self._progress() if self._progress is not None else None
         engine = Engine(
             plan,
@@ -210,14 +237,7 @@ class LoadRunner:
             soak=self._soak,
         )
         try:
-            result = engine.run()
+            return engine.run()
         finally:
             if printer is not None:
                 printer.finish()
-        result.test_id = self.test_id
-        result.probe = probe
-        self.results.append(result)
-        self._on_result(result)
-        if result.interrupted:
-            raise KeyboardInterrupt
-        return result

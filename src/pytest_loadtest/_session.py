@@ -9,6 +9,7 @@ writers) are imported only when a session uses them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence, Set
@@ -21,6 +22,7 @@ from pytest_loadtest._settings._layers import (
     Layer,
     Layers,
     SettingError,
+    check_alone,
     marker_layer,
 )
 from pytest_loadtest._settings._selection import markexpr_selects, named_files
@@ -63,6 +65,7 @@ def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
     source, values = marker_layer(test_id, [(name, kwargs) for name, _, kwargs in markers])
     try:
         check_layer_deeply(source, values)
+        check_alone(source, values)
     except SettingError as exc:
         raise OptionError(str(exc)) from None
 
@@ -114,6 +117,9 @@ class LoadSession:
     report_problem: str = ""
     baseline: BaselineSession | None = None
     baseline_lines: list[str] = field(default_factory=list)
+    #: under xdist: where workers leave the runs of a test a Ctrl-C cut short (no report carries
+    #: them), for the controller to print and report
+    spool: Path | None = None
     #: puts SIGINT's handler back once a Ctrl-C shield was raised (see keep_interrupted)
     _unshield: Callable[[], None] | None = None
 
@@ -257,10 +263,69 @@ class LoadSession:
         summary and the report short (a third one does)."""
         if not self.is_worker:
             self.results.extend(results)
+        elif self.spool is not None and results:
+            self._spool_results(results)
         if self._unshield is None:
             from pytest_loadtest._engine._interrupts import shield_interrupts
 
             self._unshield = shield_interrupts()
+
+    def confirm_of(self, layers: Layers) -> int:
+        """How many times a test with these settings layers is run again to confirm a breach
+        (``confirm``); 0 when its settings do not resolve (the test then fails saying why)."""
+        try:
+            return layers.resolve().confirm
+        except SettingError:
+            return 0
+
+    def to_confirm(self, results: Sequence[LoadResult]) -> bool:
+        """Does this attempt of a test fail on an SLA breach that a run of the test again may
+        not confirm? Not when breaches do not fail (``--load-no-sla``), nor after a run that was
+        interrupted, stopped or left calls hung."""
+        runs = [r for r in results if r.probe is None]
+        return (
+            not self.no_sla
+            and any(not r.passed for r in runs)
+            and not any(r.interrupted or r.stopped_by or r.hung for r in runs)
+        )
+
+    def spool_for_workers(self) -> str:
+        """The directory xdist workers leave interrupted runs in (made on first use)."""
+        if self.spool is None:
+            import tempfile
+
+            self.spool = Path(tempfile.mkdtemp(prefix="pytest-loadtest-"))
+        return str(self.spool)
+
+    def _spool_results(self, results: Sequence[LoadResult]) -> None:
+        import json
+
+        from pytest_loadtest._report._files import atomic_write_text
+
+        assert self.spool is not None
+        text = json.dumps([r.to_dict() for r in results])
+        # OSError: the controller's directory is gone, it has stopped waiting for us
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.spool / f"worker-{os.getpid()}-{id(results)}.json", text)
+
+    def gather_spooled(self) -> None:
+        """On the controller: take in what workers left (a Ctrl-C stopped them), then remove
+        the directory."""
+        if self.spool is None:
+            return
+        import json
+        import shutil
+
+        from pytest_loadtest._model._result import LoadResult
+
+        for path in sorted(self.spool.glob("worker-*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.results.extend(LoadResult.from_dict(item) for item in data)
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # half a file cannot be: written atomically; anything else is not ours
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool = None
 
     def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
         """Why the test fails once its body has run: SLA breaches and regressions, or ``""``."""

@@ -33,7 +33,13 @@ if TYPE_CHECKING:
 _STATE: Final = pytest.StashKey["LoadSession"]()
 #: the test files the command line named (xdist hands them to its workers)
 _NAMED: Final = pytest.StashKey[set[Path]]()
+#: on an xdist worker: where the controller takes in runs a Ctrl-C cut short
+_SPOOL: Final = pytest.StashKey[Path]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
+#: each earlier attempt of a test that is confirming a breach (``confirm``): its runs in brief
+_EARLIER: Final = pytest.StashKey[list[list[dict[str, Any]]]]()
+#: this attempt failed on a breach that running the test again may not confirm
+_BREACHED: Final = pytest.StashKey[list[dict[str, Any]]]()
 
 
 # -- options and markers ----
@@ -108,6 +114,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         files = set()
     config.stash[_NAMED] = files
+    if is_worker and (spool := config.workerinput.get("loadtest_spool")):  # type: ignore[attr-defined]
+        config.stash[_SPOOL] = Path(spool)
     if _configured(config):
         _state(config)  # a bad option or ini value stops the session now
     if not is_worker:
@@ -146,6 +154,7 @@ def _state(config: pytest.Config) -> LoadSession:
         )
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
+    state.spool = config.stash.get(_SPOOL, None)
     config.stash[_STATE] = state
     return state
 
@@ -164,6 +173,9 @@ def pytest_configure_node(node: Any) -> None:
     if files is None:  # a config that pytest_configure never saw (xdist's own tests make them)
         return
     node.workerinput["loadtest_named_files"] = sorted(str(p) for p in files)
+    # where workers leave runs a Ctrl-C cut short: the controller's state makes it (xdist runs
+    # make the controller's state at once, whether or not a load test will run)
+    node.workerinput["loadtest_spool"] = _state(node.config).spool_for_workers()
 
 
 # -- collection ----
@@ -263,6 +275,47 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     return runner
 
 
+# -- confirmation ----
+def _confirm_of(item: pytest.Item) -> int:
+    if "load_runner" not in getattr(item, "fixturenames", ()):
+        return 0
+    from pytest_loadtest._settings._layers import SettingError, marker_layer
+
+    state = _state(item.config)
+    markers = [(m.name, m.kwargs) for m in item.iter_markers()]
+    try:
+        layer = marker_layer(item.nodeid, markers)
+    except SettingError:
+        return 0  # the test fails when it asks for its runner, saying why
+    return state.confirm_of(state.layers.with_marker(layer))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """``confirm``: a load test that fails on an SLA breach is run again (set-up, body,
+    teardown: fresh fixtures), up to ``confirm`` more times; only the last attempt is reported,
+    and its results carry the earlier ones (``result.attempts``)."""
+    confirm = _confirm_of(item)
+    if not confirm:
+        return None
+    from _pytest.runner import runtestprotocol  # what pytest-rerunfailures uses too
+
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    earlier: list[list[dict[str, Any]]] = []
+    item.stash[_EARLIER] = earlier
+    while True:
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        breached = item.stash.get(_BREACHED, None)
+        if breached is None or len(earlier) >= confirm:
+            break
+        del item.stash[_BREACHED]
+        earlier.append(breached)
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
 # -- verdicts and reports ----
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
@@ -279,17 +332,29 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         outcome = yield
     except (ScenarioFileError, SettingError, TargetError) as exc:
         problem = str(exc)  # bad input of ours: a clear message, not a traceback
+    except KeyboardInterrupt:  # outside a run (between two): keep the runs made before it
+        interrupted = item.stash.get(_RUNNER, None)
+        if interrupted is not None:
+            interrupted.keep_on_interrupt()
+        raise
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
             from pytest_loadtest._report._terminal import user_property
 
+            earlier = item.stash.get(_EARLIER, [])
+            for i, result in enumerate(runner.results):
+                result.attempts = [attempt[i] for attempt in earlier if i < len(attempt)]
+
             item.user_properties.extend(user_property(r) for r in runner.results)
     if problem:
         _fail(problem)
     if runner is not None and runner.results:
-        failure = _state(item.config).test_failure(item.nodeid, runner.results)
+        state = _state(item.config)
+        failure = state.test_failure(item.nodeid, runner.results)
         if failure:
+            if state.to_confirm(runner.results):
+                item.stash[_BREACHED] = [r.attempt() for r in runner.results]
             _fail(failure)
     return outcome
 
@@ -335,6 +400,7 @@ class _Reporter:
         summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
         if self.state is None:
             return (yield)
+        self.state.gather_spooled()  # xdist's workers are down by now
         self.state.finish(
             session.config,
             failed=session.testsfailed > 0,

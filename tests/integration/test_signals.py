@@ -119,3 +119,52 @@ def test_more_ctrl_c_while_stopping_lose_nothing(pytester: pytest.Pytester) -> N
     assert "test_long.py::test_long [target (run 2)]" in output, output
     assert (Path(pytester.path) / "report" / "results.json").exists(), output
     assert "INTERNALERROR" not in output
+
+
+def test_ctrl_c_under_xdist_keeps_what_the_workers_measured(pytester: pytest.Pytester) -> None:
+    """A terminal's Ctrl-C reaches the controller and every worker: the workers' cut runs still
+    reach the summary and the report (no call report carries them)."""
+    pytest.importorskip("xdist")
+    go = Path(pytester.path) / "go"
+    pytester.makepyfile(
+        test_long=TEST.format(users=5).replace(
+            'sys.__stdout__.write("GO\\n")', f"open({str(go)!r}, 'w').close()"
+        )
+    )
+    spool = Path(pytester.path) / "tmp"  # the session's temporary directory: must end empty
+    spool.mkdir()
+    args = [
+        "-m",
+        "load",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "--load-report=report",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(spool)},
+        start_new_session=True,  # a process group of its own, as a terminal's job is
+    )
+    deadline = time.monotonic() + 60
+    while not go.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert go.exists(), "the test never started"
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)
+    output, elapsed = _finish(process, [])
+    assert elapsed < PLANNED / 4, output
+    assert "load test results" in output, output
+    assert "test_long.py::test_long [target (run 2)]" in output, output
+    assert "interrupted; figures cover what was measured before the stop" in output, output
+    document = json.loads((Path(pytester.path) / "report" / "results.json").read_text())
+    assert [r["interrupted"] for r in document["results"]] == [False, True]
+    assert list(spool.iterdir()) == []
+    assert "INTERNALERROR" not in output

@@ -45,7 +45,7 @@ def test_unknown_marker_kwarg(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         [
             "ERROR: @pytest.mark.load of test_bad.py::test_bad: unknown setting 'userz' "
-            "(known: abort_grace, abort_on_breach, abort_window, detectors, duration, "
+            "(known: abort_grace, abort_on_breach, abort_window, confirm, detectors, duration, "
             "iterations, max_users, monitor_interval, pacing, ramp_down, ramp_up, rate, "
             "rate_stages, seed, sla, stages, stop_timeout, think_time, tracemalloc, users, "
             "warmup, watch)"
@@ -85,6 +85,48 @@ def test_unparsable_duration_in_marker(pytester: pytest.Pytester) -> None:
             "'5 parsecs' is not a duration*"
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            "@pytest.mark.load(rate=10, think_time=1)",
+            "think_time=1s does not apply to rate= (from @pytest.mark.load of *); it goes with "
+            "users= or stages=",
+        ),
+        (
+            "@pytest.mark.load(pacing='1s', think_time='5ms')",
+            "pacing=1s and think_time=0.005s both set the pause between iterations; give one",
+        ),
+        (
+            "@pytest.mark.load(users=5, rate=10)",
+            "users and rate are different load profiles; give one*",
+        ),
+    ],
+)
+def test_contradicting_marker_arguments_stop_collection(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
+    result = usage_error(pytester, marker)
+    result.stderr.fnmatch_lines([f"ERROR: @pytest.mark.load of test_bad.py::test_bad: {message}"])
+
+
+def test_marker_arguments_that_other_layers_complete_are_not_judged_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    """A warm-up longer than the default duration is fine when run() gives the duration."""
+    pytester.makepyfile(
+        test_ok="""
+import pytest
+
+@pytest.mark.load(warmup="6s", users=1)
+def test_ok(load_runner):
+    load_runner.run(lambda: None, duration="6.5s")
+"""
+    )
+    result = pytester.runpytest("--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK
 
 
 def test_bad_marker_on_a_class(pytester: pytest.Pytester) -> None:

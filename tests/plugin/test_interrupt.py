@@ -6,6 +6,7 @@ the process running this suite.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -188,3 +189,23 @@ def test_plain_session_does_not_import_the_engine(pytester: pytest.Pytester) -> 
     result = pytester.runpytest_subprocess("-s", timeout=TIMEOUT)
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*LOADED []*"])
+
+
+def test_ctrl_c_between_two_runs_keeps_the_runs_before_it(pytester: pytest.Pytester) -> None:
+    """A Ctrl-C that lands in the test body outside any run (after the first, before the
+    second starts) still reports the runs made before it."""
+    pytester.makepyfile(
+        test_between="""
+        import pytest
+
+        @pytest.mark.load(users=1, iterations=3)
+        def test_between(load_runner):
+            load_runner.run(lambda: None)
+            raise KeyboardInterrupt  # as a SIGINT landing between two runs
+        """
+    )
+    result = pytester.runpytest_subprocess("-m", "load", "--load-report=report")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*load test results*", "test_between.py::test_between *"])
+    document = json.loads((pytester.path / "report" / "results.json").read_text())
+    assert [r["total"] for r in document["results"]] == [3]

@@ -604,7 +604,7 @@ def test_profile_settings_from_ini(pytester: pytest.Pytester) -> None:
     assert 2 <= int(_printed(result, "total")) <= 8
 
 
-def test_conflicting_profiles_fail_the_test_without_a_traceback(
+def test_conflicting_profiles_stop_collection_without_a_traceback(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
@@ -617,12 +617,12 @@ def test_conflicting_profiles_fail_the_test_without_a_traceback(
         """
     )
     result = pytester.runpytest("-m", "load")
-    result.assert_outcomes(failed=1)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     _assert_no_traceback(result)
-    result.stdout.fnmatch_lines(
+    result.stderr.fnmatch_lines(
         [
-            "@pytest.mark.load of test_both.py::test_both: users and rate are different load "
-            "profiles; give one*"
+            "ERROR: @pytest.mark.load of test_both.py::test_both: users and rate are different "
+            "load profiles; give one*"
         ]
     )
 

@@ -203,3 +203,71 @@ def test_a_user_folds_its_own_backlog_when_the_collector_falls_behind() -> None:
     recorder.finish(0)
     assert recorder.operations[op].histogram.count == 200_000
     assert vu.drained == 200_000
+
+
+def test_many_users_together_stay_under_the_backlog_limit() -> None:
+    """Each of 100 users stays under its own share (USER_BACKLOG_MIN), yet together they
+    would pass the limit: the limit on everyone's backlog holds."""
+    recorder = Recorder(0, backlog_limit=50_000, relieve_wait=0.0)
+    recorder.users = 100
+    op = recorder.operation("noop", "task")
+    users = [VirtualUser(i, 100, recorder, lambda: 0) for i in range(100)]
+    peak = 0
+    for _ in range(10):
+        for vu in users:
+            vu.buffer(op).extend([1_000] * 1_000)
+            vu.flush(0)
+            peak = max(peak, recorder.pending_total)
+    assert peak <= 50_000 + 1_000
+    recorder.finish(0)
+    assert recorder.operations[op].histogram.count == 1_000_000
+    assert recorder.pending_total == 0
+
+
+def test_with_a_collector_a_user_over_the_limit_waits_for_it() -> None:
+    """Folding stays on the collector's thread while there is one (a user waits past
+    relieve_wait, again and again); once it stops, a waiting user folds its backlog itself."""
+    recorder = Recorder(0, backlog_limit=10_000, relieve_wait=0.001)
+    recorder.users = 1
+    op = recorder.operation("noop", "task")
+    vu = VirtualUser(0, 1, recorder, lambda: 0)
+    folders: list[str] = []
+    drain = recorder._drain
+
+    def traced(now_ns: int | None) -> None:
+        folders.append(threading.current_thread().name)
+        drain(now_ns)
+
+    recorder._drain = traced  # type: ignore[method-assign]
+    recorder.collecting = True
+    user = threading.Thread(target=_flood, args=(vu, op), name="user")
+    user.start()
+    while not recorder.wanted.wait(0.01):  # the user asks for a fold...
+        assert user.is_alive()
+    user.join(0.05)
+    assert user.is_alive()  # ...and waits for it, past many relieve_waits
+    assert folders == []
+    collector = threading.Thread(target=recorder.drain, args=(0,), name="collector")
+    collector.start()
+    collector.join()
+    user.join(30)
+    assert not user.is_alive()
+    assert folders == ["collector"]
+
+    recorder.collecting = True  # again, and this time the collector stops instead
+    recorder.wanted.clear()
+    user = threading.Thread(target=_flood, args=(vu, op), name="user")
+    user.start()
+    while not recorder.wanted.wait(0.01):
+        pass
+    recorder.stop_collecting()
+    user.join(30)
+    assert not user.is_alive()
+    assert folders[-1] == "user"
+    recorder.finish(0)
+    assert recorder.operations[op].histogram.count == vu.drained == 2 * 20_000
+
+
+def _flood(vu: VirtualUser, op: int) -> None:
+    vu.buffer(op).extend([1_000] * 20_000)
+    vu.flush(0)

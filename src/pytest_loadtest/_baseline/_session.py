@@ -37,6 +37,8 @@ class BaselineSession:
     baseline: Baseline | None = None
     checks: tuple[RegressionCheck, ...] = ()
     saved: Path | None = field(default=None, init=False)
+    #: why the baseline asked for could not be compared with (``--load-compare`` alone)
+    problem: str = ""
 
     @classmethod
     def create(
@@ -51,18 +53,26 @@ class BaselineSession:
         compare_fail: str | None,
     ) -> BaselineSession | None:
         """A session, or ``None`` when no option asks for one. ``compare_with`` is ``""`` for a
-        bare ``--load-compare`` (the latest run). Raises ``BaselineError`` (the baseline cannot
-        be read) and ``CheckSpecError`` (a bad ``--load-compare-fail``)."""
+        bare ``--load-compare`` (the latest run). Raises ``CheckSpecError`` (a bad
+        ``--load-compare-fail``) and, with checks to make, ``BaselineError`` (the baseline cannot
+        be read: no check could be made, so the session must not run green). Without checks, an
+        unreadable baseline is only a comparison lost: the session goes on, and says why."""
         checks = parse_checks(compare_fail) if compare_fail else ()
         if checks and compare_with is None:
             compare_with = ""  # checks need a baseline: the latest, as pytest-benchmark does
         if save is None and not autosave and compare_with is None:
             return None
         baseline = None
+        problem = ""
         if compare_with is not None:
-            baseline = load_run(storage, machine, compare_with or None)
+            try:
+                baseline = load_run(storage, machine, compare_with or None)
+            except BaselineError as exc:
+                if checks:
+                    raise
+                problem = str(exc)
         name = save if save is not None else (autosave_name() if autosave else None)
-        return cls(storage, machine, name, save_failed, baseline, checks)
+        return cls(storage, machine, name, save_failed, baseline, checks, problem=problem)
 
     def compare(self, results: Sequence[LoadResult]) -> Comparison | None:
         """The comparison of ``results`` with the baseline (``None`` without one)."""
@@ -80,6 +90,8 @@ class BaselineSession:
     def finish(self, results: Sequence[LoadResult], *, failed: bool) -> list[str]:
         """Compare and save at the end of the session; the lines to print."""
         lines: list[str] = []
+        if self.problem:
+            lines.append(f"not compared with a baseline: --load-compare: {self.problem}")
         comparison = self.compare(results)
         if comparison is not None:
             lines += comparison.lines()

@@ -8,6 +8,7 @@ collector, and folds itself only when the collector is late.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from typing import Final, Protocol, Union
 
@@ -18,6 +19,7 @@ __all__ = [
     "RELIEVE_WAIT",
     "SPARE_WINDOWS",
     "USER_BACKLOG_MIN",
+    "Backpressure",
     "Durations",
     "Owner",
     "as_array",
@@ -64,3 +66,49 @@ class Owner(Protocol):
     def backlog(self) -> int:
         """Durations submitted and not folded yet."""
         ...
+
+
+class Backpressure:
+    """The recorder's side of backpressure: when a user must wait, and for what."""
+
+    backlog_limit: int
+    relieve_wait: float
+    users: int  # users feeding the recorder (their share of the backlog limit)
+    pending_total: int  # durations submitted and not folded yet, by every user
+    collecting: bool  # a collector thread drains the recorder
+    wanted: threading.Event  # set: the collector drains now
+    _drained: threading.Condition  # notified after every drain
+
+    def drain(self, now_ns: int | None = None) -> None:
+        raise NotImplementedError
+
+    def over_limit(self, owner: Owner) -> bool:
+        """Must this user wait for the backlog to be folded? When its own backlog passed its
+        share (:meth:`user_backlog`), or everyone's passed :attr:`backlog_limit` (many users'
+        shares add up to more, and the collector, one thread of many, gets the GIL seldom)."""
+        return owner.backlog > self.user_backlog() or self.pending_total > self.backlog_limit
+
+    def user_backlog(self) -> int:
+        """Durations one user may have waiting before it must wait for them to be folded."""
+        return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
+
+    def relieve(self, owner: Owner) -> None:
+        """Backpressure: wait until the collector folded half of this user's backlog and of
+        everyone's (waiting hands it the GIL); fold here only when no collector runs."""
+        target, total = self.user_backlog() // 2, self.backlog_limit // 2
+
+        def relieved() -> bool:
+            return owner.backlog <= target and self.pending_total <= total
+
+        self.wanted.set()  # wakes the collector between its ticks
+        with self._drained:
+            while not self._drained.wait_for(relieved, self.relieve_wait) and self.collecting:
+                self.wanted.set()
+        if not relieved():
+            self.drain()
+
+    def stop_collecting(self) -> None:
+        """The collector stopped (or failed): users waiting for it fold for themselves."""
+        self.collecting = False
+        with self._drained:
+            self._drained.notify_all()

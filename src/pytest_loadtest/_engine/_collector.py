@@ -55,7 +55,12 @@ class Collector:
 
     def start(self) -> None:
         """Start the thread."""
-        self._thread.start()
+        self.recorder.collecting = True  # users over the backlog limit now wait for it
+        try:
+            self._thread.start()
+        except BaseException:
+            self.recorder.stop_collecting()
+            raise
 
     def stop(self) -> None:
         """Stop the thread and wait for it (its last tick finishes)."""
@@ -65,6 +70,12 @@ class Collector:
             self._thread.join()
 
     def _loop(self) -> None:
+        try:
+            self._ticks()
+        finally:  # stopped, or failed: users fold their own backlogs from now on
+            self.recorder.stop_collecting()
+
+    def _ticks(self) -> None:
         context, recorder, abort, progress = self.context, self.recorder, self.abort, self.progress
         tick = context.tick_ns / NS
         next_tick = time.monotonic() + tick

@@ -24,7 +24,7 @@ from pytest_loadtest._engine._backlog import (
     BACKLOG_LIMIT,
     RELIEVE_WAIT,
     SPARE_WINDOWS,
-    USER_BACKLOG_MIN,
+    Backpressure,
     Durations,
     Owner,
     as_array,
@@ -73,7 +73,7 @@ class _Window:
 
 
 @final
-class Recorder:
+class Recorder(Backpressure):
     """Collects chunks from virtual users and folds them; safe to feed from many threads."""
 
     def __init__(
@@ -101,8 +101,13 @@ class Recorder:
         self.relieve_wait = relieve_wait
         self._drained = threading.Condition()  # notified after every drain
         self.wanted = threading.Event()  # a user waits for a drain: the collector drains now
+        #: a collector thread drains this recorder: users over the limit wait for it rather than
+        #: fold themselves (folding on many threads grew each one's heap: ~0.5 MB per thread)
+        self.collecting = False
         self.users = 0  # users feeding this recorder (their share of the backlog limit)
         self._pending: deque[tuple[int, int, Durations, Owner | None]] = deque()
+        self._pending_lock = threading.Lock()
+        self.pending_total = 0  # durations submitted and not folded yet, by every user
         # (span start, {(operation, exception type): count}) from each user's flush
         self._pending_errors: deque[tuple[int, dict[tuple[int, str], int]]] = deque()
         self.operations: list[OperationRecord] = []
@@ -152,21 +157,9 @@ class Recorder:
     ) -> None:
         """Hand over durations of calls of ``op`` that all started at or after ``span_start_ns``
         and in the same window; ``owner.drained`` counts them once folded."""
+        with self._pending_lock:  # once per operation per user per tick: not the hot path
+            self.pending_total += len(durations_ns)
         self._pending.append((op, span_start_ns, durations_ns, owner))
-
-    def user_backlog(self) -> int:
-        """Durations one user may have waiting before it must wait for them to be folded."""
-        return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
-
-    def relieve(self, owner: Owner) -> None:
-        """Backpressure (a user whose backlog passed :meth:`user_backlog`): wait until the
-        collector folded half of it; after :attr:`relieve_wait` seconds, fold it here."""
-        target = self.user_backlog() // 2
-        self.wanted.set()  # wakes the collector between its ticks
-        with self._drained:
-            self._drained.wait_for(lambda: owner.backlog <= target, self.relieve_wait)
-        if owner.backlog > target:
-            self.drain()
 
     def submit_errors(self, span_start_ns: int, counts: dict[tuple[int, str], int]) -> None:
         """Count failed calls that all started in the span from ``span_start_ns`` (one window),
@@ -192,8 +185,10 @@ class Recorder:
         pending = self._pending
         # only what is there now: users keep appending, and a target that fails in
         # microseconds would otherwise keep the collector here for the whole run
+        taken = 0
         for _ in range(len(pending)):
             op, span_start, chunk, owner = pending.popleft()
+            taken += len(chunk)
             if owner is not None:
                 owner.drained += len(chunk)
             key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
@@ -201,6 +196,8 @@ class Recorder:
         for (op, window, warmup), chunks in groups.items():
             values = as_array(chunks)
             self._fold(op, window, warmup, values)
+        with self._pending_lock:
+            self.pending_total -= taken
         errors = self._pending_errors
         for _ in range(len(errors)):
             start, counts = errors.popleft()

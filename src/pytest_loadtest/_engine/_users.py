@@ -118,7 +118,7 @@ class VirtualUser:
             recorder.submit_errors(self.span_start, self._errors)
             self._errors = {}
         self.span_start = now_ns
-        if self._submitted - self.drained > recorder.user_backlog():
+        if recorder.over_limit(self):
             recorder.relieve(self)
 
     @property

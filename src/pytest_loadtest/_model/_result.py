@@ -14,6 +14,7 @@ from typing import Any, Final, final
 from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._model._latency import CallStatsMixin, LatencyStats
+from pytest_loadtest._model._metrics import none_if_nan
 from pytest_loadtest._model._recovery import recovery_time
 from pytest_loadtest._model._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
@@ -122,6 +123,10 @@ class LoadResult(CallStatsMixin):
     databases: list[dict[str, Any]] = field(default_factory=list)  # each watched engine's stats
     findings: list[Finding] = field(default_factory=list)  # bottlenecks and recommendations
     memory: dict[str, Any] | None = None  # the RSS trend after warm-up (MB/hour, with its CI)
+    #: this run in the earlier runs of its test, when the test breached and was run again
+    #: (``confirm``), oldest first: ``{"calls", "p95", "error_rate", "breaches"}`` each
+    #: (breaches as messages; none when that earlier run of it held its SLA)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def memory_growth(self) -> float:
@@ -245,6 +250,15 @@ class LoadResult(CallStatsMixin):
         started = self.scheduled - self.dropped
         return started / duration if duration > 0 and self.model == "open" else 0.0
 
+    def attempt(self) -> dict[str, Any]:
+        """This run in brief, as :attr:`attempts` keeps it when its test is run again."""
+        return {
+            "calls": self.total,
+            "p95": none_if_nan(self.p95),
+            "error_rate": self.error_rate,
+            "breaches": [breach.message for breach in self.sla_breaches],
+        }
+
     def low_sample_checks(self) -> list[Check]:
         """SLA percentile targets that rest on too few calls to mean much."""
         return [] if self.sla is None else self.sla.low_sample_checks(self, self.operations)
@@ -287,6 +301,7 @@ class LoadResult(CallStatsMixin):
             "databases": self.databases,
             "findings": [f.to_dict() for f in self.findings],
             "memory": self.memory,
+            "attempts": self.attempts,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -334,4 +349,5 @@ class LoadResult(CallStatsMixin):
             databases=list(data.get("databases", [])),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             memory=data.get("memory"),
+            attempts=list(data.get("attempts", [])),
         )

@@ -168,8 +168,14 @@ def _summary(view: ResultView, op: OperationStats | None) -> dict[str, object]:
         "calls_per_s": stats.get("throughput"),
         "dropped": _dropped(stats),
     }
-    row.update({f"{key}_ms": latency.get(key) for key in _LATENCY_KEYS})
+    row.update({f"{key}_ms": _to_ns(latency.get(key)) for key in _LATENCY_KEYS})
     return row
+
+
+def _to_ns(value: object) -> object:
+    """Milliseconds rounded to the nanosecond: a mean or a standard deviation carries no more, and
+    its last binary digits differ between numpy releases."""
+    return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
 
 
 def summary_rows(views: Sequence[ResultView]) -> Iterator[dict[str, object]]:

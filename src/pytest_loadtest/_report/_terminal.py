@@ -36,7 +36,7 @@ from pytest_loadtest._report._view import (
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult, OperationStats
 
-__all__ = ["failure_message", "summary_lines", "user_property"]
+__all__ = ["attempts_text", "failure_message", "summary_lines", "user_property"]
 
 _COLUMNS: Final = ("load", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
 _LATENCIES: Final = ("p50", "p95", "p99", "max")
@@ -146,6 +146,8 @@ def _notes(view: ResultView, no_sla: bool) -> list[str]:
         notes.append(f"{name}: interrupted; figures cover what was measured before the stop")
     if result.model == "open":
         notes.append(_open_note(result, name))
+    if attempts_text(result):
+        notes.append(f"{name}: {attempts_text(result)}")
     for breach in result.sla_breaches:
         if view.capacity_step is not None:
             word = "capacity step broke (not a failure)"
@@ -187,6 +189,29 @@ def _notes(view: ResultView, no_sla: bool) -> list[str]:
     return notes
 
 
+def attempts_text(result: LoadResult) -> str:
+    """What the confirming runs of the test (``confirm``) found for this run: its earlier
+    breaches were confirmed, or taken as noise. ``""`` when no earlier run of it breached."""
+    breached = [attempt for attempt in result.attempts if attempt.get("breaches")]
+    if not breached:
+        return ""
+    runs = len(result.attempts) + 1
+    confirm = result.settings.get("confirm", runs - 1)
+    breaches = breached[0]["breaches"]
+    why = one_line(str(breaches[0]), LINE_LIMIT)
+    more = f" and {len(breaches) - 1} more" if len(breaches) > 1 else ""
+    if result.passed:
+        return (
+            f"breached its SLA on {len(breached)} of {runs} runs of the test and passed on the "
+            f"last (confirm={confirm}): a breach not confirmed, taken as noise; first: {why}{more}"
+        )
+    count = "each of its" if len(breached) == runs - 1 else f"{len(breached) + 1} of"
+    return (
+        f"breached its SLA on {count} {runs} runs of the test (confirm={confirm}: confirmed); "
+        f"first: {why}{more}; last:"
+    )
+
+
 def _open_note(result: LoadResult, name: str) -> str:
     share = result.dropped / result.scheduled if result.scheduled else 0.0
     text = (
@@ -223,6 +248,8 @@ def failure_message(results: Sequence[LoadResult]) -> str:
             f"p95 {figure_text(result, 'p95')}, "
             f"errors {percent_text(result.error_rate)}):"
         )
+        if attempts_text(result):
+            lines.append(f"  {attempts_text(result)}")
         lines.extend(f"  - {one_line(b.message, LINE_LIMIT)}" for b in result.sla_breaches)
         for type_name, sample in result.errors_by_type.items():
             first = sample.message.splitlines()[0] if sample.message else ""

@@ -37,11 +37,12 @@ SETTING_OPTIONS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = (
     ('seed', '--load-seed', 'INT', 'base seed of the per-user random generators (vu.random); reported with each result so a run can be repeated. Default: random. Overrides markers and run() arguments.', 'load_seed', 'load testing: base seed of the per-user random generators (vu.random); reported with each result so a run can be repeated. Default: random.'),
     ('monitor_interval', '--load-monitor-interval', 'DURATION', "seconds between samples of the process's CPU, memory, threads, files and IO; 0 turns the resource monitor off. Default 1s. Overrides markers and run() arguments.", 'load_monitor_interval', "load testing: seconds between samples of the process's CPU, memory, threads, files and IO; 0 turns the resource monitor off. Default 1s."),
     ('tracemalloc', '--load-tracemalloc', 'BOOL', 'trace allocations to name the top growing allocation sites by file:line (slows allocation-heavy code several-fold). Default off. Overrides markers and run() arguments.', 'load_tracemalloc', 'load testing: trace allocations to name the top growing allocation sites by file:line (slows allocation-heavy code several-fold). Default off.'),
+    ('confirm', '--load-confirm', 'N', "run a run that breached its SLA again, up to N more times: the test fails only when every one of them breaches (a busy machine's false alarm passes on a second run, a real breach fails each time). At most 10. Default 0. Overrides markers and run() arguments.", 'load_confirm', "load testing: run a run that breached its SLA again, up to N more times: the test fails only when every one of them breaches (a busy machine's false alarm passes on a second run, a real breach fails each time). At most 10. Default 0."),
 )
 
 #: The markers of load tests.
 MARKERS: Final = ('load', 'soak')
 
 #: The keyword arguments of ``@pytest.mark.load`` / ``soak`` with defaults.
-MARKER_SIGNATURE: Final = "users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, stages=None, think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, abort_window='5s', monitor_interval='1s', tracemalloc=False, watch=(), detectors=None"
+MARKER_SIGNATURE: Final = "users=10, duration='5s', iterations=None, ramp_up=0, ramp_down=0, stages=None, think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, abort_window='5s', monitor_interval='1s', tracemalloc=False, watch=(), detectors=None, confirm=0"
 # fmt: on

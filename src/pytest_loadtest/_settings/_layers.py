@@ -77,6 +77,30 @@ def resolve_settings(
     ``rate`` or ``rate_stages`` decides it, and lower layers' profile settings (and settings that
     only make sense with another model) give way instead of mixing in.
     """
+    chosen, sources = _choose(layers)
+    duration_given = "duration" in chosen
+    for spec in SETTINGS:
+        if spec.name not in chosen:
+            chosen[spec.name] = spec.default
+            sources[spec.name] = "default"
+    if not duration_given:  # the stages, or the iterations, say how long an unset run lasts
+        stages = chosen["stages"] if chosen["stages"] is not None else chosen["rate_stages"]
+        if stages is not None:
+            chosen["duration"] = sum(d for d, _ in stages)  # type: ignore[attr-defined]
+            key = "stages" if chosen["stages"] is not None else "rate_stages"
+            sources["duration"] = f"the {key} ({sources[key]})"
+        elif chosen["iterations"] is not None:
+            chosen["duration"] = DEFAULT_MAX_DURATION
+    if chosen["seed"] is None:
+        chosen["seed"] = (seed_source or (lambda: random.SystemRandom().randrange(2**31)))()
+    settings = LoadSettings(sources=sources, **chosen)  # type: ignore[arg-type]
+    _check_consistency(settings)
+    return settings
+
+
+def _choose(layers: Iterable[Layer]) -> tuple[dict[str, object], dict[str, str]]:
+    """The value of each setting some layer gives, and its source: the highest layer's, with
+    the load profile chosen whole (see :func:`resolve_settings`)."""
     chosen: dict[str, object] = {}
     sources: dict[str, str] = {}
     rank: dict[str, int] = {}
@@ -103,24 +127,22 @@ def resolve_settings(
         lower = "pacing" if rank["pacing"] > rank["think_time"] else "think_time"
         del chosen[lower]  # both pace iterations: the higher layer's choice wins
         sources.pop(lower)
-    duration_given = "duration" in chosen
-    for spec in SETTINGS:
-        if spec.name not in chosen:
-            chosen[spec.name] = spec.default
-            sources[spec.name] = "default"
-    if not duration_given:  # the stages, or the iterations, say how long an unset run lasts
-        stages = chosen["stages"] if chosen["stages"] is not None else chosen["rate_stages"]
-        if stages is not None:
-            chosen["duration"] = sum(d for d, _ in stages)  # type: ignore[attr-defined]
-            key = "stages" if chosen["stages"] is not None else "rate_stages"
-            sources["duration"] = f"the {key} ({sources[key]})"
-        elif chosen["iterations"] is not None:
-            chosen["duration"] = DEFAULT_MAX_DURATION
-    if chosen["seed"] is None:
-        chosen["seed"] = (seed_source or (lambda: random.SystemRandom().randrange(2**31)))()
-    settings = LoadSettings(sources=sources, **chosen)  # type: ignore[arg-type]
-    _check_consistency(settings)
-    return settings
+    return chosen, sources
+
+
+def check_alone(source: str, values: Mapping[str, object]) -> None:
+    """:class:`SettingError` for settings that contradict each other within one layer (a
+    marker's), whatever other layers give: two load profiles, a setting of another profile
+    (``rate=`` with ``think_time=``), ``pacing`` with ``think_time``. For collection."""
+    chosen, _ = _choose([(source, values)])
+    pacing, think = chosen.get("pacing"), chosen.get("think_time")
+    if not isinstance(think, ThinkTime) or think.is_zero:
+        return
+    if isinstance(pacing, float) and pacing > 0:
+        raise SettingError(
+            f"{source}: pacing={pacing:g}s and think_time={think.describe()} both set the "
+            "pause between iterations; give one"
+        )
 
 
 #: Settings that belong to one profile; set with another, they conflict when they sit in the same

@@ -133,6 +133,19 @@ def parse_optional_count(value: object) -> int | None:
     return parse_count(value)
 
 
+#: Most confirming runs a breached run gets (``confirm``): each costs a whole run's time.
+MAX_CONFIRM: Final = 10
+
+
+def parse_confirm(value: object) -> int:
+    """How many times a breached run is run again: a whole number from 0 to :data:`MAX_CONFIRM`."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "0")):
+        return 0
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return parse_count(value, MAX_CONFIRM)
+
+
 def parse_seed(value: object) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
         return None

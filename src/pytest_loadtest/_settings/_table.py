@@ -25,6 +25,7 @@ from pytest_loadtest._model._units import parse_duration
 from pytest_loadtest._settings._parsers import (
     ThinkTime,
     parse_bool,
+    parse_confirm,
     parse_detectors,
     parse_optional_count,
     parse_positive_duration,
@@ -334,6 +335,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         cli=False,
         ini=False,
         show=_detectors_dict,
+    ),
+    SettingSpec(
+        "confirm",
+        0,
+        parse_confirm,
+        "run a run that breached its SLA again, up to N more times: the test fails only when "
+        "every one of them breaches (a busy machine's false alarm passes on a second run, a real "
+        "breach fails each time). At most 10. Default 0.",
+        "N",
     ),
 )
 
