@@ -14,16 +14,19 @@ session at once); numpy, hdrh and the engine only when a load test runs.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import pytest
 
 from pytest_loadtest._settings._cli import MARKER_SIGNATURE, MARKERS, SETTING_OPTIONS
-from pytest_loadtest._settings._options import SESSION_OPTIONS
-from pytest_loadtest._settings._selection import named_files
+from pytest_loadtest._settings._options import (
+    SESSION_OPTIONS,
+    any_option_set,
+    setting_option_kwargs,
+)
+from pytest_loadtest._settings._selection import named_files, rerun_ids
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
@@ -56,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for row in SETTING_OPTIONS:
         _, flag, _, _, ini, ini_help = row
         if flag:
-            group.addoption(flag, **_option_kwargs(row))
+            group.addoption(flag, **setting_option_kwargs(row))
         if ini:
             parser.addini(ini, ini_help, default="")
     for option in SESSION_OPTIONS:
@@ -65,31 +68,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(option.flag, dest=option.dest, help=help_text, **option.kwargs)
         if option.ini:
             parser.addini(option.ini, f"load testing: {option.help}", default="")
-
-
-def _option_kwargs(row: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
-    """``group.addoption`` keywords of a setting's flag: the table's, with a parser that imports
-    the table only when the flag is given."""
-    name, _, metavar, help_text, _, _ = row
-    kwargs: dict[str, Any] = {"dest": "load_" + name, "default": None, "help": help_text}
-    if metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
-        kwargs["action"] = argparse.BooleanOptionalAction
-    else:
-        kwargs.update(metavar=metavar, type=_lazy_type(name))
-    return kwargs
-
-
-def _lazy_type(name: str) -> Callable[[str], object]:
-    """The argparse type of setting ``name``: the settings table's parser, loaded on first use."""
-
-    def parse(text: str) -> object:
-        from pytest_loadtest._settings._table import OPTIONS
-
-        spec = next(spec for spec in OPTIONS if spec.name == name)
-        return spec.option_kwargs()["type"](text)
-
-    parse.__name__ = name  # argparse names the type in some messages
-    return parse
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,23 +94,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_NAMED] = files
     if is_worker and (spool := config.workerinput.get("loadtest_spool")):  # type: ignore[attr-defined]
         config.stash[_SPOOL] = Path(spool)
-    if _configured(config):
+    if any_option_set(config.getoption, config.getini):
         _state(config)  # a bad option or ini value stops the session now
     if not is_worker:
         config.pluginmanager.register(_Reporter(config), "loadtest-reporter")
-
-
-def _configured(config: pytest.Config) -> bool:
-    """Is an option or ini key of ours set?"""
-    for name, flag, _, _, ini, _ in SETTING_OPTIONS:
-        if (flag and config.getoption("load_" + name) is not None) or (ini and config.getini(ini)):
-            return True
-    for option in SESSION_OPTIONS:
-        if config.getoption(option.dest) not in (None, False):
-            return True
-        if option.ini and config.getini(option.ini):
-            return True
-    return False
 
 
 def _state(config: pytest.Config) -> LoadSession:
@@ -190,7 +155,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from pytest_loadtest._session import OptionError, check_markers
 
     state = _state(config)
-    rerun = _rerun_ids(config)
+    rerun = rerun_ids(config.getoption, getattr(config, "cache", None))
     for item in ours:
         markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
         kinds = [name for name, _, _ in markers if name in MARKERS]
@@ -210,24 +175,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     "(pytest path/to/test_file.py::test_name), or with --load-run-all"
                 )
             )
-
-
-def _rerun_ids(config: pytest.Config) -> set[str]:
-    """The tests that ``--lf`` / ``--ff`` (the last failures) or ``--sw`` (the failure it
-    resumes from) run again, from pytest's cache."""
-    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
-    if cache is None:
-        return set()
-    ids: set[str] = set()
-    if config.getoption("lf", False) or config.getoption("failedfirst", False):
-        ids.update(cache.get("cache/lastfailed", {}))
-    if config.getoption("stepwise", False) or config.getoption("stepwise_skip", False):
-        stepwise = cache.get("cache/stepwise", None)
-        if isinstance(stepwise, dict):  # pytest >= 8.4 keeps more than the test id
-            stepwise = stepwise.get("last_failed")
-        if isinstance(stepwise, str):
-            ids.add(stepwise)
-    return ids
 
 
 # -- the fixture ----

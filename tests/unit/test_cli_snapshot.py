@@ -82,14 +82,14 @@ def test_the_snapshot_is_the_table() -> None:
 
 def test_options_registered_from_the_snapshot_are_the_tables() -> None:
     """Same keywords as the table's options; the lazy parser calls the table's, errors alike."""
-    from pytest_loadtest.plugin import _option_kwargs
+    from pytest_loadtest._settings._options import setting_option_kwargs
 
     rows = {row[0]: row for row in _cli.SETTING_OPTIONS}
     for spec in OPTIONS:
         if not spec.cli:
             continue
         theirs = spec.option_kwargs()
-        ours = _option_kwargs(rows[spec.name])
+        ours = setting_option_kwargs(rows[spec.name])
         their_type, our_type = theirs.pop("type", None), ours.pop("type", None)
         assert ours == theirs
         if their_type is None:
