@@ -313,3 +313,25 @@ def test_a_bad_ini_value_stops_a_run_without_load_tests(pytester: pytest.Pyteste
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*load_users*many*"])
+
+
+def test_an_xdist_run_without_load_tests_imports_neither_numpy_nor_hdrh(
+    pytester: pytest.Pytester,
+) -> None:
+    """The controller makes its state for xdist (the spool of interrupted runs), but loads no
+    C extension: pytest-xdist's own suite re-runs pytest in one process, and numpy cannot be
+    imported twice."""
+    pytest.importorskip("xdist")
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_sessionfinish(session):
+            if not hasattr(session.config, "workerinput"):
+                print("LOADED", sorted(m for m in ("numpy", "hdrh") if m in sys.modules))
+        """
+    )
+    pytester.makepyfile(FOREIGN)
+    result = pytester.runpytest_subprocess("-n", "1", "-s", "-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*LOADED []*"])
