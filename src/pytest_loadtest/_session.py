@@ -113,6 +113,7 @@ class LoadSession:
     progress: ProgressMode = "off"
     progress_interval: float = 10.0
     stream: TextIO | None = None  # the real standard output, for progress during a test
+    progress_shown: bool = False  # progress was written since pytest last wrote (see plugin)
     written: list[Path] = field(default_factory=list)
     report_problem: str = ""
     baseline: BaselineSession | None = None
@@ -249,13 +250,24 @@ class LoadSession:
         source = f"pytest-randomly (--randomly-seed={randomly_seed})"
         return replace(layers, below=(*layers.below, (source, {"seed": randomly_seed})))
 
-    def progress_printers(self) -> Callable[[], Progress] | None:
-        """A maker of one progress printer per run, or ``None`` when progress is off."""
+    def progress_printers(self, test_id: str = "") -> Callable[[], Progress] | None:
+        """A maker of one progress printer per run of ``test_id``, or ``None`` when progress
+        is off. What it writes sets :attr:`progress_shown`."""
         if self.stream is None:
             return None
         from pytest_loadtest._report._progress import progress_factory
 
-        return progress_factory(self.stream, self.progress, self.progress_interval)
+        def shown() -> None:
+            self.progress_shown = True
+
+        return progress_factory(
+            self.stream, self.progress, self.progress_interval, label=test_id, on_write=shown
+        )
+
+    def take_progress_shown(self) -> bool:
+        """Whether progress was written since the last call: pytest's current line was left."""
+        shown, self.progress_shown = self.progress_shown, False
+        return shown
 
     def keep_interrupted(self, results: Sequence[LoadResult]) -> None:
         """Keep the runs of a test that was interrupted (the last of them was): no report will

@@ -215,7 +215,7 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
         on_result=on_result,
         on_interrupt=state.keep_interrupted,  # no report will carry the test's runs
         fail=_fail,
-        progress=state.progress_printers(),
+        progress=state.progress_printers(item.nodeid),
         soak=item.get_closest_marker("soak") is not None,
     )
     item.stash[_RUNNER] = runner
@@ -332,8 +332,22 @@ class _Reporter:
         """The session's state; ``None`` while no load test has been seen."""
         return self.config.stash.get(_STATE, None)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the results a call report carries."""
+        """Collect the results a call report carries. First, before the terminal reporter
+        writes the outcome: after progress lines it must start a line of its own."""
+        state = self.state
+        if state is not None and state.take_progress_shown():
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                # pytest's own marker of "the line I am writing": None makes it start a new
+                # line headed by the file again (with -v: by the test id, when it writes the
+                # outcome); without -v the outcome's letter follows at once, so head it now
+                reporter.currentfspath = None
+                if reporter.verbosity <= 0 and reporter.showfspath:
+                    reporter.write_fspath_result(report.nodeid, "")
+                elif reporter.verbosity < 0:  # -q: dots without a file, on a line of their own
+                    reporter.write("\n")
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return
@@ -367,8 +381,13 @@ class _Reporter:
         from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
-        lines = summary_lines(state.results, no_sla=state.no_sla)
-        for line in [*lines, *seed_lines(state.results), *state.report_lines()]:
+        table = summary_lines(
+            state.results,
+            no_sla=state.no_sla,
+            width=terminalreporter.config.get_terminal_writer().fullwidth,
+            verbose=terminalreporter.config.get_verbosity(),
+        )
+        for line in [*table, *seed_lines(state.results), *state.report_lines()]:
             terminalreporter.write_line(line)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)

@@ -208,3 +208,18 @@ def hostile_result() -> LoadResult:
         test_id=f"tests/test_x.py::test_x[{HOSTILE}|`code`{HOSTILE_IMG}]",
         sla={"p95": 100, "operations": {HOSTILE: {"p99": "1s"}}},
     )
+
+
+def broken_step_result() -> LoadResult:
+    """A step of a capacity search that broke: aborted on a breach, the test itself passed."""
+    from pytest_loadtest._model._abort import Abort
+
+    result = synthetic_result(seconds=12, test_id="tests/test_shop.py::test_breaking_point")
+    result.name = "search+browse @ 20 users"
+    result.sla = parse_sla({"p95": "5ms", "error_rate": "5%"})  # p95 missed: what broke it
+    result.aborted = Abort(
+        at=1.117068516, since=1.0, grace=0.1, window=1.0, breaches=("p95 1.20s",)
+    )
+    result.probe = {"search": "capacity", "by": "users", "load": 20.0, "held": False}
+    result.sla_breaches = result.evaluate_sla()
+    return result

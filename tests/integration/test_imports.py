@@ -20,7 +20,7 @@ def test_importing_the_monitor_imports_neither_sqlalchemy_nor_psutil_nor_pytest(
 def test_importing_the_report_package_loads_no_chart_library() -> None:
     code = (
         "import sys, pytest_loadtest._report; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotly', 'pytest')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('uplot', 'pytest')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -28,6 +28,10 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     ``filterwarnings = error``, which applies inside in-process runs); the cache provider would
     write ``.pytest_cache`` into each test directory; pytest-randomly would shuffle and reseed.
     None of them is under test here (tests that need one set ``PYTEST_ADDOPTS`` again).
+
+    ``COLUMNS`` makes the terminal width of inner runs the same on every machine (the results
+    table fits it): wide enough for every column; a test of the fitting sets its own.
     """
     monkeypatch.setenv("PYTEST_ADDOPTS", PLUGINS_OFF)
+    monkeypatch.setenv("COLUMNS", "250")
     return pytester

@@ -236,12 +236,12 @@ def test_slowed_target_fails_its_own_test(
     head = "test_slowed.py::test_shop [[]search+checkout[]]"
     interval = "(95% intervals: baseline *ms..*ms, current *ms..*ms)"
     p50 = (
-        f"{head}: p50 of 'checkout' was *ms, baseline *ms (+*%), past the threshold +50%"
+        f"{head}: p50 of operation checkout was *ms, baseline *ms (+*%), past the threshold +50%"
         f" and beyond sampling noise {interval}"
     )
     p95 = (
-        f"{head}: p95 of 'checkout' was *ms, baseline *ms (+*ms), past the threshold +10.0ms"
-        f" and beyond sampling noise {interval}"
+        f"{head}: p95 of operation checkout was *ms, baseline *ms (+*ms), past the threshold "
+        f"+10.0ms and beyond sampling noise {interval}"
     )
     # the failure of the test itself, with every regression of that test
     result.stdout.fnmatch_lines(
@@ -260,7 +260,7 @@ def test_slowed_target_fails_its_own_test(
     assert failure is not None
     message = failure.text or ""  # the message attribute keeps only the first lines
     assert "performance regressed against baseline 0001_main" in message
-    assert "p50 of 'checkout' was" in message
+    assert "p50 of operation checkout was" in message
     assert "past the threshold +50%" in message
     assert cases["test_steady"].find("failure") is None
 
@@ -680,7 +680,8 @@ def test_xdist_regression_fails_the_test_that_regressed(
         assert any(fnmatch.fnmatch(line, row) for line in section.splitlines()), row
     result.stdout.fnmatch_lines(
         [
-            f"REGRESSION {head}: p50 of 'checkout' was *, past the threshold +50% and beyond*",
+            f"REGRESSION {head}: p50 of operation checkout was *, past the threshold +50% and "
+            "beyond*",
             "load results not saved: the session failed*",
         ]
     )

@@ -115,15 +115,74 @@ def test_progress_line_mode_prints_a_plain_line(pytester: pytest.Pytester) -> No
         "-m", "load", "--load-progress=line", "--load-progress-interval=0.5s"
     )
     result.assert_outcomes(passed=1)
+    # each progress line on a line of its own, headed by the test id; pytest's line resumes
+    # after them, headed by its file again
+    progress = "load test_long.py::test_long [[]<lambda>[]] {}/1.3s *% | users 1/1 | * calls/s"
     result.stdout.fnmatch_lines(
         [
             "test_long.py ",
-            "load <lambda> 0.?s/1.3s *% | users 1/1 | * calls/s | err 0.00% | p95 *ms",
-            "load <lambda> 1.?s/1.3s *% | users 1/1 | * calls/s | err 0.00% | p95 *ms",
-            ".*",
+            progress.format("0.?s") + " | err 0.00% | p95 *ms",
+            progress.format("1.?s") + " | err 0.00% | p95 *ms",
+            "test_long.py .*[[]100%[]]",
         ]
     )
     assert "\r" not in result.stdout.str()
+    assert all(line.startswith("load ") for line in result.stdout.lines if "calls/s |" in line)
+
+
+def test_progress_lines_leave_pytest_lines_whole(pytester: pytest.Pytester) -> None:
+    """Between dots of other tests, and with -v between a test id and its outcome."""
+    pytester.makepyfile(
+        test_mixed="""
+        import time
+        import pytest
+
+        def test_before():
+            pass
+
+        @pytest.mark.load(users=1, duration="0.8s")
+        def test_long(load_runner):
+            load_runner.run(lambda: time.sleep(0.01))
+
+        def test_after():
+            pass
+        """
+    )
+    args = ["test_mixed.py", "--load-progress=line", "--load-progress-interval=0.3s"]  # named
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["test_mixed.py .", "load test_mixed.py::test_long *", "test_mixed.py ..*[[]100%[]]"]
+    )
+    verbose = pytester.runpytest_subprocess(*args, "-v")
+    verbose.stdout.fnmatch_lines(
+        [
+            "test_mixed.py::test_before PASSED*",
+            "load test_mixed.py::test_long *",
+            "test_mixed.py::test_long PASSED*",
+            "test_mixed.py::test_after PASSED*",
+        ]
+    )
+    quiet = pytester.runpytest_subprocess(*args, "-q")
+    quiet.stdout.fnmatch_lines([".", "load test_mixed.py::test_long *", "..*[[]100%[]]"])
+
+
+def test_a_run_no_longer_than_the_interval_prints_no_progress(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_short="""
+        import time
+        import pytest
+
+        @pytest.mark.load(users=1, duration="0.6s")
+        def test_short(load_runner):
+            load_runner.run(lambda: time.sleep(0.01))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-m", "load", "--load-progress=line", "--load-progress-interval=0.6s"
+    )
+    result.assert_outcomes(passed=1)
+    assert "calls/s |" not in result.stdout.str()
 
 
 def test_progress_live_mode_rewrites_one_line_and_wipes_it(pytester: pytest.Pytester) -> None:
@@ -140,7 +199,8 @@ def test_progress_live_mode_rewrites_one_line_and_wipes_it(pytester: pytest.Pyte
     result = pytester.runpytest_subprocess("-m", "load", "--load-progress=live")
     result.assert_outcomes(passed=1)
     # LineMatcher splits at "\r" too: each in-place update is a line of its own here
-    updates = [line for line in result.stdout.lines if line.startswith("load <lambda> ")]
+    head = "load test_live.py::test_live [<lambda>] "
+    updates = [line for line in result.stdout.lines if line.startswith(head)]
     assert len(updates) >= 3
     assert all("| users 2/2 |" in line for line in updates)
     assert "calls/s | err 0.00% | p95 " in updates[-1]

@@ -303,3 +303,41 @@ def test_user_properties_reach_junitxml_when_the_body_fails(pytester: pytest.Pyt
     root = ET.parse(pytester.path / "out.xml").getroot()
     names = {p.get("name") for p in root.iter("property")}
     assert names == {"loadtest[ping]"}
+
+
+def test_the_table_fits_the_terminal_and_low_samples_are_one_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_a_module_with_a_rather_long_name_for_its_load_tests="""
+        import time
+
+        import pytest
+
+        def ping():
+            time.sleep(0.02)  # a few calls each: their p95 and p99 rest on a low sample
+
+        @pytest.mark.load(users=2, duration="0.2s", sla={"p99": "1s", "p95": "1s"})
+        @pytest.mark.parametrize("flow", ["work / flow", "another flow with a long name"])
+        def test_a_test_function_with_a_long_name_too(load_runner, flow):
+            load_runner.run({"login": ping, "browse": ping})
+        """
+    )
+    monkeypatch.setenv("COLUMNS", "100")
+    result = pytester.runpytest("-m", "load")
+    result.assert_outcomes(passed=2)
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "load test results" in line)
+    end = next(i for i, line in enumerate(lines) if "2 passed" in line)
+    section = lines[start + 1 : end]
+    while not section[0]:
+        section.pop(0)
+    table = section[: section.index("")]
+    assert table[0].startswith("test / operation")
+    assert max(len(line) for line in table) <= 100
+    assert sum("..." in line for line in table) == 2  # both test ids cut, as pytest cuts
+    low = [line for line in section if "low sample" in line]
+    assert len(low) == 1
+    assert low[0].startswith("low sample: 4 SLA percentile targets in 2 runs")
+    verbose = pytester.runpytest("-m", "load", "-v")
+    assert sum("low sample" in line for line in verbose.stdout.lines) == 4

@@ -102,10 +102,10 @@ def test_ops(load_runner):
     result.stdout.fnmatch_lines(
         [
             "load test 'fast+slow' breached its SLA*",
-            "  - p50 of operation 'slow' was *, above the limit 1.00ms*",
+            "  - p50 of operation slow was *, above the limit 1.00ms*",
         ]
     )
-    result.stdout.no_fnmatch_line("*of operation 'fast'*")
+    result.stdout.no_fnmatch_line("*of operation fast *was*")
     result.stdout.no_fnmatch_line("*of all operations*")
 
 
@@ -220,6 +220,9 @@ def test_few(load_runner):
     )
     result = pytester.runpytest("-m", "load")
     result.assert_outcomes(passed=1)
+    # one line for the session; -v lists each target
+    result.stdout.fnmatch_lines(["low sample: 1 SLA percentile target in 1 run rests on *"])
+    result = pytester.runpytest("-m", "load", "-v")
     result.stdout.fnmatch_lines(
         [
             "*test_sla.py::test_few [[]fast[]]: low sample: p99 <= 1.00s rests on 20 calls "
@@ -262,3 +265,71 @@ def test_nothing(load_runner):
     result = pytester.runpytest("-m", "load")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  - no call of the target completed in the measured period"])
+
+
+HOOKS = """
+import itertools
+import pytest
+from pytest_loadtest import Scenario
+
+logins = itertools.count()
+shop = Scenario("shop")
+
+@shop.on_start
+def login(vu):
+    if next(logins) % 10:  # 9 users of 10 cannot log in
+        raise ConnectionError("refused")
+
+@shop.task
+def browse(vu):
+    pass
+"""
+
+
+@pytest.mark.parametrize("warmup", ["0", "0.3s"])  # the logins fall in the warm-up: still count
+def test_a_failed_hook_fails_the_run_though_the_tasks_error_rate_is_zero(
+    pytester: pytest.Pytester, warmup: str
+) -> None:
+    pytester.makepyfile(
+        test_hooks=HOOKS
+        + f"""
+@pytest.mark.load(users=10, duration="0.6s", think_time="5ms", warmup="{warmup}",
+                  sla={{"error_rate": "1%"}})
+def test_shop(load_runner):
+    result = load_runner.run(shop)
+    assert result.error_rate == 0.0
+    assert result.operations["login"].errors == 9
+"""
+    )
+    result = pytester.runpytest("-m", "load")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "load test 'shop' breached its SLA (*errors 0.00%):",
+            "  - hook 'login' failed 9 of 10 times; first: ConnectionError: refused (a user whose "
+            "on_start fails does not run*",
+        ]
+    )
+
+
+def test_a_hook_with_its_own_target_is_judged_by_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_hooks=HOOKS
+        + """
+@pytest.mark.load(users=10, duration="0.5s", think_time="5ms",
+                  sla={"operations": {"login": {"error_rate": "95%"}}})
+def test_tolerant(load_runner):
+    load_runner.run(shop)
+
+@pytest.mark.load(users=10, duration="0.5s", think_time="5ms",
+                  sla={"operations": {"login": {"error_rate": "50%"}}})
+def test_strict(load_runner):
+    load_runner.run(shop)
+"""
+    )
+    result = pytester.runpytest("-m", "load")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*error_rate of operation login (hook) was 90.00%, above the limit*"]
+    )
+    result.stdout.no_fnmatch_line("*hook 'login' failed*")

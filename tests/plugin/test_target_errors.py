@@ -162,7 +162,7 @@ def test_errors_in_a_mapping_are_reported_per_operation(pytester: pytest.Pyteste
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "  - error_rate of operation 'bad' was 100.00%, above the limit 10.00%",
+            "  - error_rate of operation bad was 100.00%, above the limit 10.00%",
             "  error OSError x*, first: disk full",
         ]
     )

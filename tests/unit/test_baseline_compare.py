@@ -73,7 +73,7 @@ def test_twice_as_slow_fails(tmp_path: Path) -> None:
     assert ", baseline " in message
     assert "past the threshold +10% and beyond sampling noise (95% intervals: baseline " in message
     get = next(c for c in comparison.failures if c.key.operation == "get")
-    assert "of 'get' was" in get.message()
+    assert "of operation get was" in get.message()
     text = comparison.failure_message(TEST_ID)
     assert text.startswith("performance regressed against baseline 0001_main:\n  - ")
     assert text.count("\n  - ") == len(comparison.failures)
@@ -209,7 +209,24 @@ def test_low_sample_warnings_are_one_line_per_operation(tmp_path: Path) -> None:
     low = [warning for warning in comparison.warnings if warning.startswith("low sample: ")]
     assert len(low) == 3  # the total, get and put
     assert low[1] == (
-        f"low sample: {TEST_ID} [shop]: p99:+10%, p99.9:+10% of 'get' not checked: "
+        f"low sample: {TEST_ID} [shop]: p99:+10%, p99.9:+10% of operation get not checked: "
         "p99 needs at least 1,000 calls in each run (baseline 250, current 250); "
         "p99.9 needs at least 10,000 calls in each run (baseline 250, current 250)"
     )
+
+
+def test_an_operation_reads_the_same_in_the_table_and_the_messages(tmp_path: Path) -> None:
+    """A hook is "login (hook)" in the comparison table and in the regression message alike."""
+
+    def as_hook(run: LoadResult) -> LoadResult:
+        run.operations["login"] = dataclasses.replace(run.operations["login"], kind="hook")
+        return run
+
+    ops = {"login": 1.0, "get": 1.0}
+    baseline = _baseline(tmp_path, as_hook(result(1, operations=ops)))
+    slow = as_hook(result(2, operations=ops, slower=2.0, n=10_000))
+    comparison = compare(baseline, [slow], CHECKS, metadata=_meta())
+    login = next(c for c in comparison.failures if c.key.operation == "login")
+    assert "p95 of operation login (hook) was " in login.message()
+    assert any(line.strip().startswith("login (hook) ") for line in comparison.lines())
+    assert "'login'" not in "\n".join(comparison.lines())

@@ -59,6 +59,11 @@ def test_resources_line_leaves_out_what_is_unknown() -> None:
     assert format_resources(cpu_peak_percent=math.nan) == ""
 
 
+def test_resources_line_says_when_samples_were_missed() -> None:
+    line = format_resources(cpu_peak_percent=150.0, missed=6)
+    assert line == "RESOURCES:   CPU Peak: 150%   (6 samples missed: the sampler was starved)"
+
+
 def _finding(kind: str, severity: str) -> Finding:
     return Finding.from_dict(
         {

@@ -199,6 +199,9 @@ def test_a_late_thread_samples_once_instead_of_catching_up() -> None:
     _wait_for(reader, 3)
     result = sampler.stop()
     assert [s.t for s in result.samples] == [0.0, 3.5, 4.0]
+    assert result.missed == 2  # ticks 2 and 3: the sample at 3.5 stands for tick 1
+    assert result.summary()["samples_missed"] == 2
+    assert ResourceSamples.from_dict(json.loads(json.dumps(result.to_dict()))).missed == 2
 
 
 class SlowReader(ScriptedReader):
@@ -229,3 +232,44 @@ def test_a_slow_sample_is_not_followed_at_once_by_another() -> None:
     _wait_for(reader, 3)
     result = sampler.stop()
     assert [s.t for s in result.samples] == [0.0, pytest.approx(1.9), pytest.approx(3.9)]
+
+
+class StarvedAfterReading(ScriptedReader):
+    """The thread is starved right after some readings: the clock moves on before the sampler
+    can read it, so the reading is older than its timestamp."""
+
+    def __init__(self, clock: FakeClock, starve: dict[int, float], cpu_per_read: float) -> None:
+        super().__init__(cpu_per_read=cpu_per_read)
+        self.clock = clock
+        self.starve = starve
+
+    def read(self) -> Reading:
+        n = self.reads
+        reading = super().read()
+        self.clock.advance(self.starve.get(n, 0.0))
+        return reading
+
+
+def test_a_reading_older_than_its_timestamp_gives_no_impossible_cpu() -> None:
+    clock = FakeClock(start=5.0, moved_by="test")
+    reader = StarvedAfterReading(clock, starve={1: 0.8}, cpu_per_read=0.5)
+    sampler = ResourceSampler(1.0, clock=clock, reader=reader, cpu_count=1)
+    sampler.start(clock.now_ns())
+    clock.advance(0.1)
+    sampler.sample()  # read at 0.1, then starved until 0.9
+    clock.advance(0.1)
+    sample = sampler.sample()  # read at 1.0: 0.5 s of CPU since a reading taken at 0.1
+    # over the clock reads alone, 0.5 s of CPU in 0.1 s: 500% of the one core there is
+    assert sample.cpu_percent == pytest.approx(0.5 / 0.9 * 100)
+    sampler.stop()
+
+
+def test_cpu_never_exceeds_every_core_busy() -> None:
+    clock = FakeClock(start=5.0, moved_by="test")
+    sampler = ResourceSampler(
+        1.0, clock=clock, reader=ScriptedReader(cpu_per_read=9.0), cpu_count=2
+    )
+    sampler.start(clock.now_ns())
+    clock.advance(1.0)
+    assert sampler.sample().cpu_percent == 200.0
+    sampler.stop()

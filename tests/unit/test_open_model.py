@@ -179,10 +179,11 @@ def test_users_are_reused_last_in_first_out(clock: FakeClock) -> None:
 
     scenario.task(starts)
     result = _run(scenario, clock, rate=20, duration=1.0, max_users=50)
-    # one call at a time: the top of the stack serves nearly all of them
+    # one call at a time: the top of the stack serves them all; user 1 only when user 0 was
+    # not back on the stack in time (its thread, on a busy machine), then it is the top. A pool
+    # taken first in, first out would cycle through every user it had started.
     users = [user for user, _ in starts.seen]
-    assert users.count(0) >= 18
-    assert set(users) <= {0, 1}  # 1 only if user 0 was not back on the stack in time
+    assert set(users) <= {0, 1}
     assert sorted(hooks) == sorted(set(users))  # on_start once for each user that served
     assert result.operations["hello"].total == len(hooks)
     assert result.total == 20
@@ -256,9 +257,11 @@ def test_closed_results_have_no_open_figures() -> None:
 
 def test_system_clock_holds_the_rate() -> None:
     result = _run(lambda: None, rate=200, duration=0.3, max_users=4)
+    # every iteration due is started or dropped, however late the dispatching thread was
     assert result.scheduled == 60
     assert result.total + result.dropped == 60
-    assert result.total >= 40  # a no-op keeps 4 users free, unless the machine is very busy
+    assert result.total > 0
+    assert sum(row.dropped for row in result.timeline) == result.dropped
     assert result.achieved_rate == pytest.approx(result.total / 0.3)
     assert result.start_lag is not None
     assert result.start_lag.p50 < 20.0

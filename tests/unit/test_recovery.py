@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -212,3 +213,30 @@ def test_recovery_survives_to_dict_and_back() -> None:
     assert again.spike_end == 3.0
     assert again.window == 1.0
     assert again.recovery_time() == result.recovery_time() == pytest.approx(1.0)
+
+
+def test_the_recovery_a_test_asked_for_is_kept_and_shown() -> None:
+    from pytest_loadtest._report._html import render_html
+    from pytest_loadtest._report._terminal import summary_lines
+    from pytest_loadtest._report._view import views
+
+    result = _result(_rows(P95))
+    assert result.to_dict()["recovery"] is None
+    assert result.recovery_time({"p95": 200, "error_rate": "1%"}, stable="2s") == 1.0
+    assert result.recovery == {
+        "seconds": 1.0,
+        "after": 3.0,
+        "stable": 2.0,
+        "bounds": ["p95 <= 200.0ms", "error_rate <= 1.00%"],
+    }
+    told = "1.0s after the spike ended at 3.0s (p95 <= 200.0ms, error_rate <= 1.00%, held 2s)"
+    assert f"spike: recovered {told}" in summary_lines([result])
+    page = render_html(views([result]), {}, charts=None)
+    assert f"<li>Recovered {html.escape(told)}</li>" in page
+    again = LoadResult.from_dict(result.to_dict())
+    assert again.recovery == result.recovery
+    never = _result(_rows(P95))
+    assert never.recovery_time(10) is None
+    assert any(
+        "did not recover after the spike ended at 3.0s" in line for line in summary_lines([never])
+    )

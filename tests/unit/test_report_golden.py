@@ -162,7 +162,7 @@ def render(directory: Path) -> dict[str, str]:
         "failure.txt": failure_message(results) + "\n",
         "user_properties.txt": "".join(f"{n}\t{v}\n" for n, v in map(user_property, results)),
         "summary.md": markdown_summary(results),
-        "page.html": render_html(items, METADATA, plotly_js=None),
+        "page.html": render_html(items, METADATA, charts=None),
     }
     directory.mkdir(parents=True, exist_ok=True)
     for name, write in (("summary.csv", write_summary_csv), ("timeline.csv", write_timeline_csv)):
@@ -236,8 +236,8 @@ def test_an_sla_without_targets_is_no_sla_everywhere() -> None:
     row = summary_lines([result])[1]  # under the header
     assert row.startswith("tests/test_shop.py::test_shop [empty sla] ")
     assert row.split()[-1] == "-"
-    page = render_html(views([result]), METADATA, plotly_js=None)
-    assert '<span class="badge none">no SLA</span>' in page
+    page = render_html(views([result]), METADATA, charts=None)
+    assert '<span class="badge none" title="no SLA targets to check">no SLA</span>' in page
     assert "| no SLA |" in markdown_summary([result])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
+import importlib.util
 import json
 import re
 from html.parser import HTMLParser
@@ -14,12 +14,24 @@ from typing import Any
 import pytest
 
 from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._report._charts import figures
-from pytest_loadtest._report._html import MISSING_EXTRA, load_plotly_js, render_html, script_json
+from pytest_loadtest._report._html import (
+    MISSING_EXTRA,
+    load_chart_library,
+    render_html,
+    script_json,
+)
 from pytest_loadtest._report._view import views
 from pytest_loadtest._report._write import REPORT_FILES, charts_note, write_report
 
-from helpers.report_samples import HOSTILE, hostile_result, synthetic_result
+from helpers.report_samples import (
+    HOSTILE,
+    broken_step_result,
+    catalog_result,
+    hostile_result,
+    synthetic_result,
+)
 
 
 class Page(HTMLParser):
@@ -99,7 +111,7 @@ def test_other_files_in_the_directory_are_kept(tmp_path: Path) -> None:
 def test_summary_table_and_one_section_per_result(page: Page, results: list[LoadResult]) -> None:
     text = " ".join(page.text)
     assert page.classes.count("result") == len(results)
-    assert "tests/test_shop.py::test_shop [shop]" in text
+    assert "tests/test_shop.py::test_shop [shop]" in "".join(page.text)  # <wbr> splits it
     assert page.classes.count("fail") >= 1
     assert "FAIL" in text
     assert "PASS" in text
@@ -124,45 +136,106 @@ def test_four_charts_per_result_and_resources_when_sampled(
         f"figure-{i}-{kind}" for i, result in enumerate(results) for kind in kinds(result)
     )
     sampled = next(i for i, r in enumerate(results) if r.resources)
-    cpu, rss = data[f"figure-{sampled}-resources"]["data"]
-    assert cpu["name"] == "process CPU %"
-    assert rss["yaxis"] == "y2"
-    assert len(rss["y"]) == len(results[sampled].resources["samples"])  # type: ignore[index]
+    cpu, rss = data[f"figure-{sampled}-resources"]["series"]
+    assert cpu["label"] == "process CPU %"
+    assert rss["axis"] == "y2"
+    assert len(rss["values"]) == len(results[sampled].resources["samples"])  # type: ignore[index]
     latency = data["figure-0-latency"]
-    assert [trace["name"] for trace in latency["data"][:3]] == ["p50", "p95", "p99"]
-    assert len(latency["data"][1]["y"]) == len(results[0].timeline)
+    assert [s["label"] for s in latency["series"][:3]] == ["p50", "p95", "p99"]
+    assert len(latency["series"][1]["values"]) == len(results[0].timeline)
+    assert len(latency["xs"]) == len(results[0].timeline)
+
+
+def _lines(figure: dict[str, Any]) -> set[tuple[str, float]]:
+    return {(line["axis"], line["y"]) for line in figure["sla"]}
 
 
 def test_sla_thresholds_are_drawn(page: Page) -> None:
     data = _figures(page)
-    lines = {
-        (shape["yref"], shape["y0"])
-        for kind in ("latency", "throughput")
-        for shape in data[f"figure-0-{kind}"]["layout"]["shapes"]
-        if shape["type"] == "line"
+    assert ("y", 40.0) in _lines(data["figure-0-latency"])  # p95 target, ms
+    assert ("y", 80.0) in _lines(data["figure-0-latency"])  # p99
+    assert ("y", 100.0) in _lines(data["figure-0-throughput"])  # throughput_min, calls/s
+    assert ("y2", 1.0) in _lines(data["figure-0-throughput"])  # error_rate, % on the 2nd axis
+    markers = {(round(m["x"]), m["y"]): m["label"] for m in data["figure-0-distribution"]["sla"]}
+    assert markers == {
+        (20, 40.0): "p95 ≤ 40.0ms",  # p95 at x=1/(1-0.95)
+        (100, 80.0): "p99 ≤ 80.0ms",
+        (20, 60.0): "p95 ≤ 60.0ms (checkout)",
+        (1000, 150.0): "p99.9 ≤ 150.0ms (checkout)",
     }
-    assert ("y", 40.0) in lines  # p95 target, ms
-    assert ("y", 80.0) in lines  # p99
-    assert ("y", 100.0) in lines  # throughput_min, calls/s
-    assert ("y2", 1.0) in lines  # error_rate, percent on the second axis
-    markers = {
-        trace["name"]: list(zip(trace["x"], trace["y"], strict=True))
-        for trace in data["figure-0-distribution"]["data"]
-        if trace["name"].startswith("SLA")
-    }
-    assert markers["SLA"] == [(20.0, 40.0), (100.0, 80.0)]  # p95 at x=1/(1-0.95)
-    assert markers["SLA checkout"] == [(20.0, 60.0), (pytest.approx(1000.0), 150.0)]
+
+
+def test_axes_are_scaled_to_the_data_and_a_higher_sla_is_a_marker_at_the_edge() -> None:
+    result = synthetic_result(seconds=20)
+    result.sla = parse_sla({"p95": "5s", "p99": "80ms", "error_rate": "50%"})
+    [view] = views([result])
+    built = figures(view)
+    latency = built["latency"]
+    shown = [v for s in latency["series"] if s["show"] for v in s["values"] if v is not None]
+    # the axis ends just above the data (~250ms), not at the 5s SLA line
+    assert max(shown) < latency["y"]["max"] <= max(shown) * 1.2
+    lines = {line["y"]: line["off"] for line in latency["sla"]}
+    assert lines == {5000.0: True, 80.0: False}
+    throughput = built["throughput"]
+    assert throughput["y2"]["max"] < 50.0
+    assert [line["off"] for line in throughput["sla"]] == [True]
+
+
+def test_one_sla_label_per_distinct_threshold() -> None:
+    result = synthetic_result(seconds=5)
+    same = {"p95": "1s"}
+    result.sla = parse_sla(
+        {**same, "operations": {n: same for n in ("browse", "list", "open", "checkout")}}
+    )
+    [view] = views([result])
+    markers = figures(view)["distribution"]["sla"]
+    assert [m["label"] for m in markers] == ["p95 ≤ 1.00s (all calls, browse +3)"]
+
+
+def test_a_partial_last_window_is_left_out_of_rate_series_and_the_chart_says_so() -> None:
+    result = synthetic_result(seconds=10)
+    result.duration = 9.4  # the last window (t=9) covers 0.4s of 1s
+    [view] = views([result])
+    built = figures(view)
+    throughput = built["throughput"]
+    assert throughput["xs"] == [float(t) for t in range(9)]
+    assert "the last 400.0ms of the run" in throughput["note"]
+    assert "left out of the per-second series" in throughput["note"]
+    assert len(built["latency"]["xs"]) == 10  # percentiles of a short window still stand
+    page = render_html([view], {}, charts=None)
+    assert "left out of the per-second series" not in page  # no charts, no note
+    full = synthetic_result(seconds=10)
+    assert figures(views([full])[0])["throughput"]["note"] == ""
+
+
+def test_few_samples_are_drawn_as_points() -> None:
+    """A capacity step of a second or two has one or two resource samples: a line through one
+    point is not drawn at all, so they get markers."""
+    result = catalog_result()
+    [view] = views([result])
+    cpu = figures(view)["resources"]["series"][0]
+    assert cpu["points"] is True
+
+
+def test_test_ids_break_only_between_their_parts() -> None:
+    result = synthetic_result(
+        seconds=3, test_id="tests/load_testing/test_x.py::test_work[work / flow]"
+    )
+    page = render_html(views([result]), {}, charts=None)
+    assert "break-all" not in page
+    assert "tests/<wbr>load_testing/<wbr>test_x.py::<wbr>test_work<wbr>[work / flow]" in page
 
 
 def test_distribution_has_a_log_percentile_axis(page: Page, results: list[LoadResult]) -> None:
     figure = _figures(page)["figure-0-distribution"]
-    assert figure["layout"]["xaxis"]["type"] == "log"
-    assert "99.999%" in figure["layout"]["xaxis"]["ticktext"]
-    curve = figure["data"][0]
+    assert figure["x"]["log"] is True
+    assert "99.999%" in [label for _, label in figure["x"]["ticks"]]
     pairs = dict(results[0].histogram.distribution())
-    assert curve["customdata"][-1] == 99.999
-    assert curve["y"][-1] == pytest.approx(pairs[99.999])
-    names = {trace["name"] for trace in figure["data"]}
+    curve = figure["series"][0]
+    assert curve["label"] == "all calls"
+    assert figure["xs"][-1] == pytest.approx(100.0 / (100.0 - 99.999))
+    assert curve["values"][-1] == pytest.approx(pairs[99.999])
+    names = {s["label"] for s in figure["series"]}
     assert {"all calls", "browse", "checkout", "list", "open"} <= names
 
 
@@ -172,9 +245,9 @@ def test_user_text_is_text_not_markup(directory: Path, page: Page) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
     # the parser sees the hostile strings as text (test id, operation, message, metadata) ...
     assert sum(HOSTILE in chunk for chunk in page.text) >= 4
-    # ... and no script element but the page's own: capture, plotly, render, figure data
+    # ... and no script element but the page's own: capture, uPlot, render, figure data
     own = [attrs for attrs, _ in page.scripts if attrs.get("type") != "application/json"]
-    assert len(own) == (3 if load_plotly_js() is not None else 2)
+    assert len(own) == (3 if load_chart_library() is not None else 2)
     for _, content in page.scripts:
         assert "alert(1)</script" not in content
 
@@ -184,8 +257,8 @@ def test_figure_data_is_safe_inside_a_script_element(page: Page) -> None:
         if attrs.get("type") == "application/json":
             assert "<" not in content
             assert ">" not in content
-    names = [trace["name"] for trace in _figures(page)["figure-1-distribution"]["data"]]
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names  # Plotly reads HTML in names
+    names = [s["label"] for s in _figures(page)["figure-1-distribution"]["series"]]
+    assert any("<script>alert(1)</script>" in name for name in names)  # text, set as text
 
 
 @pytest.mark.parametrize("text", ["</script><script>x()</script>", "<!--", "a\u2028b", "&amp;"])
@@ -203,12 +276,13 @@ def test_content_security_policy_allows_exactly_the_page_scripts(page: Page) -> 
     assert "unsafe-inline" not in page.csp.split("script-src")[1]
 
 
-def test_plotly_bundle_is_inlined_once(directory: Path, page: Page) -> None:
-    bundle = load_plotly_js()
-    if bundle is None:
-        pytest.skip("plotly (pytest-loadtest[report]) is not installed")
+def test_chart_library_is_inlined_once(directory: Path, page: Page) -> None:
+    library = load_chart_library()
+    if library is None:
+        pytest.skip("uplot-python (pytest-loadtest[report]) is not installed")
     raw = (directory / "index.html").read_text(encoding="utf-8")
-    assert raw.count(bundle[:300]) == 1
+    assert raw.count(library.script[:300]) == 1
+    assert raw.count(library.style[:200]) == 1
     # nothing fetched: works offline, opened from disk
     assert all("src" not in attrs for attrs, _ in page.scripts)
     assert not {"link", "img", "iframe"} & set(page.tags)
@@ -217,15 +291,13 @@ def test_plotly_bundle_is_inlined_once(directory: Path, page: Page) -> None:
 def test_without_the_extra_tables_are_written_and_the_page_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importlib.import_module
+    real = importlib.util.find_spec
 
-    def no_plotly(name: str, package: str | None = None) -> Any:
-        if name.startswith("plotly"):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return real(name, package)
+    def no_uplot(name: str, package: str | None = None) -> Any:
+        return None if name.startswith("uplot") else real(name, package)
 
-    monkeypatch.setattr(importlib, "import_module", no_plotly)
-    assert load_plotly_js() is None
+    monkeypatch.setattr(importlib.util, "find_spec", no_uplot)
+    assert load_chart_library() is None
     written = write_report(tmp_path, [synthetic_result(seconds=5)])
     assert [p.name for p in written] == list(REPORT_FILES)
     page = Page((tmp_path / "index.html").read_text(encoding="utf-8"))
@@ -257,5 +329,23 @@ def test_figures_tolerate_missing_keys() -> None:
         view.data.pop(key)
     built = figures(view)
     assert set(built) == {"latency", "throughput", "users", "distribution"}
-    assert built["latency"]["data"][0]["x"] == []
-    assert render_html([view], {}, plotly_js=None).startswith("<!DOCTYPE html>")
+    assert built["latency"]["xs"] == []
+    assert render_html([view], {}, charts=None).startswith("<!DOCTYPE html>")
+
+
+def test_a_broken_capacity_step_is_a_finding_not_a_failure() -> None:
+    result = broken_step_result()
+    assert result.sla_breaches  # the abort
+    page = render_html(views([result]), {}, charts=None)
+    badges = re.findall(r'<span class="badge (\w+)"[^>]*>([^<]*)</span>', page)
+    # the summary table, the section header and the target it missed: "BROKE", never "FAIL"
+    assert badges == [("broke", "BROKE"), ("broke", "BROKE"), ("broke", "BROKE"), ("pass", "PASS")]
+
+
+def test_no_python_repr_on_the_page() -> None:
+    page = render_html(views([broken_step_result(), synthetic_result()]), {}, charts=None)
+    text = "".join(Page(page).text)
+    assert "aborted at 1.1s of 12s (abort_on_breach)" in text  # the prose, once
+    assert text.count("aborted at 1.1s") == 1
+    for repr_mark in ("{'", "['", "': ", "None", "<pytest_loadtest", "object at 0x"):
+        assert repr_mark not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
@@ -14,6 +15,7 @@ from pytest_loadtest._report._progress import (
     choose_progress_mode,
     format_progress,
     parse_progress_mode,
+    progress_factory,
 )
 
 from helpers.clock import FakeClock
@@ -216,3 +218,54 @@ def test_due_says_whether_update_would_write(mode: ProgressMode) -> None:
     # a line at 10 s; live at least 0.25 s apart, so every third 0.1 s tick
     expected = {"line": 1, "live": 50, "off": 0}[mode]
     assert sum(answers) == pytest.approx(expected, abs=1)
+
+
+def test_line_mode_shows_nothing_at_the_planned_end() -> None:
+    """A 10s run with a 10s interval: the snapshot due at 10.0s is the end, not progress."""
+    out: list[str] = []
+    clock = FakeClock(start=100.0)
+    printer = ProgressPrinter(out.append, "line", interval=10.0, clock=clock)
+    clock.now += 10.0
+    assert not printer.update(snap(10.0, total=10.0))
+    printer.finish(snap(10.0, total=10.0))
+    assert out == []
+
+
+def test_lines_are_headed_by_the_test_id() -> None:
+    out: list[str] = []
+    printer = ProgressPrinter(
+        out.append, "line", clock=FakeClock(start=100.0), label="tests/t.py::test_spike"
+    )
+    printer.update(snap(name="spike"), force=True)
+    assert out[0].startswith("load tests/t.py::test_spike [spike] 12s/30s 40% | users 50/50")
+
+
+def test_factory_starts_each_line_on_a_line_of_its_own() -> None:
+    stream = io.StringIO()
+    told: list[bool] = []
+    make = progress_factory(
+        stream, "line", 10.0, label="t.py::test_x", on_write=lambda: told.append(True)
+    )
+    assert make is not None
+    printer = make()
+    printer.update(snap(name="x"), force=True)
+    printer.update(snap(name="x"), force=True)
+    text = stream.getvalue()
+    assert text.startswith("\nload t.py::test_x [x] ")
+    assert text.count("\n") == 2
+    assert not text.endswith("\n")  # pytest's next line break ends the last one
+    assert told == [True, True]
+
+
+def test_factory_live_wipes_and_goes_back_up() -> None:
+    stream = io.StringIO()
+    make = progress_factory(stream, "live", label="t.py::test_x")
+    assert make is not None
+    printer = make()
+    printer.update(snap(name="x"), force=True)
+    printer.finish()
+    text = stream.getvalue()
+    assert text.startswith("\n\rload t.py::")
+    # wiped, then up to the line pytest was writing: its next line break lands on the wiped one
+    assert text.endswith("\r\x1b[1A")
+    assert text.count("\n") == 1

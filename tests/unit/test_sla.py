@@ -145,7 +145,7 @@ def test_operation_breach_names_the_operation() -> None:
     ops = {"create": FakeStats(max=1500.0), "read": FakeStats(max=2000.0)}
     (breach,) = _evaluate({"operations": {"create": {"max": "1s"}}}, FakeStats(), ops)
     assert breach.operation == "create"
-    assert breach.message == "max of operation 'create' was 1.50s, above the limit 1.00s"
+    assert breach.message == "max of operation create was 1.50s, above the limit 1.00s"
 
 
 @pytest.mark.parametrize(
@@ -270,3 +270,43 @@ def test_breach_to_dict() -> None:
 def test_empty_sla_has_no_breaches() -> None:
     assert parse_sla({}) == SLA(())
     assert SLA(()).evaluate(FakeStats(total=0), {}) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "stats", "shown"),
+    [
+        # each pair rounds to the same text in the usual form
+        (
+            {"p95": "1s"},
+            FakeStats(percentiles={95.0: 1000.4}),
+            "was 1.0004s, above the limit 1.0000s",
+        ),
+        (
+            {"p95": "1s"},
+            FakeStats(percentiles={95.0: 1004.0}),
+            "was 1.004s, above the limit 1.000s",
+        ),
+        (
+            {"p95": 5},
+            FakeStats(percentiles={95.0: 5.0001}),
+            "was 5.0001ms, above the limit 5.0000ms",
+        ),
+        (
+            {"error_rate": "1%"},
+            FakeStats(error_rate=0.010001),
+            "was 1.0001%, above the limit 1.0000%",
+        ),
+        (
+            {"throughput_min": 100},
+            FakeStats(throughput=99.99),
+            "was 99.99 calls/s, below the minimum 100.00 calls/s",
+        ),
+        # the usual form where it already tells them apart
+        ({"p95": "1s"}, FakeStats(percentiles={95.0: 1200.0}), "was 1.20s, above the limit 1.00s"),
+    ],
+)
+def test_breach_message_shows_the_measured_value_beyond_the_limit(
+    spec: dict[str, object], stats: FakeStats, shown: str
+) -> None:
+    (breach,) = _evaluate(spec, stats)
+    assert shown in breach.message

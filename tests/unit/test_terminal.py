@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._sla import parse_sla
@@ -100,7 +101,7 @@ def test_one_row_per_operation() -> None:
     lines = summary_lines([_scenario_result()])
     _, *rows = _table(lines)
     # each step is listed under its own task
-    labels = ["t.py::test_shop [shop]", "  browse", "    query", "  buy", "  login (hook)"]
+    labels = ["t.py::test_shop [shop]", "  browse", "    query (step)", "  buy", "  login (hook)"]
     assert len(rows) == len(labels)
     for row, label in zip(rows, labels, strict=True):
         assert row.startswith(label + " ")
@@ -142,12 +143,65 @@ def test_breach_notes() -> None:
 def test_low_sample_notes_for_passing_checks() -> None:
     result = _single("few", sla={"p99": 100, "p50": 100})
     assert result.passed
-    lines = summary_lines([result])
+    lines = summary_lines([result], verbose=1)
     assert (
         "few: low sample: p99 <= 100.0ms rests on 50 calls (at least 1,000 give a meaningful p99)"
         in lines
     )
     assert not any("low sample: p50" in line for line in lines)  # 50 calls are enough for p50
+
+
+def test_low_sample_is_one_line_for_the_session_unless_verbose() -> None:
+    results = [_single(f"few{i}", sla={"p99": 100, "p95": 100, "p50": 100}) for i in range(5)]
+    plain = _single("no sla")  # percentiles of a run without targets are never noted
+    lines = summary_lines([*results, plain])
+    low = [line for line in lines if "low sample" in line]
+    assert low == [
+        "low sample: 10 SLA percentile targets in 5 runs rest on fewer calls than they need to "
+        "mean much (p95 200, p99 1,000); -v lists them"
+    ]
+    verbose = [line for line in summary_lines([*results, plain], verbose=1) if "low sample" in line]
+    assert len(verbose) == 10
+    assert summary_lines([plain]) == _table(summary_lines([plain]))  # no note at all
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 250])
+def test_the_table_fits_the_terminal_width(width: int) -> None:
+    long_id = "tests/load_testing/test_load_concurrent.py::test_100_simultaneous_form_submissions"
+    results = [_scenario_result(), _single("ping", test_id=long_id, sla={"p95": 100})]
+    wide = _table(summary_lines(results))
+    assert max(map(len, wide)) > 100  # what the table needs
+    lines = summary_lines(results, width=width)
+    table = [line for line in _table(lines) if not line.startswith("(left out")]
+    assert max(map(len, table)) <= width
+    header = table[0].split()
+    assert header[0:3] == ["test", "/", "operation"]
+    assert {"calls/s", "err%", "p95", "SLA"} <= set(header)  # never left out
+    assert len(table) == len(wide)  # one line per row: none wrapped
+    p95 = table[0].index("p95") + len("p95")
+    assert all(row[p95 - 1] != " " for row in table[1:])  # each row's p95 right under its head
+    if width <= 80:  # the label cut to 40 characters is not enough: columns go
+        note = next(line for line in lines if line.startswith("(left out to fit"))
+        assert note.startswith(f"(left out to fit {width} columns: max")
+        for name in note.split(": ")[1].rstrip(")").split(", "):
+            assert name not in header
+    elif width >= max(map(len, wide)):
+        assert table == wide
+    else:  # the longest labels cut
+        assert any("..." in row for row in table)
+
+
+def test_a_long_test_id_loses_its_directories_then_its_end() -> None:
+    long_id = "tests/load_testing/test_load_concurrent.py::test_100_simultaneous_form_submissions"
+    lines = summary_lines([_single("ping", test_id=long_id)], width=80)
+    row = _table(lines)[1]
+    # the directories go first, then the end is cut with "..."
+    assert row.startswith("test_load_concurrent.py::test_100_simultaneous")
+    assert row.split("  ")[0].endswith("...")
+    roomy = _table(summary_lines([_single("ping", test_id=long_id)], width=140))[1]
+    assert roomy.startswith(
+        "test_load_concurrent.py::test_100_simultaneous_form_submissions [ping] "
+    )
 
 
 def test_error_notes_most_frequent_first() -> None:

@@ -20,6 +20,7 @@ from pytest_loadtest._baseline._noise import (
 from pytest_loadtest._baseline._storage import Baseline
 from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._result import LoadResult
+from pytest_loadtest._model._text import operation_label
 
 __all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
 
@@ -90,6 +91,7 @@ class CheckResult:
     baseline: float
     current: float
     noise: Noise
+    kind: str = "task"  # of the operation: "task", "step" or "hook" (see operation_label)
 
     @property
     def exceeded(self) -> bool:
@@ -113,7 +115,7 @@ class CheckResult:
     def message(self) -> str:
         """Test, operation, metric, baseline, current, threshold, and the noise verdict."""
         key, check = self.key, self.check
-        where = f"{key.operation!r}" if key.operation is not None else "all operations"
+        where = _where(key, self.kind)
         head = (
             f"{key.test_id} [{key.run}]: {check.metric} of {where} was "
             f"{check.format_value(self.current)}, baseline {check.format_value(self.baseline)} "
@@ -269,6 +271,7 @@ def compare(
                     old.value(check.metric),
                     entry.value(check.metric),
                     verdict,
+                    entry.kind,
                 )
             )
         changes = _load_changes(old, entry)
@@ -283,6 +286,13 @@ def compare(
     return comparison
 
 
+def _where(key: EntryKey, kind: str) -> str:
+    """``operation login (hook)``, as the comparison table names it, or ``all operations``."""
+    if key.operation is None:
+        return "all operations"
+    return f"operation {operation_label(key.operation, kind)}"
+
+
 def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
     """One line per test and operation whose checks rested on too few calls."""
     by_key: dict[EntryKey, list[CheckResult]] = {}
@@ -294,7 +304,7 @@ def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
         if len(results) == 1:
             lines.append(f"low sample: {results[0].message()}")
             continue
-        where = f"{key.operation!r}" if key.operation is not None else "all operations"
+        where = _where(key, results[0].kind)
         metrics = ", ".join(str(result.check) for result in results)
         lines.append(
             f"low sample: {key.test_id} [{key.run}]: {metrics} of {where} not checked: "
@@ -310,8 +320,7 @@ def _table(rows: Sequence[Row]) -> list[str]:
         if row.key.operation is None:
             label = row.key.label()
         else:
-            suffix = "" if row.kind == "task" else f" ({row.kind})"
-            label = f"  {row.key.operation}{suffix}"
+            label = f"  {operation_label(row.key.operation, row.kind)}"
         table.append([label, *(delta.text() for delta in row.deltas)])
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     out = []

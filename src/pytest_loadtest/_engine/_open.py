@@ -103,7 +103,6 @@ class OpenDriver:
         clock, arrivals, free = context.clock, self.arrivals, self._free
         now = clock.now_ns
         start, deadline, limit = context.start_ns, context.deadline, context.limit
-        window_ns = context.window_ns
         k = 0
         due = arrivals.due_ns(0, start)
         while not context.stopping and due < deadline and (limit is None or k < limit):
@@ -119,9 +118,14 @@ class OpenDriver:
                 if busy > self._peak:
                     self._peak = busy
             else:
-                self._dropped += 1
-                window = (due - start) // window_ns
-                self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
+                self._drop(due)
+            k += 1
+            due = arrivals.due_ns(k, start)
+        # due before the run ended, yet never handed over (this thread was starved, or the run
+        # stopped first): late, so dropped, never silently left out of what was due
+        end = min(deadline, now())
+        while due < end and (limit is None or k < limit):
+            self._drop(due)
             k += 1
             due = arrivals.due_ns(k, start)
         self._scheduled = k
@@ -136,20 +140,22 @@ class OpenDriver:
         else:
             context.wait_until(lambda: False)  # the run lasts its duration
 
+    def _drop(self, due: int) -> None:
+        self._dropped += 1
+        window = (due - self.context.start_ns) // self.context.window_ns
+        self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
+
     def finish(self) -> DriverFigures:
-        """After the users stopped: iterations handed over too late to begin were not due in
-        the run after all, and those handed to a user whose ``on_start`` failed were dropped (so
-        that ``scheduled`` is ``started + dropped``)."""
-        dropped_by_window = dict(self._dropped_by_window)
-        start, window_ns = self.context.start_ns, self.context.window_ns
-        for due in self._refused:
-            window = (due - start) // window_ns
-            dropped_by_window[window] = dropped_by_window.get(window, 0) + 1
+        """After the users stopped: iterations handed over but not begun before the end, and
+        those handed to a user whose ``on_start`` failed, were dropped too, so that every due
+        iteration is started or dropped (``scheduled`` is ``started + dropped``)."""
+        for due in [*self._refused, *self._unstarted]:
+            self._drop(due)
         return DriverFigures(
             peak_active=self._peak,
-            scheduled=self._scheduled - len(self._unstarted),
-            dropped=self._dropped + len(self._refused),
-            dropped_by_window=dropped_by_window,
+            scheduled=self._scheduled,
+            dropped=self._dropped,
+            dropped_by_window=dict(self._dropped_by_window),
             corrected=True,
         )
 
@@ -168,7 +174,7 @@ class OpenDriver:
                 slot.go.clear()
                 if context.stopping:
                     if slot.due:
-                        self._unstarted.append(vu.id)
+                        self._unstarted.append(slot.due)
                     return
                 intended, slot.due = slot.due, 0
                 vu.span_start = now()

@@ -191,7 +191,7 @@ class Recorder(Backpressure):
             taken += len(chunk)
             if owner is not None:
                 owner.drained += len(chunk)
-            key = (op, self.window_of(span_start), span_start < self.warmup_end_ns)
+            key = (op, self.window_of(span_start), self._in_warmup(op, span_start))
             groups.setdefault(key, []).append(chunk)
         for (op, window, warmup), chunks in groups.items():
             values = as_array(chunks)
@@ -201,14 +201,19 @@ class Recorder(Backpressure):
         errors = self._pending_errors
         for _ in range(len(errors)):
             start, counts = errors.popleft()
-            window, warmup = self.window_of(start), start < self.warmup_end_ns
+            window = self.window_of(start)
             for (op, type_name), count in counts.items():
-                self._count_error(op, window, warmup, type_name, count)
+                self._count_error(op, window, self._in_warmup(op, start), type_name, count)
         if now_ns is not None:
             current = self.window_of(now_ns)
             users = self._active_users()
             self._window_users[current] = max(self._window_users.get(current, 0), users)
             self._finalize_below(current - self.lateness_windows)
+
+    def _in_warmup(self, op: int, start_ns: int) -> bool:
+        """Left out of the statistics? Calls in the warm-up; never a hook's (a user's
+        ``on_start`` runs once, mostly then: its failures must still reach the verdict)."""
+        return start_ns < self.warmup_end_ns and self.operations[op].kind != "hook"
 
     def _window(self, op: int, window: int, warmup: bool) -> _Window | None:
         """The open window to add to, or None when it is already a timeline row."""

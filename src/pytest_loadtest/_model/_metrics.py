@@ -10,6 +10,7 @@ figure everywhere and is shown the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, final
@@ -152,11 +153,50 @@ class Metric:
             return "-"
         return self.formatter(value)
 
+    def format_apart(self, measured: float, limit: float) -> tuple[str, str]:
+        """``measured`` and ``limit`` with their unit, given enough digits that two different
+        values never read the same (``1.0004s`` against ``1.00s`` after rounding would read
+        ``1.00s`` twice): the usual form when it already tells them apart."""
+        shown = self.format(measured), self.format(limit)
+        if measured == limit or not math.isfinite(measured) or not math.isfinite(limit):
+            return shown
+        if _reading(shown[0]) != _reading(shown[1]):
+            return shown
+        scale, unit = _PRECISE_UNITS.get(self.unit, (1.0, f" {self.unit}"))
+        if self.is_latency and max(abs(measured), abs(limit)) >= 1000.0:
+            scale, unit = 1e-3, "s"
+        for digits in range(1, 13):
+            shown = (f"{measured * scale:.{digits}f}{unit}", f"{limit * scale:.{digits}f}{unit}")
+            if shown[0] != shown[1]:
+                break
+        return shown
+
     def format_short(self, value: float) -> str:
         """The compact form for tables: ``12.3ms``, ``1.50%``, ``1,234/s``; ``-`` for nan."""
         if math.isnan(value):
             return "-"
         return (self.short or self.formatter)(value)
+
+
+# (scale, unit) of the precise form of :meth:`Metric.format_apart`, by :attr:`Metric.unit`
+_PRECISE_UNITS: Final[Mapping[str, tuple[float, str]]] = {
+    "ms": (1.0, "ms"),
+    "fraction": (100.0, "%"),
+    "calls/s": (1.0, " calls/s"),
+    "MB/h": (1.0, " MB/h"),
+}
+
+
+_READING: Final = re.compile(r"(-?[\d,]*\.?\d+)\s*(µs|ms|s|%)?")
+_READING_SCALE: Final[Mapping[str, float]] = {"µs": 1e-3, "ms": 1.0, "s": 1e3, "%": 1.0, "": 1.0}
+
+
+def _reading(text: str) -> float | str:
+    """What a formatted value reads as, in one unit (``1000.0ms`` and ``1.00s`` read the same)."""
+    found = _READING.match(text)
+    if found is None:
+        return text
+    return float(found[1].replace(",", "")) * _READING_SCALE[found[2] or ""]
 
 
 def _latency(name: str, q: float | None, read: Callable[[MetricSource], float]) -> Metric:

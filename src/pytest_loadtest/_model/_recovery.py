@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._sla import SLA, SLA_KEYS, Check, parse_sla
 from pytest_loadtest._model._timeline import TimelineRow
 from pytest_loadtest._model._units import parse_duration
 
-__all__ = ["WINDOW_METRICS", "recovery_time"]
+__all__ = ["WINDOW_METRICS", "recovery_record", "recovery_text", "recovery_time"]
 
 #: What a timeline row can be checked for: the SLA keys the registry can read from one window.
 WINDOW_METRICS: Final = tuple(name for name in SLA_KEYS if METRICS[name].per_window is not None)
@@ -95,3 +95,36 @@ def _first_stable(
         if len(following) == needed and all(ok_at(u) for u in following):
             return max(0.0, t - start)
     return None
+
+
+def recovery_record(
+    seconds: float | None,
+    *,
+    own_sla: SLA | None,
+    sla: object,
+    start: float | None,
+    stable: object,
+) -> dict[str, Any]:
+    """What a result keeps of a :func:`recovery_time` that a test asked for, so that the
+    terminal and the report show it: the seconds (``None``: never), from when, within which
+    bounds, held how long. JSON-ready."""
+    return {
+        "seconds": seconds,
+        "after": start,
+        "stable": parse_duration(stable),
+        "bounds": [check.describe() for check in _spec(own_sla, sla).checks],
+    }
+
+
+def recovery_text(record: Mapping[str, Any]) -> str:
+    """``recovered 1.0s after the spike ended at 5.0s (p95 <= 500.0ms, held 2s)``, or that it
+    did not recover."""
+    after = record.get("after")
+    bounds = ", ".join(str(b) for b in record.get("bounds") or [])
+    stable = record.get("stable")
+    held = f", held {stable:g}s" if isinstance(stable, (int, float)) else ""
+    when = f"the spike ended at {after:.1f}s" if isinstance(after, (int, float)) else "the spike"
+    seconds = record.get("seconds")
+    if isinstance(seconds, (int, float)):
+        return f"recovered {seconds:.1f}s after {when} ({bounds}{held})"
+    return f"did not recover after {when} ({bounds}{held}) before the run ended"

@@ -15,7 +15,7 @@ from pytest_loadtest._model._abort import Abort
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._model._latency import CallStatsMixin, LatencyStats
 from pytest_loadtest._model._metrics import none_if_nan
-from pytest_loadtest._model._recovery import recovery_time
+from pytest_loadtest._model._recovery import recovery_record, recovery_time
 from pytest_loadtest._model._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
@@ -123,6 +123,8 @@ class LoadResult(CallStatsMixin):
     databases: list[dict[str, Any]] = field(default_factory=list)  # each watched engine's stats
     findings: list[Finding] = field(default_factory=list)  # bottlenecks and recommendations
     memory: dict[str, Any] | None = None  # the RSS trend after warm-up (MB/hour, with its CI)
+    #: the last recovery_time() a test asked for (see recovery_record): shown in the reports
+    recovery: dict[str, Any] | None = None
     #: this run in the earlier runs of its test, when the test breached and was run again
     #: (``confirm``), oldest first: ``{"calls", "p95", "error_rate", "breaches"}`` each
     #: (breaches as messages; none when that earlier run of it held its SLA)
@@ -209,8 +211,33 @@ class LoadResult(CallStatsMixin):
                     self.aborted.message(float(self.settings.get("duration", self.duration))),
                 )
             )
+        breaches.extend(self._hook_breaches())
         if self.sla is not None:
             breaches.extend(self.sla.evaluate(self, self.operations))
+        return breaches
+
+    def _hook_breaches(self) -> list[Breach]:
+        """A failed ``on_start``/``on_stop`` hook fails the run (a user whose ``on_start``
+        fails never runs: its failure hides from the tasks' error rate), unless the SLA gives
+        that hook targets of its own, which then judge it."""
+        own = self.sla.operations() if self.sla is not None else set()
+        breaches = []
+        for op in self.operations.values():
+            if op.kind != "hook" or not op.errors or op.name in own:
+                continue
+            first = next(iter(op.errors_by_type.values()), None)
+            why = f"; first: {first.type_name}: {first.message}" if first is not None else ""
+            breaches.append(
+                Breach(
+                    "hook_errors",
+                    op.name,
+                    float(op.errors),
+                    0.0,
+                    f"hook {op.name!r} failed {op.errors:,} of {op.total:,} times{why} (a user "
+                    "whose on_start fails does not run; an error_rate target for the hook under "
+                    "the SLA's operations tolerates some)",
+                )
+            )
         return breaches
 
     def recovery_time(
@@ -232,7 +259,7 @@ class LoadResult(CallStatsMixin):
         """
         timelines: dict[str | None, list[TimelineRow]] = {None: self.timeline}
         timelines.update((name, op.timeline) for name, op in self.operations.items())
-        return recovery_time(
+        seconds = recovery_time(
             timelines,
             window=self.window,
             spike_end=self.spike_end,
@@ -242,6 +269,11 @@ class LoadResult(CallStatsMixin):
             stable=stable,
             operation=operation,
         )
+        start = self.spike_end if after is None else float(after)
+        self.recovery = recovery_record(
+            seconds, own_sla=self.sla, sla=sla, start=start, stable=stable
+        )
+        return seconds
 
     @property
     def achieved_rate(self) -> float:
@@ -301,6 +333,7 @@ class LoadResult(CallStatsMixin):
             "databases": self.databases,
             "findings": [f.to_dict() for f in self.findings],
             "memory": self.memory,
+            "recovery": self.recovery,
             "attempts": self.attempts,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
@@ -349,5 +382,6 @@ class LoadResult(CallStatsMixin):
             databases=list(data.get("databases", [])),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             memory=data.get("memory"),
+            recovery=dict(data["recovery"]) if data.get("recovery") else None,
             attempts=list(data.get("attempts", [])),
         )

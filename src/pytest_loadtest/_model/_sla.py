@@ -18,6 +18,7 @@ from pytest_loadtest._model._metrics import (
     nan_if_none,
     none_if_nan,
 )
+from pytest_loadtest._model._text import operation_label
 
 __all__ = [
     "SLA",
@@ -126,12 +127,15 @@ class Check:
         measured = self.measure(stats)
         if self.passed(measured):
             return None
-        where = f"operation {self.operation!r}" if self.operation else "all operations"
-        relation = "below the minimum" if self.definition.higher_is_better else "above the limit"
-        message = (
-            f"{self.metric} of {where} was {self.format(measured)}, {relation} "
-            f"{self.format(self.threshold)}"
+        kind = getattr(stats, "kind", None)  # an operation's: "login (hook)" as everywhere
+        where = (
+            f"operation {operation_label(self.operation, kind)}"
+            if self.operation
+            else "all operations"
         )
+        relation = "below the minimum" if self.definition.higher_is_better else "above the limit"
+        shown, limit = self.definition.format_apart(measured, self.threshold)
+        message = f"{self.metric} of {where} was {shown}, {relation} {limit}"
         if self.metric == "memory_growth":
             trend = getattr(stats, "memory_trend", "")
             message = (

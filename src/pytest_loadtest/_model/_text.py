@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 from typing import Final
 
-__all__ = ["MAX_MESSAGE", "describe_exception", "safe_str", "safe_text"]
+__all__ = ["MAX_MESSAGE", "describe_exception", "operation_label", "safe_str", "safe_text"]
 
 #: Longest exception message or traceback kept (characters): one error must not fill the memory
 #: or the report.
@@ -52,3 +52,10 @@ def describe_exception(exc: BaseException) -> tuple[str, str, str]:
     except Exception:  # format_exception calls __str__ too
         formatted = "".join(traceback.format_tb(exc.__traceback__)) + f"{name}: {message}\n"
     return name, message, safe_text(formatted, MAX_MESSAGE)
+
+
+def operation_label(name: str, kind: str | None = None) -> str:
+    """An operation as every presentation names it: ``login (hook)``, ``list (step)``, a task
+    by its name alone; characters that a terminal would act on shown as escapes."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    return f"{shown} ({kind})" if kind in ("hook", "step") else shown

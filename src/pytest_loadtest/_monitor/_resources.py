@@ -98,6 +98,7 @@ class ResourceSamples:
     cpu_count: int
     samples: tuple[ResourceSample, ...] = ()
     sample_cost_s: float = 0.0  # mean wall time of one reading: the monitor's own cost
+    missed: int = 0  # samples that were due and not taken (the sampler's thread was starved)
 
     @property
     def cpu_peak(self) -> float:
@@ -160,6 +161,7 @@ class ResourceSamples:
             "samples": len(self.samples),
             "interval": self.interval,
             "sample_cost_ms": self.sample_cost_s * 1e3,
+            "samples_missed": self.missed,
         }
 
     def by_window(self, window: float = 1.0) -> dict[float, ResourceSample]:
@@ -194,6 +196,7 @@ class ResourceSamples:
             cpu_count=int(data.get("cpu_count", 1)),
             samples=tuple(ResourceSample.from_dict(s) for s in data.get("samples", [])),
             sample_cost_s=float(data.get("sample_cost_s", 0.0)),
+            missed=int(data.get("samples_missed", 0)),
         )
 
 
@@ -203,7 +206,9 @@ class _Sampling:
     first: Reading
     last: Reading
     last_ns: int
+    last_began_ns: int  # just before the last reading: it was taken between then and last_ns
     samples: list[ResourceSample] = field(default_factory=list)
+    missed: int = 0
     cost_ns: int = 0
     readings: int = 0
 
@@ -247,9 +252,12 @@ class ResourceSampler:
         if self._state is not None:
             raise RuntimeError("the resource sampler is already running")
         start = self._clock.now_ns() if start_ns is None else start_ns
+        began = self._clock.now_ns()
         first = self._reader.read()
         now = self._clock.now_ns()
-        self._state = _Sampling(start_ns=start, first=first, last=first, last_ns=now)
+        self._state = _Sampling(
+            start_ns=start, first=first, last=first, last_ns=now, last_began_ns=began
+        )
         self._state.samples.append(self._make(first, first, now, now))
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="loadtest-resources", daemon=True)
@@ -264,8 +272,11 @@ class ResourceSampler:
             now = self._clock.now_ns()
             state.cost_ns += now - began
             state.readings += 1
-            sample = self._make(state.last, reading, state.last_ns, now)
-            state.last, state.last_ns = reading, now
+            # the last reading was taken somewhere after last_began_ns, this one before now: over
+            # the longest span they can be apart, a CPU figure is never more than was possible
+            # (a thread starved between a reading and its clock read made 463% of one core)
+            sample = self._make(state.last, reading, state.last_began_ns, now)
+            state.last, state.last_ns, state.last_began_ns = reading, now, began
             state.samples.append(sample)
             return sample
 
@@ -289,6 +300,7 @@ class ResourceSampler:
             cpu_count=self._cpu_count,
             samples=tuple(state.samples),
             sample_cost_s=state.cost_ns / state.readings / NS if state.readings else 0.0,
+            missed=state.missed,
         )
 
     def _require(self) -> _Sampling:
@@ -311,7 +323,9 @@ class ResourceSampler:
             if now - state.last_ns >= self.interval * NS / 2:
                 self.sample()
             now = self._clock.now_ns()
-            tick = max(tick + 1, int((now - state.start_ns) / (self.interval * NS)) + 1)
+            following = max(tick + 1, int((now - state.start_ns) / (self.interval * NS)) + 1)
+            state.missed += following - tick - 1  # ticks that passed while the thread starved
+            tick = following
 
     def _make(self, before: Reading, after: Reading, before_ns: int, now_ns: int) -> ResourceSample:
         state = self._require()
@@ -319,6 +333,7 @@ class ResourceSampler:
         cpu = system = math.nan
         if span > 0:
             cpu = max(after.cpu_seconds - before.cpu_seconds, 0.0) / span * 100
+            cpu = min(cpu, self._cpu_count * 100.0)  # all cores busy: the most there is
             total = after.system_total - before.system_total
             if total > 0:
                 system = min(max((after.system_busy - before.system_busy) / total * 100, 0), 100)

@@ -2,7 +2,8 @@
 a GitHub job summary in Markdown, and live progress lines.
 
 Nothing here imports pytest, and nothing heavy is imported before a report is written: the
-charting bundle (``plotly``, the ``report`` extra) is loaded by :func:`write_report` only.
+chart library (uPlot from ``uplot-python``, the ``report`` extra) is loaded by
+:func:`write_report` only.
 
 Typical use by the plugin at the end of a session (import from the submodules: this file
 imports nothing, so that the progress printer does not load the report's writers)::

@@ -17,12 +17,13 @@ def format_resources(
     cpu_peak_percent: float | None = None,
     rss_peak_bytes: float | None = None,
     connections: tuple[int, int | None] | None = None,
+    missed: int = 0,
 ) -> str:
     """``RESOURCES:   CPU Peak: 67%   Memory Peak: 1.2GB   DB Connections: 8/10``.
 
     CPU is the process's, 100% being one core (as ``top`` shows it); ``connections`` is the
-    pool's checked-out peak and its capacity (``None``: no fixed capacity). Missing parts are
-    left out; ``""`` when nothing is known.
+    pool's checked-out peak and its capacity (``None``: no fixed capacity); ``missed`` samples
+    that were due and not taken. Missing parts are left out; ``""`` when nothing is known.
     """
     parts = []
     if cpu_peak_percent is not None and math.isfinite(cpu_peak_percent):
@@ -32,6 +33,8 @@ def format_resources(
     if connections is not None:
         peak, capacity = connections
         parts.append(f"DB Connections: {peak}/{capacity if capacity is not None else '-'}")
+    if parts and missed:  # the sampler's thread was starved: its peaks may miss the worst
+        parts.append(f"({missed:,} samples missed: the sampler was starved)")
     return "RESOURCES:   " + "   ".join(parts) if parts else ""
 
 

@@ -1,15 +1,15 @@
 """``index.html``: one self-contained page with a table of every load test and, per test, charts,
 SLA targets, operations and errors.
 
-Charts are drawn by Plotly's offline bundle, inlined once in the page (from the optional
-``plotly`` package: ``pytest-loadtest[report]``), so the file works opened from disk with no
-network. Without the extra the page is still written, with its tables and a notice instead of
-the charts. Every user-provided string is HTML-escaped; figure data sits in
-``<script type="application/json">`` blocks whose ``<``, ``>`` and ``&`` are ``\\u`` escapes, and a
-Content-Security-Policy allows only the page's own scripts (by hash), so markup that slipped into
-the data could not run anyway. Before that, text goes through ``_escape`` as everywhere: control
-characters and lone surrogates as visible escapes (line breaks kept in messages and tracebacks),
-names cut to a bound.
+Charts are drawn by uPlot (120 kB), its script and stylesheet read at report time from the
+optional ``uplot-python`` package that ships them (``pytest-loadtest[report]``) and inlined once
+in the page, so the file works opened from disk with no network. Without the extra the page is still
+written, with its tables and a notice instead of the charts. Every user-provided string is
+HTML-escaped; figure data sits in ``<script type="application/json">`` blocks whose ``<``, ``>``
+and ``&`` are ``\\u`` escapes, and a Content-Security-Policy allows only the page's own scripts (by
+hash), so markup that slipped into the data could not run anyway. Before that, text goes through
+``_escape`` as everywhere: control characters and lone surrogates as visible escapes (line breaks
+kept in messages and tracebacks), names cut to a bound.
 """
 
 from __future__ import annotations
@@ -18,17 +18,22 @@ import base64
 import datetime
 import hashlib
 import html
-import importlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from pytest_loadtest._model._recovery import recovery_text
 from pytest_loadtest._model._text import MAX_MESSAGE
 from pytest_loadtest._report._assets import CAPTURE_SCRIPT, RENDER_SCRIPT, STYLE
 from pytest_loadtest._report._charts import figures
 from pytest_loadtest._report._escape import LINE_LIMIT, block_text, name_text, one_line
 from pytest_loadtest._report._json import jsonable
+from pytest_loadtest._report._library import (
+    CHART_PACKAGE,
+    ChartLibrary,
+    ReportError,
+    load_chart_library,
+)
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -42,35 +47,20 @@ if TYPE_CHECKING:
     from pytest_loadtest._model._metrics import MetricSource
 
 __all__ = [
+    "CHART_PACKAGE",
     "MISSING_EXTRA",
+    "ChartLibrary",
     "ReportError",
-    "load_plotly_js",
+    "load_chart_library",
     "render_html",
     "script_json",
 ]
 
 #: Said wherever charts are left out because the optional extra is not installed.
 MISSING_EXTRA: Final = (
-    "charts need the optional plotly package: pip install 'pytest-loadtest[report]'"
+    "charts need the optional uplot-python package (uPlot): pip install 'pytest-loadtest[report]'"
 )
-_CLOSING_SCRIPT: Final = re.compile(r"</script|<!--", re.IGNORECASE)
 _MESSAGE_LIMIT: Final = 2_000
-
-
-class ReportError(Exception):
-    """A report could not be written; the message says which file and why."""
-
-
-def load_plotly_js() -> str | None:
-    """Plotly's offline JavaScript bundle, or ``None`` when the ``plotly`` package is missing."""
-    try:
-        offline = importlib.import_module("plotly.offline")
-    except ImportError:
-        return None
-    bundle = str(offline.get_plotlyjs())
-    if _CLOSING_SCRIPT.search(bundle):
-        raise ReportError("the plotly bundle contains '</script' and cannot be inlined")
-    return bundle
 
 
 def _e(value: object) -> str:
@@ -95,10 +85,35 @@ def script_json(value: object) -> str:
 _LATENCIES: Final = ("p50", "p95", "p99", "max")
 
 
+_BADGES: Final = {
+    Verdict.PASS: ("pass", "PASS", "every SLA target met"),
+    Verdict.FAIL: ("fail", "FAIL", "an SLA target was missed: the test failed"),
+    Verdict.NO_SLA: ("none", "no SLA", "no SLA targets to check"),
+    Verdict.BROKE: (
+        "broke",
+        "BROKE",
+        "a step of a capacity search that did not hold: a finding of the search, not a failure",
+    ),
+}
+
+
 def _badge(verdict: Verdict) -> str:
-    css = {Verdict.PASS: "pass", Verdict.FAIL: "fail"}.get(verdict, "none")
-    text = verdict.value
-    return f'<span class="badge {css}">{_e(text.upper() if css != "none" else text)}</span>'
+    css, text, hint = _BADGES[verdict]
+    return f'<span class="badge {css}" title="{_e(hint)}">{_e(text)}</span>'
+
+
+def _title(view: ResultView) -> str:
+    """The escaped title, with ``<wbr>`` where a long test id may break: after each ``/`` of
+    its path, after ``::`` and before a ``[`` (never inside a word, never inside the
+    parameters)."""
+    if not view.test_id:
+        return _e(view.title)
+    path, sep, rest = one_line(view.test_id).partition("::")
+    shown = "/<wbr>".join(_e(part) for part in path.split("/"))
+    if sep:
+        rest_html = "::<wbr>".join(_e(part) for part in rest.split("::"))
+        shown += "::<wbr>" + rest_html.replace("[", "<wbr>[", 1)
+    return f"{shown} [{_e(name_text(view.name))}]"
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
@@ -115,7 +130,7 @@ def _summary_table(items: Sequence[ResultView]) -> str:
         result = view.result
         rows.append(
             [
-                f'<a href="#{view.anchor}">{_e(view.title)}</a>',
+                f'<a href="#{view.anchor}">{_title(view)}</a>',
                 _badge(view.verdict),
                 _e(result.users),
                 f"{result.duration:.1f}s",
@@ -147,6 +162,8 @@ def _sla_section(view: ResultView) -> str:
     result = view.result
     breaches = result.sla_breaches
     parts = []
+    # a target a capacity step missed is what broke it, not a failure of the test
+    missed = Verdict.BROKE if view.capacity_step == "broke" else Verdict.FAIL
     if result.sla is not None:
         rows = []
         for operation, checks in view.targets.items():
@@ -159,7 +176,7 @@ def _sla_section(view: ResultView) -> str:
                         _e(metric),
                         _e(_target(metric, threshold)),
                         _e(_measured(stats, metric)),
-                        _badge(Verdict.FAIL if failed else Verdict.PASS),
+                        _badge(missed if failed else Verdict.PASS),
                     ]
                 )
         parts.append(_table(["scope", "metric", "target", "measured", ""], rows, "sla"))
@@ -176,8 +193,7 @@ def _notes(view: ResultView) -> str:
     notes = []
     if result.interrupted:
         notes.append("interrupted: figures cover what was measured before the stop")
-    if result.aborted is not None:
-        notes.append(f"aborted early: {result.aborted.to_dict()}")
+    # an abort is told once, in prose, among the SLA breaches (LoadResult.sla_breaches)
     if result.hung:
         listed = ", ".join(f"{name_text(k)} x{v}" for k, v in sorted(result.hung.items()))
         notes.append(f"calls still running after stop_timeout: {listed}")
@@ -190,6 +206,9 @@ def _notes(view: ResultView) -> str:
         notes.append(f"{result.idle_users} users never completed a call")
     if result.late_calls > 0:
         notes.append(f"{result.late_calls} calls reached the timeline after their window")
+    if result.recovery:
+        told = recovery_text(result.recovery)
+        notes.append(told[:1].upper() + told[1:])
     notes.extend(
         f"Bottleneck: {finding.title} ({finding.evidence}). "
         f"Recommendation: {finding.recommendation}"
@@ -273,7 +292,7 @@ def _facts(view: ResultView) -> str:
 def _section(view: ResultView, charts: bool) -> str:
     parts = [
         f'<section class="result" id="{view.anchor}">',
-        f"<h2>{_e(view.title)} {_badge(view.verdict)}</h2>",
+        f"<h2>{_title(view)} {_badge(view.verdict)}</h2>",
         _facts(view),
         _notes(view),
         _sla_section(view),
@@ -282,8 +301,10 @@ def _section(view: ResultView, charts: bool) -> str:
         parts.append('<div class="charts">')
         for kind, figure in figures(view).items():
             ident = f"figure-{view.index}-{kind}"
+            note = figure.get("note")
+            shown = f'<p class="chart-note">{_e(note)}</p>' if note else ""
             parts.append(
-                f'<div class="chart" data-kind="{kind}" data-figure="{ident}"></div>'
+                f'<div class="chart" data-kind="{kind}" data-figure="{ident}">{shown}</div>'
                 f'<script type="application/json" id="{ident}">{script_json(figure)}</script>'
             )
         parts.append("</div>")
@@ -326,23 +347,26 @@ def _script(code: str) -> tuple[str, str]:
 
 
 def render_html(
-    items: Sequence[ResultView], metadata: Mapping[str, Any], *, plotly_js: str | None
+    items: Sequence[ResultView], metadata: Mapping[str, Any], *, charts: ChartLibrary | None
 ) -> str:
-    """The whole page; charts only when ``plotly_js`` (the bundle) is given."""
-    charts = plotly_js is not None and bool(items)
+    """The whole page; charts only when ``charts`` (uPlot's files) is given."""
+    library = charts if items else None
     scripts = [_script(CAPTURE_SCRIPT)]
-    if charts:
-        assert plotly_js is not None
-        scripts.append(_script(plotly_js))
+    if library is not None:
+        scripts.append(_script(library.script))
     scripts.append(_script(RENDER_SCRIPT))
     csp = (
         "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; "
         f"script-src {' '.join(source for _, source in scripts)}"
     )
     head_scripts = "\n".join(element for element, _ in scripts[:-1])
-    notice = "" if charts or not items else f'<p class="notice">No charts: {_e(MISSING_EXTRA)}.</p>'
+    notice = (
+        ""
+        if library is not None or not items
+        else f'<p class="notice">No charts: {_e(MISSING_EXTRA)}.</p>'
+    )
     body = (
-        [_summary_table(items), *(_section(view, charts) for view in items)]
+        [_summary_table(items), *(_section(view, library is not None) for view in items)]
         if items
         else ["<p>No load test ran.</p>"]
     )
@@ -353,7 +377,7 @@ def render_html(
             f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             "<title>Load test report</title>",
-            f"<style>{STYLE}</style>",
+            f"<style>{library.style if library else ''}{STYLE}</style>",
             head_scripts,
             "</head><body>",
             "<h1>Load test report</h1>",

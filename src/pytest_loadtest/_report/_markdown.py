@@ -42,7 +42,12 @@ _INVISIBLE: Final = frozenset(
     ]
 )
 _MESSAGE_LIMIT: Final = 200
-_VERDICT: Final = {Verdict.PASS: "✅ pass", Verdict.FAIL: "❌ fail", Verdict.NO_SLA: "no SLA"}
+_VERDICT: Final = {
+    Verdict.PASS: "✅ pass",
+    Verdict.FAIL: "❌ fail",
+    Verdict.NO_SLA: "no SLA",
+    Verdict.BROKE: "capacity step broke",
+}
 
 
 def escape_markdown(text: object, *, limit: int | None = None) -> str:

@@ -9,6 +9,7 @@ the write callable (pytest's terminal writer) and, in tests, a fake clock.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -40,6 +41,7 @@ MODES: Final[tuple[str, ...]] = get_args(ProgressMode)
 LINE_INTERVAL: Final = 10.0
 #: Least seconds between two in-place updates in ``live`` mode (a terminal redraw costs).
 LIVE_INTERVAL: Final = 0.25
+_UP: Final = "\x1b[1A"  # cursor up one line (live mode is for terminals)
 
 
 def parse_progress_mode(value: object) -> ProgressMode:
@@ -126,6 +128,8 @@ class ProgressPrinter:
         live_interval: float = LIVE_INTERVAL,
         width: int | Callable[[], int] = 80,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "",
+        back_up: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -141,6 +145,9 @@ class ProgressPrinter:
         self._started = clock()
         self._last: float | None = None
         self._shown = 0  # characters of the status line now on screen (live mode)
+        self._label = label  # the test id, shown before the run's name
+        # live mode: after wiping, go back up to the line the status line was opened below
+        self._back_up = back_up
 
     def _columns(self) -> int:
         width = self._width() if callable(self._width) else self._width
@@ -160,10 +167,22 @@ class ProgressPrinter:
         with self._lock:
             return self._due(self._clock())
 
+    def _named(self, snapshot: ProgressSnapshot) -> ProgressSnapshot:
+        if not self._label:
+            return snapshot
+        name = f"{self._label} [{snapshot.name}]" if snapshot.name else self._label
+        return dataclasses.replace(snapshot, name=name)
+
     def update(self, snapshot: ProgressSnapshot, *, force: bool = False) -> bool:
-        """Show ``snapshot`` if it is time to (always with ``force``); True when written."""
+        """Show ``snapshot`` if it is time to (always with ``force``); True when written. In
+        ``line`` mode a snapshot at or past the planned end is not progress (the run is over):
+        a test no longer than the interval prints nothing."""
         if self.mode == "off":
             return False
+        ended = snapshot.total is not None and snapshot.elapsed >= snapshot.total
+        if self.mode == "line" and ended and not force:
+            return False
+        snapshot = self._named(snapshot)
         with self._lock:
             now = self._clock()
             if not force and not self._due(now):
@@ -182,11 +201,11 @@ class ProgressPrinter:
         """End of the run: wipe the live line; in ``line`` mode write ``snapshot`` if given."""
         with self._lock:
             if self.mode == "live" and self._shown:
-                self._write("\r" + " " * self._shown + "\r")
+                self._write("\r" + " " * self._shown + "\r" + (_UP if self._back_up else ""))
                 self._shown = 0
             elif self.mode == "line" and snapshot is not None and self._last is not None:
                 # only runs long enough to have printed a line get a closing one
-                self._write(format_progress(snapshot) + "\n")
+                self._write(format_progress(self._named(snapshot)) + "\n")
 
 
 def real_stdout() -> TextIO:
@@ -201,11 +220,22 @@ def real_stdout() -> TextIO:
 
 
 def progress_factory(
-    stream: TextIO, mode: ProgressMode, interval: float = LINE_INTERVAL
+    stream: TextIO,
+    mode: ProgressMode,
+    interval: float = LINE_INTERVAL,
+    *,
+    label: str = "",
+    on_write: Callable[[], object] | None = None,
 ) -> Callable[[], ProgressPrinter] | None:
     """A maker of one :class:`ProgressPrinter` per run, writing to ``stream``; ``None`` when
-    ``mode`` is ``off``. The first write of a run starts a new line: pytest has just written
-    the test's name."""
+    ``mode`` is ``off``. ``label`` (the test id) heads each line; ``on_write`` is told of each
+    write, so that pytest can start its next output on a line of its own.
+
+    Progress starts on a line of its own: pytest has just written the test's name (or its file's
+    dots). In ``live`` mode the status line is wiped at the end and the cursor goes back up, so
+    that pytest's next line break lands on the wiped line, not below an empty one. In ``line``
+    mode each line is written as a line break then the text, so that the cursor rests at the end
+    of the last one, where pytest's next line break ends it."""
     if mode == "off":
         return None
 
@@ -214,14 +244,23 @@ def progress_factory(
 
         def write(text: str) -> None:
             nonlocal started
-            if not started:
-                started = True
+            if mode == "line":
+                text = "\n" + text.removesuffix("\n")
+            elif not started:
                 text = "\n" + text
+            started = True
             stream.write(text)
             stream.flush()
+            if on_write is not None:
+                on_write()
 
         return ProgressPrinter(
-            write, mode, interval=interval, width=lambda: shutil.get_terminal_size().columns
+            write,
+            mode,
+            interval=interval,
+            width=lambda: shutil.get_terminal_size().columns,
+            label=one_line(label, LINE_LIMIT),
+            back_up=True,  # the status line was opened with a line break: pytest's resumes
         )
 
     return make

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from pytest_loadtest._model._metrics import METRICS
+from pytest_loadtest._model._recovery import recovery_text
 from pytest_loadtest._model._sla import min_calls_for_percentile
+from pytest_loadtest._model._text import operation_label
 from pytest_loadtest._report._escape import (
     LINE_LIMIT,
     NAME_LIMIT,
@@ -73,28 +75,106 @@ def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
             continue
         for op in view.operations:
             indent = "    " if op.kind == "step" and op.parent in result.operations else "  "
-            suffix = " (hook)" if op.kind == "hook" else ""
-            rows.append(_row(f"{indent}{name_text(op.name)}{suffix}", "", op, ""))
+            label = operation_label(name_text(op.name), op.kind)
+            rows.append(_row(f"{indent}{label}", "", op, ""))
     return rows
 
 
-def summary_lines(results: Sequence[LoadResult], *, no_sla: bool = False) -> list[str]:
-    """Lines of the summary: a table of every result and operation, then notes."""
+#: Columns left out, in this order, when the table is wider than the terminal.
+_DROP_ORDER: Final = ("max", "p50", "p99", "load", "calls")
+#: Columns that are always shown, and the shortest a label is cut to before a column goes.
+_LABEL_MIN: Final = 48
+_ELLIPSIS: Final = "..."  # what pytest ends a cut line with
+
+
+def _shorten(label: str, width: int) -> str:
+    """``label`` in ``width`` characters: a test id first loses the directories of its file
+    (``test_crud.py::test_reads [reads]``), then its end is cut the way pytest cuts its summary
+    lines, with ``...``."""
+    if len(label) <= width:
+        return label
+    path, sep, rest = label.partition("::")
+    if sep and "/" in path:
+        label = path.rsplit("/", 1)[1] + sep + rest
+        if len(label) <= width:
+            return label
+    return label[: max(width - len(_ELLIPSIS), 1)] + _ELLIPSIS
+
+
+def fit_table(table: Sequence[Sequence[str]], width: int | None) -> tuple[list[str], list[str]]:
+    """The lines of ``table`` (header first, labels in column 0) fitted to ``width`` characters,
+    and the names of the columns left out. Columns go in :data:`_DROP_ORDER` while the labels
+    would have to be cut shorter than :data:`_LABEL_MIN`; then labels are cut with ``...``. A
+    row is never wider than ``width`` unless the kept columns alone are."""
+    header = list(table[0])
+    keep = list(range(len(header)))
+    dropped: list[str] = []
+
+    def widths(columns: Sequence[int]) -> list[int]:
+        return [max(len(row[i]) for row in table) for i in columns]
+
+    def numbers_width(columns: Sequence[int]) -> int:
+        return sum(w + 2 for w in widths(columns)[1:])
+
+    if width is not None:
+        longest = max(len(row[0]) for row in table)
+        for name in _DROP_ORDER:
+            if numbers_width(keep) + min(longest, _LABEL_MIN) <= width:
+                break
+            if name in header:
+                keep.remove(header.index(name))
+                dropped.append(name)
+    sizes = widths(keep)
+    if width is not None:
+        sizes[0] = min(sizes[0], max(width - numbers_width(keep), len(header[0]), 10))
+    lines = []
+    for row in table:
+        cells = [_shorten(row[0], sizes[0]).ljust(sizes[0])]
+        cells += [row[i].rjust(w) for i, w in zip(keep[1:], sizes[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return lines, dropped
+
+
+def summary_lines(
+    results: Sequence[LoadResult],
+    *,
+    no_sla: bool = False,
+    width: int | None = None,
+    verbose: int = 0,
+) -> list[str]:
+    """Lines of the summary: a table of every result and operation, fitted to ``width`` (the
+    terminal's, ``None``: as wide as it needs), then notes (``verbose``: each low-sample target
+    on a line of its own, else one line for all)."""
     if not results:
         return []
     items = views(results)
     table = [["test / operation", *_COLUMNS], *_table(items, no_sla)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = []
-    for row in table:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(widths[i]) for i, cell in enumerate(row[1:], 1)]
-        lines.append("  ".join(cells).rstrip())
-    notes = [note for view in items for note in _notes(view, no_sla)]
+    lines, dropped = fit_table(table, width)
+    if dropped:
+        lines.append(f"(left out to fit {width} columns: {', '.join(dropped)})")
+    notes = [note for view in items for note in _notes(view, no_sla, verbose)]
+    if not verbose:
+        notes += _low_sample_summary(items)
     notes += _capacity_notes(results)
     blocks = [line for view in items for line in _bottleneck_lines(view)]
     # every piece of user text was escaped where it was put in; this keeps it so for the rest
     return [one_line(line) for line in lines + ([""] if notes else []) + notes + blocks]
+
+
+def _low_sample_summary(items: Sequence[ResultView]) -> list[str]:
+    """One line for every SLA percentile target of the session that rests on too few calls."""
+    found = [(view, check) for view in items for check in view.result.low_sample_checks()]
+    if not found:
+        return []
+    runs = len({view.index for view, _ in found})
+    metrics = sorted({c.metric for _, c in found}, key=lambda m: float(m[1:]))
+    needs = ", ".join(f"{m} {min_calls_for_percentile(float(m[1:])):,}" for m in metrics)
+    return [
+        f"low sample: {len(found)} SLA percentile target{'s' if len(found) != 1 else ''} in "
+        f"{runs} run{'s' if runs != 1 else ''} rest{'s' if len(found) == 1 else ''} on fewer "
+        f"calls than {'it needs' if len(found) == 1 else 'they need'} to mean much ({needs}); "
+        "-v lists them"
+    ]
 
 
 def _bottleneck_lines(view: ResultView) -> list[str]:
@@ -115,6 +195,7 @@ def _bottleneck_lines(view: ResultView) -> list[str]:
         cpu_peak_percent=summary.get("cpu_peak_percent"),
         rss_peak_bytes=summary.get("rss_peak_bytes"),
         connections=connections,
+        missed=int(summary.get("samples_missed") or 0),
     )
     return ["", f"{view.title}:", *format_findings(result.findings, resources=resources)]
 
@@ -138,7 +219,7 @@ def _capacity_notes(results: Sequence[LoadResult]) -> list[str]:
     ]
 
 
-def _notes(view: ResultView, no_sla: bool) -> list[str]:
+def _notes(view: ResultView, no_sla: bool, verbose: int = 1) -> list[str]:
     result = view.result
     name = view.title
     notes = []
@@ -154,7 +235,7 @@ def _notes(view: ResultView, no_sla: bool) -> list[str]:
         else:
             word = "breach (not failing: --load-no-sla)" if no_sla else "SLA breach"
         notes.append(f"{name}: {word}: {one_line(breach.message, LINE_LIMIT)}")
-    for check in result.low_sample_checks():
+    for check in result.low_sample_checks() if verbose else ():
         stats = result if check.operation is None else result.operations[check.operation]
         percentile = float(check.metric[1:])
         notes.append(
@@ -181,6 +262,8 @@ def _notes(view: ResultView, no_sla: bool) -> list[str]:
             f"with the interpreter's 5ms switch interval a call can wait up to ~{worst:,}ms for "
             "the GIL, and latencies above include that wait"
         )
+    if result.recovery:
+        notes.append(f"{name}: {recovery_text(result.recovery)}")
     if result.late_calls:
         notes.append(
             f"{name}: {result.late_calls} calls reached the timeline after their window closed "

@@ -129,11 +129,18 @@ class Verdict(enum.Enum):
     PASS = "pass"  # an SLA with targets, all met
     FAIL = "fail"  # a breach: an SLA target, no completed call, hung calls, an abort
     NO_SLA = "no SLA"  # nothing to check and nothing breached
+    # a step of a capacity search that did not hold: what the search looks for, never a failed
+    # test (pytest passes it), so never shown as a failure
+    BROKE = "broke"
 
 
 def verdict(result: LoadResult) -> Verdict:
     """The :class:`Verdict` of ``result``: an SLA without targets counts as none (it is stored
-    as none: ``results.json``, xdist workers)."""
+    as none: ``results.json``, xdist workers); a capacity step that broke is
+    :attr:`Verdict.BROKE`, whatever it breached."""
+    probe = result.probe
+    if probe is not None and not probe.get("held"):
+        return Verdict.BROKE
     if result.sla_breaches:
         return Verdict.FAIL
     return Verdict.PASS if result.sla is not None and result.sla.checks else Verdict.NO_SLA

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._report._files import atomic_write_text
-from pytest_loadtest._report._html import MISSING_EXTRA, ReportError, load_plotly_js, render_html
+from pytest_loadtest._report._html import (
+    CHART_PACKAGE,
+    MISSING_EXTRA,
+    ReportError,
+    load_chart_library,
+    render_html,
+)
 from pytest_loadtest._report._json import collect_metadata, write_results_json
 from pytest_loadtest._report._view import views
 
@@ -27,7 +33,7 @@ def charts_note() -> str | None:
     try:
         import importlib.util
 
-        found = importlib.util.find_spec("plotly") is not None
+        found = importlib.util.find_spec(CHART_PACKAGE) is not None
     except (ImportError, ValueError):
         found = False
     return None if found else f"load report: {MISSING_EXTRA}"
@@ -60,7 +66,7 @@ def write_report(
 
         written.append(write_summary_csv(target / "summary.csv", items))
         written.append(write_timeline_csv(target / "timeline.csv", items))
-        page = render_html(items, info, plotly_js=load_plotly_js())
+        page = render_html(items, info, charts=load_chart_library())
         written.append(atomic_write_text(target / "index.html", page))
     except OSError as exc:
         where = exc.filename or target
