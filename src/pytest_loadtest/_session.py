@@ -12,19 +12,20 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
 
 from pytest_loadtest._settings._layers import (
     MARKERS,
+    Layer,
     Layers,
     SettingError,
     check_alone,
     marker_layer,
 )
-from pytest_loadtest._settings._selection import markexpr_selects
+from pytest_loadtest._settings._selection import markexpr_selects, named_files
 from pytest_loadtest._validate import check_layer_deeply
 
 if TYPE_CHECKING:
@@ -51,16 +52,6 @@ class ConfigReader(Protocol):
 
     def getini(self, name: str) -> Any:
         """The value of an ini key."""
-
-
-def named_files(args: Iterable[str], root: Path) -> set[Path]:
-    """Test files named on the command line (what an IDE passes when one test is clicked)."""
-    files = set()
-    for arg in args:
-        path = (root / arg.split("::", 1)[0]).resolve()
-        if path.is_file():
-            files.add(path)
-    return files
 
 
 def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
@@ -249,6 +240,16 @@ class LoadSession:
             return True
         return markexpr_selects(self.markexpr, markers, kinds)
 
+    def test_layers(self, marker: Layer, randomly_seed: int | None = None) -> Layers:
+        """The session's layers with a test's ``marker``; with pytest-randomly active, its seed
+        (``randomly_seed``) as the seed of runs that set none, so that ``--randomly-seed=N``
+        repeats ``vu.random`` too."""
+        layers = self.layers.with_marker(marker)
+        if randomly_seed is None:
+            return layers
+        source = f"pytest-randomly (--randomly-seed={randomly_seed})"
+        return replace(layers, below=(*layers.below, (source, {"seed": randomly_seed})))
+
     def progress_printers(self, test_id: str = "") -> Callable[[], Progress] | None:
         """A maker of one progress printer per run of ``test_id``, or ``None`` when progress
         is off. What it writes sets :attr:`progress_shown`."""
@@ -327,9 +328,10 @@ class LoadSession:
         import json
         import shutil
 
-        from pytest_loadtest._model._result import LoadResult
-
-        for path in sorted(self.spool.glob("worker-*.json")):
+        paths = sorted(self.spool.glob("worker-*.json"))
+        if paths:  # numpy and hdrh with it: not in every xdist run (pytester re-runs break)
+            from pytest_loadtest._model._result import LoadResult
+        for path in paths:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 self.results.extend(LoadResult.from_dict(item) for item in data)

@@ -2,8 +2,14 @@
 
 Every pytest hook of the project lives here, and only hooks and the glue between pytest and
 plain modules: the session's state and work are :mod:`._session`'s, the settings and their
-layers :mod:`._settings`'. Heavy modules (numpy, hdrh, the engine) are imported inside hooks and
-the fixture, only when a load test actually runs.
+layers :mod:`._settings`'.
+
+Installed, the plugin loads in every pytest run of the environment, so loading it costs next to
+nothing: this module imports only plain data (the options as :mod:`._settings._cli` writes them
+out, the session options, the selection helpers). The session's state (:mod:`._session`, the
+settings table and the model behind it) is made when a test that uses ``load_runner`` is
+collected, or at start-up when an option or ini key of ours is set (so that a bad value stops the
+session at once); numpy, hdrh and the engine only when a load test runs.
 """
 
 from __future__ import annotations
@@ -14,16 +20,24 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import pytest
 
-from pytest_loadtest._session import LoadSession, OptionError, check_markers, named_files
-from pytest_loadtest._settings._layers import MARKERS, SettingError, marker_layer
-from pytest_loadtest._settings._options import SESSION_OPTIONS
-from pytest_loadtest._settings._table import OPTIONS, marker_signature
+from pytest_loadtest._settings._cli import MARKER_SIGNATURE, MARKERS, SETTING_OPTIONS
+from pytest_loadtest._settings._options import (
+    SESSION_OPTIONS,
+    any_option_set,
+    setting_option_kwargs,
+)
+from pytest_loadtest._settings._selection import named_files, rerun_ids
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._session import LoadSession
 
-_STATE: Final = pytest.StashKey[LoadSession]()
+_STATE: Final = pytest.StashKey["LoadSession"]()
+#: the test files the command line named (xdist hands them to its workers)
+_NAMED: Final = pytest.StashKey[set[Path]]()
+#: on an xdist worker: where the controller takes in runs a Ctrl-C cut short
+_SPOOL: Final = pytest.StashKey[Path]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
 #: each earlier attempt of a test that is confirming a breach (``confirm``): its runs in brief
 _EARLIER: Final = pytest.StashKey[list[list[dict[str, Any]]]]()
@@ -42,11 +56,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the "load testing" option group and the ini twins of its settings."""
     group = parser.getgroup("loadtest", "load testing")
-    for spec in OPTIONS:
-        if spec.cli:
-            group.addoption(spec.option, **spec.option_kwargs())
-        if spec.ini:
-            parser.addini(spec.ini_name, spec.ini_help, default="")
+    for row in SETTING_OPTIONS:
+        _, flag, _, _, ini, ini_help = row
+        if flag:
+            group.addoption(flag, **setting_option_kwargs(row))
+        if ini:
+            parser.addini(ini, ini_help, default="")
     for option in SESSION_OPTIONS:
         # argparse formats help with %: a literal percent sign must be doubled
         help_text = option.help.replace("%", "%%")
@@ -56,15 +71,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register markers, read the options and keep the session's state in the stash."""
-    signature = marker_signature()
+    """Register markers; read the options now if any of ours is set, else on first need."""
+    signature = MARKER_SIGNATURE
     for name in MARKERS:
         kind = "a soak (endurance) test" if name == "soak" else "a load test"
         config.addinivalue_line(
             "markers",
             f"{name}({signature}): {kind}; virtual users drive a target through the "
             f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
-            "line, or run with --load-run-all.",
+            "line, re-run by --lf/--ff/--sw, or run with --load-run-all. Only tests that use "
+            f"load_runner are pytest-loadtest's: a test marked {name} without it runs exactly as "
+            "it would without this plugin (another project's own marker).",
         )
     is_worker = hasattr(config, "workerinput")
     if is_worker:
@@ -74,23 +91,37 @@ def pytest_configure(config: pytest.Config) -> None:
         files = named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
-    spool = config.workerinput.get("loadtest_spool") if is_worker else None  # type: ignore[attr-defined]
+    config.stash[_NAMED] = files
+    if is_worker and (spool := config.workerinput.get("loadtest_spool")):  # type: ignore[attr-defined]
+        config.stash[_SPOOL] = Path(spool)
+    if any_option_set(config.getoption, config.getini):
+        _state(config)  # a bad option or ini value stops the session now
+    if not is_worker:
+        config.pluginmanager.register(_Reporter(config), "loadtest-reporter")
+
+
+def _state(config: pytest.Config) -> LoadSession:
+    """The session's state, read from the options on first use (the progress stream with it:
+    first use is at start-up or collection, when pytest captures no output)."""
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        return state
+    from pytest_loadtest._session import LoadSession, OptionError
+
     try:
         state = LoadSession.start(
             config,
             inifile=config.inipath.name if config.inipath else "ini file",
             root=config.invocation_params.dir,
-            named=files,
-            is_worker=is_worker,
+            named=config.stash.get(_NAMED, set()),
+            is_worker=hasattr(config, "workerinput"),
             verbosity=config.get_verbosity(),
         )
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if spool:
-        state.spool = Path(spool)
+    state.spool = config.stash.get(_SPOOL, None)
     config.stash[_STATE] = state
-    if not is_worker:
-        config.pluginmanager.register(_Reporter(state, config), "loadtest-reporter")
+    return state
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -103,16 +134,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: tell workers which files the command line named."""
-    state = node.config.stash[_STATE]
-    node.workerinput["loadtest_named_files"] = sorted(str(p) for p in state.named_files)
-    node.workerinput["loadtest_spool"] = state.spool_for_workers()
+    files = node.config.stash.get(_NAMED, None)
+    if files is None:  # a config that pytest_configure never saw (xdist's own tests make them)
+        return
+    node.workerinput["loadtest_named_files"] = sorted(str(p) for p in files)
+    # where workers leave runs a Ctrl-C cut short: the controller's state makes it (xdist runs
+    # make the controller's state at once, whether or not a load test will run)
+    node.workerinput["loadtest_spool"] = _state(node.config).spool_for_workers()
 
 
 # -- collection ----
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Validate marker arguments and skip load tests that the run did not ask for."""
-    state = config.stash[_STATE]
-    for item in items:
+    """Validate marker arguments and skip load tests that the run did not ask for.
+
+    A test is ours only when it uses ``load_runner`` (directly or through its fixtures): other
+    projects mark tests ``load`` or ``soak`` for their own reasons, and those run untouched."""
+    ours = [item for item in items if "load_runner" in getattr(item, "fixturenames", ())]
+    if not ours:
+        return
+    from pytest_loadtest._session import OptionError, check_markers
+
+    state = _state(config)
+    rerun = rerun_ids(config.getoption, getattr(config, "cache", None))
+    for item in ours:
         markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
         kinds = [name for name, _, _ in markers if name in MARKERS]
         if not kinds:
@@ -121,6 +165,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             check_markers(item.nodeid, markers)
         except OptionError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if item.nodeid in rerun:
+            continue  # --lf, --ff, --sw chose it again: it runs like a test named on the line
         if not state.selects(item.path, {name for name, _, _ in markers}, set(kinds)):
             kind = kinds[0]
             item.add_marker(
@@ -136,6 +182,14 @@ def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
+def _randomly_seed(config: pytest.Config) -> int | None:
+    """pytest-randomly's seed of this run (``--randomly-seed``), when that plugin is active."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    seed = config.getoption("randomly_seed", None)  # an int once pytest-randomly configured
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 @pytest.fixture
 def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     """Drive a target with virtual users: ``result = load_runner.run(target, **settings)``.
@@ -144,11 +198,12 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._settings._layers import marker_layer
 
     item = request.node
-    state = request.config.stash[_STATE]
+    state = _state(request.config)
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
-    layers = state.layers.with_marker(marker_layer(item.nodeid, markers))
+    layers = state.test_layers(marker_layer(item.nodeid, markers), _randomly_seed(request.config))
 
     def on_result(result: LoadResult) -> None:
         item.ihook.pytest_loadtest_result(item=item, result=result)
@@ -171,7 +226,9 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
 def _confirm_of(item: pytest.Item) -> int:
     if "load_runner" not in getattr(item, "fixturenames", ()):
         return 0
-    state = item.config.stash[_STATE]
+    from pytest_loadtest._settings._layers import SettingError, marker_layer
+
+    state = _state(item.config)
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
     try:
         layer = marker_layer(item.nodeid, markers)
@@ -210,8 +267,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """After the test body: attach results as user properties; fail on SLA breaches."""
+    if _RUNNER not in item.stash:  # not a load test: nothing of ours to do
+        return (yield)
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import TargetError
+    from pytest_loadtest._settings._layers import SettingError
 
     problem = ""
     outcome: object = None
@@ -237,7 +297,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if problem:
         _fail(problem)
     if runner is not None and runner.results:
-        state = item.config.stash[_STATE]
+        state = _state(item.config)
         failure = state.test_failure(item.nodeid, runner.results)
         if failure:
             if state.to_confirm(runner.results):
@@ -264,15 +324,20 @@ class _Reporter:
     Registered as a plugin on the controller only (like xdist's ``DSession``).
     """
 
-    def __init__(self, state: LoadSession, config: pytest.Config) -> None:
-        self.state = state
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
+
+    @property
+    def state(self) -> LoadSession | None:
+        """The session's state; ``None`` while no load test has been seen."""
+        return self.config.stash.get(_STATE, None)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect the results a call report carries. First, before the terminal reporter
         writes the outcome: after progress lines it must start a line of its own."""
-        if self.state.take_progress_shown():
+        state = self.state
+        if state is not None and state.take_progress_shown():
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 # pytest's own marker of "the line I am writing": None makes it start a new
@@ -288,12 +353,14 @@ class _Reporter:
             return
         from pytest_loadtest._model._result import LoadResult
 
-        self.state.results.extend(LoadResult.from_dict(data) for data in results)
+        _state(self.config).results.extend(LoadResult.from_dict(data) for data in results)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         """Compare and save, write the report and the GitHub job summary: before the terminal
         summary prints, and before pytest-benchmark (a wrapper too) saves its own results."""
+        if self.state is None:
+            return (yield)
         self.state.gather_spooled()  # xdist's workers are down by now
         self.state.finish(
             session.config,
@@ -308,8 +375,9 @@ class _Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the "load test results" section."""
         state = self.state
-        if not state.results:
+        if state is None or not state.results:
             return
+        from pytest_loadtest._report._seeds import seed_lines
         from pytest_loadtest._report._terminal import summary_lines
 
         terminalreporter.section("load test results")
@@ -319,7 +387,7 @@ class _Reporter:
             width=terminalreporter.config.get_terminal_writer().fullwidth,
             verbose=terminalreporter.config.get_verbosity(),
         )
-        for line in [*table, *state.report_lines()]:
+        for line in [*table, *seed_lines(state.results), *state.report_lines()]:
             terminalreporter.write_line(line)
         if state.report_problem:
             terminalreporter.write_line(state.report_problem, red=True)

@@ -15,6 +15,9 @@ import pytest_loadtest._model._result
 import pytest_loadtest._report
 import pytest_loadtest._report._terminal  # noqa: F401
 
+#: The plugins inner runs leave out (see ``pytester`` below).
+PLUGINS_OFF = "-p no:hypothesispytest -p no:benchmark -p no:cacheprovider -p no:randomly"
+
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
@@ -23,13 +26,12 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     The hypothesis plugin, installed beside us, adds about 0.6s to every in-process run;
     pytest-benchmark warns at configure time under ``-n`` (an error with our
     ``filterwarnings = error``, which applies inside in-process runs); the cache provider would
-    write ``.pytest_cache`` into each test directory. None of them is under test here.
+    write ``.pytest_cache`` into each test directory; pytest-randomly would shuffle and reseed.
+    None of them is under test here (tests that need one set ``PYTEST_ADDOPTS`` again).
 
     ``COLUMNS`` makes the terminal width of inner runs the same on every machine (the results
     table fits it): wide enough for every column; a test of the fitting sets its own.
     """
-    monkeypatch.setenv(
-        "PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark -p no:cacheprovider"
-    )
+    monkeypatch.setenv("PYTEST_ADDOPTS", PLUGINS_OFF)
     monkeypatch.setenv("COLUMNS", "250")
     return pytester

@@ -119,7 +119,7 @@ def test_error_rate_regression(tmp_path: Path) -> None:
 def test_machine_python_and_settings_changes_are_flagged(tmp_path: Path) -> None:
     baseline = _baseline(tmp_path, result(1))
     now = _meta(
-        python_version="3.12.1",
+        python_version="2.7.18",  # never the Python running this test
         plugin_version="9.9",
         machine_info={
             "system": "Linux",
@@ -130,7 +130,7 @@ def test_machine_python_and_settings_changes_are_flagged(tmp_path: Path) -> None
     comparison = compare(baseline, [result(2, users=20)], metadata=now)
     setup, settings = comparison.warnings
     assert setup.startswith("baseline 0001_main was measured on another setup (Python CPython ")
-    assert "-> CPython 3.12.1" in setup
+    assert "-> CPython 2.7.18" in setup
     assert "CPU Xeon -> EPYC; CPU count 2 -> 4; pytest-loadtest " in setup
     assert settings == (
         f"{TEST_ID} [shop]: load settings differ from the baseline (users 10 -> 20): "

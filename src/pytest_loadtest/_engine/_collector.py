@@ -66,7 +66,8 @@ class Collector:
         """Stop the thread and wait for it (its last tick finishes)."""
         self._stop.set()
         self.recorder.wanted.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started (start() itself may have failed)
+            self._thread.join()
 
     def _loop(self) -> None:
         try:

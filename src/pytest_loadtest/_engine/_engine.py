@@ -139,6 +139,10 @@ class Engine:
             self._create_users()
         except KeyboardInterrupt:
             self.interrupted = True  # stop the users started so far, keep the (empty) record
+        except BaseException:  # pytest-timeout's failure, a bug: no user outlives the run
+            with deferred_interrupts(self._interrupt):
+                self._stop_users(self.users, self.settings.stop_timeout)
+            raise
         # Objects that exist before the run (the user threads, the target's module state) are
         # frozen out of the collector's view, so that a full collection in the run scans only
         # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
@@ -158,7 +162,12 @@ class Engine:
         settings = self.settings
         watchers: list[tuple[str, Any]] = []
         if settings.monitor_interval > 0 and self.system_clock:
-            watchers.append(("resources", _monitor.ResourceSampler(settings.monitor_interval)))
+            try:
+                sampler = _monitor.ResourceSampler(settings.monitor_interval)
+            except _monitor.NoProcessReader:
+                pass  # not Linux and no psutil (the monitor extra): README "Monitoring"
+            else:
+                watchers.append(("resources", sampler))
         for database in self.watch:  # SQLAlchemy engines
             window = self.context.window_ns / NS
             watch = _monitor.DatabaseWatch(database, window=window, clock=self.clock.now_ns)
@@ -231,17 +240,27 @@ class Engine:
                 self.driver.main()
         except KeyboardInterrupt:
             self.interrupted = True
+        except BaseException:
+            # Whatever else ends the test here (pytest-timeout's failure raised from its signal
+            # handler, SystemExit, a bug in a driver) goes on to the test's teardown: users must
+            # not keep calling into fixtures torn down, nor the collector keep ticking.
+            with deferred_interrupts(self._interrupt):
+                self._stop_users(self.users, settings.stop_timeout)
+                collector.stop()
+            raise
         with deferred_interrupts(self._interrupt):
             end = min(context.ended_at or now(), context.deadline)
             # a run whose driver already waited stop_timeout for its last users does not wait
             # again
             grace = 0.0 if context.ended_at else settings.stop_timeout
-            hung = self._stop_users(self.users, grace)
+            try:
+                hung = self._stop_users(self.users, grace)
+            finally:  # even if a timeout's failure strikes while users stop
+                collector.stop()
             # users that finished no iteration: starved, or waiting for a ramp-up slot; not those
             # that found a limited run's iterations used up
             users = self.users
             idle = 0 if context.exhausted else sum(1 for _, vu in users if vu.iteration == 0)
-            collector.stop()
             recorder.finish(max(end, now()))
             wall = max(time.time() - wall_start, 1e-9)
             return end, hung, idle, (time.process_time() - cpu_start) / wall

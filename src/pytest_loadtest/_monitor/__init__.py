@@ -20,12 +20,14 @@ from __future__ import annotations
 from pytest_loadtest._monitor._detectors import build_rules, detect
 from pytest_loadtest._monitor._facts import RunFacts
 from pytest_loadtest._monitor._leaks import AllocationTracker, soak_trend
+from pytest_loadtest._monitor._process import NoProcessReader
 from pytest_loadtest._monitor._resources import ResourceSampler
 from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch, reset_operation, set_operation
 
 __all__ = [
     "AllocationTracker",
     "DatabaseWatch",
+    "NoProcessReader",
     "ResourceSampler",
     "RunFacts",
     "build_rules",

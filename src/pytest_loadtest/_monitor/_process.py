@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, final
 
-__all__ = ["ProcessReader", "PsutilReader", "Reading"]
+__all__ = ["NoProcessReader", "ProcessReader", "PsutilReader", "Reading"]
+
+
+class NoProcessReader(RuntimeError):
+    """Neither psutil nor Linux's ``/proc`` is there to read the process: no resource monitor."""
 
 
 @final
@@ -40,7 +44,7 @@ class PsutilReader:
     """Reads one ``psutil.Process`` (this one by default), created once and reused."""
 
     def __init__(self, pid: int | None = None) -> None:
-        import psutil  # a dependency, but only needed once a run is monitored
+        import psutil  # the monitor extra; ImportError without it (see _procfs.py)
 
         self._psutil = psutil
         self._process = psutil.Process(pid)

@@ -1,7 +1,8 @@
-"""The resource monitor: a thread sampling the process (and the machine's CPU) with psutil.
+"""The resource monitor: a thread sampling the process (and the machine's CPU).
 
 One reused ``psutil.Process`` is read every ``interval`` seconds (1 s by default) by a
-:class:`~pytest_loadtest._monitor._process.PsutilReader`. CPU
+:class:`~pytest_loadtest._monitor._process.PsutilReader` (without psutil, on Linux,
+:class:`~pytest_loadtest._monitor._procfs.ProcfsReader` reads ``/proc``). CPU
 percentages are computed here from cumulative CPU times and the sampler's own clock, not with
 ``psutil.cpu_percent()``, whose module-level state another caller in the process would disturb:
 
@@ -24,7 +25,8 @@ from typing import Any, final
 
 from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._model._metrics import NS, nan_if_none, none_if_nan
-from pytest_loadtest._monitor._process import ProcessReader, PsutilReader, Reading
+from pytest_loadtest._monitor._process import NoProcessReader, ProcessReader, Reading
+from pytest_loadtest._monitor._procfs import default_reader
 
 __all__ = [
     "ResourceSample",
@@ -234,8 +236,10 @@ class ResourceSampler:
         self.interval = interval
         self._clock = clock if clock is not None else SystemClock()
         if reader is None:
-            psutil_reader = PsutilReader()
-            reader, cpu_count = psutil_reader, cpu_count or psutil_reader.cpu_count
+            found = default_reader()
+            if found is None:
+                raise NoProcessReader("no way to read the process here: install psutil")
+            reader, cpu_count = found[0], cpu_count or found[1]
         self._reader = reader
         self._cpu_count = cpu_count or 1
         self._stop = threading.Event()

@@ -20,7 +20,7 @@ Layout (``REPORT_SCHEMA_VERSION`` 1)::
 Non-finite floats (``nan``, ``inf``) become ``null`` so that the file is strict JSON; values JSON
 cannot hold (tuples, paths, objects) become lists or strings. Text is kept as it is but for lone
 surrogates (``os.fsdecode`` of a bad file name), which no UTF-8 writer takes: each becomes the
-six characters ``\udcff``, as the engine writes them (not a JSON ``\udcff`` escape, which strict
+six characters ``\\udcff``, as the engine writes them (not a JSON ``\\udcff`` escape, which strict
 readers in other languages reject).
 """
 

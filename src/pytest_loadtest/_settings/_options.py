@@ -1,15 +1,21 @@
-"""Session-wide command-line options (the per-test settings are the rows of :mod:`._table`).
+"""Session-wide command-line options (the per-test settings are the rows of :mod:`._table`), and
+how ``plugin.py`` registers the settings' flags (:func:`setting_option_kwargs`) and tells
+whether a run sets any option of ours (:func:`any_option_set`) without importing the table.
 
-Plain data: ``plugin.py`` adds each to pytest's "load testing" group, with an ini twin where
-``ini`` names one.
+Plain data and plain functions: ``plugin.py`` adds each option to pytest's "load testing" group,
+with an ini twin where ``ini`` names one.
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-__all__ = ["SESSION_OPTIONS", "OptionSpec"]
+from pytest_loadtest._settings._cli import SETTING_OPTIONS
+
+__all__ = ["SESSION_OPTIONS", "OptionSpec", "any_option_set", "setting_option_kwargs"]
 
 
 @final
@@ -84,3 +90,39 @@ SESSION_OPTIONS: Final[tuple[OptionSpec, ...]] = (
         {"metavar": "CHECKS"},
     ),
 )
+
+
+def setting_option_kwargs(row: tuple[str, str, str, str, str, str]) -> dict[str, Any]:
+    """``group.addoption`` keywords of a setting's flag (a row of ``_cli.SETTING_OPTIONS``):
+    the table's, with a parser that imports the table only when the flag is given."""
+    name, _, metavar, help_text, _, _ = row
+    kwargs: dict[str, Any] = {"dest": "load_" + name, "default": None, "help": help_text}
+    if metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
+        kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+        kwargs.update(metavar=metavar, type=_lazy_type(name))
+    return kwargs
+
+
+def _lazy_type(name: str) -> Callable[[str], object]:
+    """The argparse type of setting ``name``: the settings table's parser, loaded on first use."""
+
+    def parse(text: str) -> object:
+        from pytest_loadtest._settings._table import OPTIONS
+
+        spec = next(spec for spec in OPTIONS if spec.name == name)
+        return spec.option_kwargs()["type"](text)
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def any_option_set(option: Callable[[str], Any], ini: Callable[[str], Any]) -> bool:
+    """Is a command-line option (``option(dest)``) or ini key (``ini(name)``) of ours set?"""
+    for name, flag, _, _, ini_name, _ in SETTING_OPTIONS:
+        if (flag and option("load_" + name) is not None) or (ini_name and ini(ini_name)):
+            return True
+    for spec in SESSION_OPTIONS:
+        if option(spec.dest) not in (None, False) or (spec.ini and ini(spec.ini)):
+            return True
+    return False

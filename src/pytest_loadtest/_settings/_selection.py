@@ -12,10 +12,11 @@ expression (``load(users=1)``) are accepted and ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Set
-from typing import Final
+from collections.abc import Callable, Iterable, Set
+from pathlib import Path
+from typing import Any, Final, Protocol
 
-__all__ = ["markexpr_selects"]
+__all__ = ["markexpr_selects", "named_files", "rerun_ids"]
 
 _TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
 
@@ -97,3 +98,35 @@ def markexpr_selects(expression: str, markers: Set[str], kinds: Set[str]) -> boo
     except _Unparsable:
         # pytest itself rejects what it cannot parse; be conservative and do not start load
         return False
+
+
+def named_files(args: Iterable[str], root: Path) -> set[Path]:
+    """Test files named on the command line (what an IDE passes when one test is clicked)."""
+    files = set()
+    for arg in args:
+        path = (root / arg.split("::", 1)[0]).resolve()
+        if path.is_file():
+            files.add(path)
+    return files
+
+
+class _Cache(Protocol):
+    def get(self, key: str, default: Any) -> Any: ...
+
+
+def rerun_ids(option: Callable[[str, Any], Any], cache: _Cache | None) -> set[str]:
+    """The tests that ``--lf`` / ``--ff`` (the last failures) or ``--sw`` (the failure it
+    resumes from) run again, from pytest's ``cache`` (``None`` under -p no:cacheprovider);
+    ``option(dest, default)`` reads the command line."""
+    if cache is None:
+        return set()
+    ids: set[str] = set()
+    if option("lf", False) or option("failedfirst", False):
+        ids.update(cache.get("cache/lastfailed", {}))
+    if option("stepwise", False) or option("stepwise_skip", False):
+        stepwise = cache.get("cache/stepwise", None)
+        if isinstance(stepwise, dict):  # pytest >= 8.4 keeps more than the test id
+            stepwise = stepwise.get("last_failed")
+        if isinstance(stepwise, str):
+            ids.add(stepwise)
+    return ids
