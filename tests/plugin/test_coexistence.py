@@ -239,9 +239,10 @@ def test_pytest_randomly_seed_repeats_vu_random(
 def test_xdist_auto_honours_cpu_affinity_with_the_plugin_installed(
     pytester: pytest.Pytester,
 ) -> None:
-    """psutil is no dependency of ours: installed, it makes ``-n auto`` count physical cores and
-    ignore affinity. This conftest stands for an environment without it (what installing the
-    plugin now gives); the monitor then reads /proc, and ``taskset -c 0`` means one worker."""
+    """The plugin itself changes nothing in ``-n auto`` (psutil, our dependency, does: installed,
+    it makes xdist count physical cores and ignore affinity; README). This conftest stands for an
+    environment where psutil cannot be imported: the monitor then reads /proc, and
+    ``taskset -c 0`` means one worker with the plugin as without it."""
     pytest.importorskip("xdist")
     taskset = shutil.which("taskset")
     if taskset is None or not hasattr(os, "sched_getaffinity"):

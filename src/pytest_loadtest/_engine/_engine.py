@@ -165,7 +165,7 @@ class Engine:
             try:
                 sampler = _monitor.ResourceSampler(settings.monitor_interval)
             except _monitor.NoProcessReader:
-                pass  # not Linux and no psutil (the monitor extra): README "Monitoring"
+                pass  # not Linux and no psutil: README "Monitoring"
             else:
                 watchers.append(("resources", sampler))
         for database in self.watch:  # SQLAlchemy engines

@@ -44,7 +44,7 @@ class PsutilReader:
     """Reads one ``psutil.Process`` (this one by default), created once and reused."""
 
     def __init__(self, pid: int | None = None) -> None:
-        import psutil  # the monitor extra; ImportError without it (see _procfs.py)
+        import psutil  # ImportError in an environment without it (see _procfs.py)
 
         self._psutil = psutil
         self._process = psutil.Process(pid)

@@ -1,8 +1,7 @@
-"""Reading the process from Linux's ``/proc`` when psutil is not installed.
+"""Reading the process from Linux's ``/proc`` when psutil cannot be imported.
 
-psutil is an extra (``pytest-loadtest[monitor]``), not a dependency: installed, it changes
-what pytest-xdist's ``-n auto`` counts (physical cores, ignoring CPU affinity), which a plugin
-loaded in every pytest run must not do. On Linux this reader gives the resource monitor the same
+psutil is a dependency, but an environment may lack it (a broken install, a platform without
+wheels). On Linux this reader gives the resource monitor the same
 :class:`~pytest_loadtest._monitor._process.Reading` from the standard library; elsewhere the
 monitor needs psutil (:func:`default_reader`).
 """
