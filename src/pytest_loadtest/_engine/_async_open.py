@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any, final
 
 from pytest_loadtest._engine._async import LoopUsers
-from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._driver import DriverFigures, OpenLedger
 from pytest_loadtest._engine._open import PREALLOCATED, SERVICE, START_LAG
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
@@ -47,12 +47,7 @@ class AsyncOpenDriver(LoopUsers):
         self._free: list[VirtualUser] = []
         self._pool = 0
         self._busy = 0  # iterations started and not finished
-        self._peak = 0
-        self._dropped = 0
-        self._scheduled = 0
-        self._unstarted: list[int] = []  # due times of tasks that found the run stopped
-        self._refused: list[int] = []  # due times handed to a user whose on_start failed
-        self._dropped_by_window: dict[int, int] = {}
+        self.ledger = OpenLedger(context)
         self._started: dict[int, VirtualUser] = {}  # users that ran on_start
         self._running: set[asyncio.Future[Any]] = set()
         self._last_done = 0
@@ -72,23 +67,8 @@ class AsyncOpenDriver(LoopUsers):
             context.settle(lambda: self._busy == 0, lambda: self._last_done, self.stop_timeout)
 
     def finish(self) -> DriverFigures:
-        """As :meth:`OpenDriver.finish`: iterations started as tasks but not begun before the
-        end, and those handed to a user whose ``on_start`` failed, were dropped too, so that
-        every due iteration is started or dropped (``scheduled`` is ``started + dropped``)."""
-        for due in [*self._refused, *self._unstarted]:
-            self._drop(due)
-        return DriverFigures(
-            peak_active=self._peak,
-            scheduled=self._scheduled,
-            dropped=self._dropped,
-            dropped_by_window=dict(self._dropped_by_window),
-            corrected=True,
-        )
-
-    def _drop(self, due: int) -> None:
-        self._dropped += 1
-        window = (due - self.context.start_ns) // self.context.window_ns
-        self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
+        """Every due iteration started or dropped: see :class:`OpenLedger`."""
+        return self.ledger.figures()
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:
@@ -133,26 +113,26 @@ class AsyncOpenDriver(LoopUsers):
                 vu = free.pop() if free else self._grow()
                 if vu is not None:
                     self._busy += 1
-                    self._peak = max(self._peak, self._busy)
+                    self.ledger.peak = max(self.ledger.peak, self._busy)
                     task = self._spawn(self._iteration(vu, due), vu)
                     self._running.add(task)
                     task.add_done_callback(self._running.discard)
                 else:
-                    self._drop(due)
+                    self.ledger.drop(due)
                 k += 1
                 due = arrivals.due_ns(k, start)
             # due before the run ended, yet never started (the run stopped first): dropped,
             # never silently left out of what was due
             end = min(deadline, now())
             while due < end and (limit is None or k < limit):
-                self._drop(due)
+                self.ledger.drop(due)
                 k += 1
                 due = arrivals.due_ns(k, start)
             if limit is not None and k >= limit:
                 context.exhausted_at = now()
                 context.exhausted = True
         finally:
-            self._scheduled = k
+            self.ledger.scheduled = k
             self._dispatched = True
 
     async def _iteration(self, vu: VirtualUser, intended: int) -> None:
@@ -162,7 +142,7 @@ class AsyncOpenDriver(LoopUsers):
         free = False  # back to the pool after
         try:
             if context.stopping:
-                self._unstarted.append(intended)
+                self.ledger.unstarted.append(intended)
                 free = True
                 return
             vu.span_start = now()
@@ -172,7 +152,7 @@ class AsyncOpenDriver(LoopUsers):
                     if not await self._hook(vu, hook):
                         # this user cannot serve (the pool is one smaller), and its first
                         # iteration was not served: it counts as dropped
-                        self._refused.append(intended)
+                        self.ledger.refused.append(intended)
                         return
             index = work.pick(vu)
             op = work.task_ops[index]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._engine._users import VirtualUser, Work
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["Driver", "DriverFactory", "DriverFigures", "LoopDriver"]
+__all__ = ["Driver", "DriverFactory", "DriverFigures", "LoopDriver", "OpenLedger"]
 
 
 @final
@@ -88,3 +88,38 @@ class DriverFactory(Protocol):
     """A driver class: made from the run's context, its users' work and the settings."""
 
     def __call__(self, context: RunContext, work: Work, settings: LoadSettings) -> Driver: ...
+
+
+@final
+class OpenLedger:
+    """What an open-model driver counts, so that every due iteration is started or dropped:
+    ``scheduled`` is ``started + dropped``."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.peak = 0  # most users busy at once
+        self.scheduled = 0  # iterations due in the run
+        self.dropped = 0
+        self.by_window: dict[int, int] = {}  # dropped iterations by timeline window
+        self.unstarted: list[int] = []  # due times handed over, not begun before the end
+        self.refused: list[int] = []  # due times handed to a user whose on_start failed
+
+    def drop(self, due: int) -> None:
+        """Count the iteration due at ``due`` (clock ns) as dropped."""
+        self.dropped += 1
+        window = (due - self.context.start_ns) // self.context.window_ns
+        self.by_window[window] = self.by_window.get(window, 0) + 1
+
+    def figures(self) -> DriverFigures:
+        """After the users stopped: iterations handed over but not begun before the end, and
+        those handed to a user whose ``on_start`` failed, were dropped too."""
+        for due in [*self.refused, *self.unstarted]:
+            self.drop(due)
+        self.refused, self.unstarted = [], []
+        return DriverFigures(
+            peak_active=self.peak,
+            scheduled=self.scheduled,
+            dropped=self.dropped,
+            dropped_by_window=dict(self.by_window),
+            corrected=True,
+        )

@@ -19,7 +19,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Final, final
 
-from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._driver import DriverFigures, OpenLedger
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._shapes import Arrivals
@@ -67,12 +67,7 @@ class OpenDriver:
         self.threads = min(self.max_users, max(PREALLOCATED, math.ceil(profile.peak * 0.1)))
         self._slots = [_Slot() for _ in range(self.threads)]
         self._free = list(reversed(self._slots))  # user 0 on top
-        self._peak = 0
-        self._dropped = 0
-        self._scheduled = 0
-        self._unstarted: list[int] = []  # handed over, but the run stopped before they began
-        self._refused: list[int] = []  # due times handed to a user whose on_start failed
-        self._dropped_by_window: dict[int, int] = {}
+        self.ledger = OpenLedger(context)
         self.service_ops = work.shadow_ops(SERVICE)
         self.lag_ops = work.shadow_ops(START_LAG)
 
@@ -115,20 +110,20 @@ class OpenDriver:
                 slot.due = due
                 slot.go.set()
                 busy = len(self._slots) - len(free)
-                if busy > self._peak:
-                    self._peak = busy
+                if busy > self.ledger.peak:
+                    self.ledger.peak = busy
             else:
-                self._drop(due)
+                self.ledger.drop(due)
             k += 1
             due = arrivals.due_ns(k, start)
         # due before the run ended, yet never handed over (this thread was starved, or the run
         # stopped first): late, so dropped, never silently left out of what was due
         end = min(deadline, now())
         while due < end and (limit is None or k < limit):
-            self._drop(due)
+            self.ledger.drop(due)
             k += 1
             due = arrivals.due_ns(k, start)
-        self._scheduled = k
+        self.ledger.scheduled = k
         if limit is not None and k >= limit:
             context.exhausted_at = now()
             context.exhausted = True
@@ -140,24 +135,9 @@ class OpenDriver:
         else:
             context.wait_until(lambda: False)  # the run lasts its duration
 
-    def _drop(self, due: int) -> None:
-        self._dropped += 1
-        window = (due - self.context.start_ns) // self.context.window_ns
-        self._dropped_by_window[window] = self._dropped_by_window.get(window, 0) + 1
-
     def finish(self) -> DriverFigures:
-        """After the users stopped: iterations handed over but not begun before the end, and
-        those handed to a user whose ``on_start`` failed, were dropped too, so that every due
-        iteration is started or dropped (``scheduled`` is ``started + dropped``)."""
-        for due in [*self._refused, *self._unstarted]:
-            self._drop(due)
-        return DriverFigures(
-            peak_active=self._peak,
-            scheduled=self._scheduled,
-            dropped=self._dropped,
-            dropped_by_window=dict(self._dropped_by_window),
-            corrected=True,
-        )
+        """Every due iteration started or dropped: see :class:`OpenLedger`."""
+        return self.ledger.figures()
 
     def user_main(self, vu: VirtualUser) -> None:
         """Run each iteration handed over, measured from its intended start."""
@@ -174,7 +154,7 @@ class OpenDriver:
                 slot.go.clear()
                 if context.stopping:
                     if slot.due:
-                        self._unstarted.append(slot.due)
+                        self.ledger.unstarted.append(slot.due)
                     return
                 intended, slot.due = slot.due, 0
                 vu.span_start = now()
@@ -183,7 +163,7 @@ class OpenDriver:
                     if not all(work.call_hook(vu, hook) for hook in plan.on_start):
                         # this user cannot serve (the pool is one smaller) and its first
                         # iteration was not served: it counts as dropped
-                        self._refused.append(intended)
+                        self.ledger.refused.append(intended)
                         return
                 index = work.pick(vu)
                 op = ops[index]
