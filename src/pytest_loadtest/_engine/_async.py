@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
@@ -70,7 +71,7 @@ def coroutine_caller(task: Task, *, watching: bool) -> Coroutines:
     return attributed
 
 
-class LoopUsers:
+class LoopUsers(ABC):
     """The shared part of the async drivers; a driver implements :meth:`_main` (the loop's
     main coroutine, given the users made before the clock started) and the :class:`Driver`
     methods the engine's main thread calls (``main``, ``active``, ``finish``)."""
@@ -148,8 +149,9 @@ class LoopUsers:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 self._fatal = self._fatal or task.exception()
 
+    @abstractmethod
     async def _main(self, users: list[VirtualUser]) -> None:
-        raise NotImplementedError
+        """Run the users until the run ends (each driver's own profile)."""
 
     def _spawn(self, coroutine: Awaitable[None], vu: VirtualUser) -> asyncio.Future[Any]:
         """Run ``coroutine`` (of user ``vu``) as a task of the loop."""

@@ -9,6 +9,7 @@ collector, and folds itself only when the collector is late.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from array import array
 from typing import Final, Protocol, Union
 
@@ -68,7 +69,7 @@ class Owner(Protocol):
         ...
 
 
-class Backpressure:
+class Backpressure(ABC):
     """The recorder's side of backpressure: when a user must wait, and for what."""
 
     backlog_limit: int
@@ -79,8 +80,9 @@ class Backpressure:
     wanted: threading.Event  # set: the collector drains now
     _drained: threading.Condition  # notified after every drain
 
+    @abstractmethod
     def drain(self, now_ns: int | None = None) -> None:
-        raise NotImplementedError
+        """Fold everything pending (the recorder's)."""
 
     def over_limit(self, owner: Owner) -> bool:
         """Must this user wait for the backlog to be folded? When its own backlog passed its
