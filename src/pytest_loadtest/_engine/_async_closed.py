@@ -54,14 +54,11 @@ class AsyncClosedDriver(LoopUsers):
     def main(self) -> None:
         """Wait for the deadline, or for every user to finish (iterations ran out: then a user
         hung in a call holds the run ``stop_timeout`` at most)."""
-        context = self.context
-
-        def done() -> bool:
-            return len(self._exited) == self.threads
-
-        context.wait_until(lambda: done() or context.exhausted)
-        if context.exhausted and not done():
-            context.settle(done, lambda: self._last_exit, self.stop_timeout)
+        self.context.wait_for_users(
+            lambda: len(self._exited) == self.threads,
+            lambda: self._last_exit,
+            self.stop_timeout,
+        )
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:

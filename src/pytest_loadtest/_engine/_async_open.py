@@ -121,13 +121,7 @@ class AsyncOpenDriver(LoopUsers):
                     self.ledger.drop(due)
                 k += 1
                 due = arrivals.due_ns(k, start)
-            # due before the run ended, yet never started (the run stopped first): dropped,
-            # never silently left out of what was due
-            end = min(deadline, now())
-            while due < end and (limit is None or k < limit):
-                self.ledger.drop(due)
-                k += 1
-                due = arrivals.due_ns(k, start)
+            k = self.ledger.close(arrivals, k, min(deadline, now()), limit)
             if limit is not None and k >= limit:
                 context.exhausted_at = now()
                 context.exhausted = True

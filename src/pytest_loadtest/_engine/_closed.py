@@ -67,13 +67,11 @@ class ClosedDriver:
         """Wait for the deadline, or for every user to finish (iterations ran out: then a user
         hung in a call holds the run ``stop_timeout`` at most)."""
         context = self.context
-
-        def done() -> bool:
-            return len(context.exited) == self.threads
-
-        context.wait_until(lambda: done() or context.exhausted)
-        if context.exhausted and not done():
-            context.settle(done, lambda: context.last_exit, self.stop_timeout)
+        context.wait_for_users(
+            lambda: len(context.exited) == self.threads,
+            lambda: context.last_exit,
+            self.stop_timeout,
+        )
 
     def _wanted(self, user_id: int, t: int) -> bool:
         return self.profile.at((t - self.context.start_ns) / NS) > user_id

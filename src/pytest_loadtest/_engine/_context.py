@@ -133,6 +133,16 @@ class RunContext:
                 return
             clock.sleep(min(self.poll, (self.deadline - now) / NS), self.stop_event)
 
+    def wait_for_users(
+        self, done: Callable[[], bool], last_exit: Callable[[], int], grace: float
+    ) -> None:
+        """The closed model's main thread: wait for the deadline, or for every user to be
+        ``done`` (iterations ran out: then a user hung in a call holds the run ``grace``
+        seconds, ``stop_timeout``, at most; see :meth:`settle`)."""
+        self.wait_until(lambda: done() or self.exhausted)
+        if self.exhausted and not done():
+            self.settle(done, last_exit, grace)
+
     def settle(self, done: Callable[[], bool], last_done: Callable[[], int], grace: float) -> None:
         """A limited run has handed out its last iteration: wait (the main thread) until every
         user is ``done``, or until ``grace`` seconds (``stop_timeout``) passed since the last

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._model._shapes import Arrivals
     from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["Driver", "DriverFactory", "DriverFigures", "LoopDriver", "OpenLedger"]
@@ -109,6 +110,20 @@ class OpenLedger:
         self.dropped += 1
         window = (due - self.context.start_ns) // self.context.window_ns
         self.by_window[window] = self.by_window.get(window, 0) + 1
+
+    def close(self, arrivals: Arrivals, k: int, end_ns: int, limit: int | None) -> int:
+        """Dispatching stopped at iteration ``k``: those still due before ``end_ns`` (within
+        ``limit``) were never handed over (the dispatcher was starved, or the run stopped
+        first), so they are dropped, never left out of what was due. Sets and returns
+        :attr:`scheduled`."""
+        start = self.context.start_ns
+        due = arrivals.due_ns(k, start)
+        while due < end_ns and (limit is None or k < limit):
+            self.drop(due)
+            k += 1
+            due = arrivals.due_ns(k, start)
+        self.scheduled = k
+        return k
 
     def figures(self) -> DriverFigures:
         """After the users stopped: iterations handed over but not begun before the end, and
