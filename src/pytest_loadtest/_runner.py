@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._interrupts import readable_traceback
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
@@ -87,8 +88,9 @@ class LoadRunner:
         the test to ``on_interrupt`` (no test report will carry them), then let it through."""
         try:
             yield
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self.keep_on_interrupt()
+            exc.__traceback__ = readable_traceback(exc.__traceback__)
             raise
 
     def keep_on_interrupt(self) -> None:

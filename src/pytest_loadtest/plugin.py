@@ -279,10 +279,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         outcome = yield
     except (ScenarioFileError, SettingError, TargetError) as exc:
         problem = str(exc)  # bad input of ours: a clear message, not a traceback
-    except KeyboardInterrupt:  # outside a run (between two): keep the runs made before it
-        interrupted = item.stash.get(_RUNNER, None)
-        if interrupted is not None:
+    except KeyboardInterrupt as exc:  # outside a run (between two): keep the runs made before it
+        from pytest_loadtest._engine._interrupts import readable_traceback
+
+        if (interrupted := item.stash.get(_RUNNER, None)) is not None:
             interrupted.keep_on_interrupt()
+        exc.__traceback__ = readable_traceback(exc.__traceback__)
         raise
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)

@@ -131,6 +131,35 @@ def test_ctrl_c_stops_async_users_on_their_shared_loop(pytester: pytest.Pytester
     assert "interrupted" in output.lower(), output
 
 
+def test_a_ctrl_c_on_an_instruction_without_a_line_ends_the_session_as_interrupted(
+    pytester: pytest.Pytester,
+) -> None:
+    """CPython 3.11+ can leave a signal's traceback entry without a line; pytest then failed
+    while printing it and exited 1 (seen once in CI with a Ctrl-C as users started)."""
+    pytester.makepyfile(
+        """
+        import contextlib, sys, types
+
+        def _frame():
+            with contextlib.nullcontext():
+                pass
+            return sys._getframe()
+
+        def test_interrupted(load_runner):
+            load_runner.run(lambda: None, users=1, iterations=3)
+            frame = _frame()
+            lasti = next(s for s, _, line in frame.f_code.co_lines() if line is None)
+            tb = types.TracebackType(None, frame, lasti, -1)
+            assert tb.tb_lineno is None
+            raise KeyboardInterrupt().with_traceback(tb)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*load test results*", "*KeyboardInterrupt*"])
+    assert "TypeError" not in result.stdout.str() + result.stderr.str()
+
+
 def test_more_ctrl_c_while_stopping_lose_nothing(pytester: pytest.Pytester) -> None:
     process = _start(pytester, 100, "--load-report=report")
     lines = _wait_for_go(process)

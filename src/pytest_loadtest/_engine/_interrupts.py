@@ -13,9 +13,10 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from types import FrameType
+from types import FrameType, TracebackType
+from typing import cast
 
-__all__ = ["deferred_interrupts", "shield_interrupts"]
+__all__ = ["deferred_interrupts", "readable_traceback", "shield_interrupts"]
 
 
 @contextlib.contextmanager
@@ -74,3 +75,31 @@ def shield_interrupts(spare: int = 2) -> Callable[[], None]:
             signal.signal(signal.SIGINT, previous)
 
     return restore
+
+
+def readable_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` with a line number on every entry.
+
+    A signal can land on an instruction that has no line (CPython 3.11 onwards); that entry's
+    ``tb_lineno`` is then ``None``, and pytest fails while it prints the ``KeyboardInterrupt``
+    (``TypeError`` in ``_pytest._code.code``), exiting 1 instead of 2. Such an entry gets the
+    frame's current line (or the first line of its code) in a rebuilt chain; a chain without one
+    comes back as it is."""
+    entries: list[TracebackType] = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    if all(_line(entry) is not None for entry in entries):
+        return entries[0] if entries else None
+    rebuilt: TracebackType | None = None
+    for entry in reversed(entries):
+        line = _line(entry)
+        if line is None:
+            line = entry.tb_frame.f_lineno or entry.tb_frame.f_code.co_firstlineno
+        rebuilt = TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, line)
+    return rebuilt
+
+
+def _line(entry: TracebackType) -> int | None:
+    """``tb_lineno``, which typeshed types as ``int`` but CPython 3.11+ can give as ``None``."""
+    return cast("int | None", entry.tb_lineno)
