@@ -13,14 +13,10 @@ The rows are in ``LoadSettings``' order, which is also the order of ``to_dict()`
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final, final
+from typing import Any, Final
 
-from pytest_loadtest._model._shapes import Stage, format_stages
-from pytest_loadtest._model._sla import SLA
 from pytest_loadtest._model._units import parse_duration
 from pytest_loadtest._settings._parsers import (
     ThinkTime,
@@ -38,6 +34,14 @@ from pytest_loadtest._settings._parsers import (
     parse_users,
     parse_watch,
 )
+from pytest_loadtest._settings._spec import (
+    SettingSpec,
+    detectors_dict,
+    engine_names,
+    sla_dict,
+    stages_text,
+    think_time_text,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -53,111 +57,6 @@ __all__ = [
 DEFAULT_DURATION: Final = 5.0
 #: Default cap when ``iterations`` is set and no duration is: like k6's ``maxDuration``.
 DEFAULT_MAX_DURATION: Final = 600.0
-
-
-def _same(value: Any) -> object:
-    return value
-
-
-def _think_time_text(value: ThinkTime) -> str:
-    return value.describe()
-
-
-def _sla_dict(value: SLA | None) -> object:
-    return value.to_dict() if value is not None else None
-
-
-def _stages_text(value: tuple[Stage, ...] | None) -> str | None:
-    return format_stages(value) if value else None
-
-
-def _engine_name(engine: Any) -> str:
-    """An engine's URL without its password."""
-    url = getattr(getattr(engine, "sync_engine", engine), "url", None)
-    render = getattr(url, "render_as_string", None)
-    return str(render(hide_password=True)) if callable(render) else repr(engine)
-
-
-def _engine_names(engines: tuple[Any, ...]) -> list[str]:
-    return [_engine_name(engine) for engine in engines]
-
-
-def _detectors_dict(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return dict(value) if value else None
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """One setting: default, parser, help, and where a user can give it."""
-
-    name: str
-    #: what an unset setting is; ``None`` for "none" (no limit, no SLA...) or "decided by the
-    #: resolver" (``seed``: random)
-    default: Any
-    parse: Callable[[object], Any]
-    help: str
-    metavar: str = ""
-    #: a ``--load-<name>`` command-line flag (see :attr:`option`)
-    cli: bool = True
-    #: a ``load_<name>`` ini key (see :attr:`ini_name`)
-    ini: bool = True
-    #: a keyword argument of ``@pytest.mark.load``/``soak``, listed in their signature
-    marker: bool = True
-    #: how a value shows in ``LoadSettings.to_dict()``: JSON-ready
-    show: Callable[[Any], object] = _same
-
-    @property
-    def option(self) -> str:
-        """The command-line flag, ``--load-ramp-up`` for ``ramp_up``."""
-        return "--load-" + self.name.replace("_", "-")
-
-    @property
-    def ini_name(self) -> str:
-        """The ini key, ``load_ramp_up`` for ``ramp_up``."""
-        return "load_" + self.name
-
-    @property
-    def dest(self) -> str:
-        """The ``config.option`` attribute."""
-        return "load_" + self.name
-
-    @property
-    def literal(self) -> str:
-        """The default as the marker signature writes it: ``10``, ``'5s'``, ``0``, ``None``."""
-        value = self.default
-        if isinstance(value, ThinkTime) and value.func is None and value.low == value.high:
-            value = value.low
-        if self.metavar.startswith("DURATION") and isinstance(value, float):
-            return "0" if value == 0 else repr(f"{value:g}s")
-        return repr(value)
-
-    def option_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the command-line option (``group.addoption``)."""
-        # argparse formats help with %: a literal percent sign must be doubled
-        text = f"{self.help} Overrides markers and run() arguments.".replace("%", "%%")
-        kwargs: dict[str, Any] = {"dest": self.dest, "default": None, "help": text}
-        if self.metavar == "BOOL":  # --load-x / --no-load-x: a flag never takes a value
-            kwargs["action"] = argparse.BooleanOptionalAction
-        else:
-            kwargs.update(metavar=self.metavar, type=_argtype(self))
-        return kwargs
-
-    @property
-    def ini_help(self) -> str:
-        """Help text of the ini key."""
-        return f"load testing: {self.help}"
-
-
-def _argtype(spec: SettingSpec) -> Callable[[str], object]:
-    def parse(text: str) -> object:
-        try:
-            return spec.parse(text)
-        except (ValueError, TypeError) as exc:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: {exc}") from None
-
-    parse.__name__ = spec.name  # argparse names the type in some messages
-    return parse
 
 
 SETTINGS: Final[tuple[SettingSpec, ...]] = (
@@ -197,7 +96,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         parse_think_time,
         "pause between a user's iterations: '0.5', '100ms' or a range '10ms..50ms'. Default 0.",
         "DURATION[..MAX]",
-        show=_think_time_text,
+        show=think_time_text,
     ),
     SettingSpec(
         "warmup",
@@ -229,7 +128,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "service-level targets",
         cli=False,
         ini=False,
-        show=_sla_dict,
+        show=sla_dict,
     ),
     SettingSpec(
         "ramp_down",
@@ -245,7 +144,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "closed-model profile: 'DURATION:USERS,...', each stage moving linearly from the previous "
         "target (0 at the start) to its own, like k6's ramping-vus; e.g. '30s:100,2m:100,10s:0'.",
         "STAGES",
-        show=_stages_text,
+        show=stages_text,
     ),
     SettingSpec(
         "pacing",
@@ -269,7 +168,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         parse_rate_stages,
         "open-model profile: 'DURATION:RATE,...' from rate 0 at the start, e.g. '30s:100,1m:1000'.",
         "STAGES",
-        show=_stages_text,
+        show=stages_text,
     ),
     SettingSpec(
         "max_users",
@@ -325,7 +224,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "SQLAlchemy engines to watch",
         cli=False,
         ini=False,
-        show=_engine_names,
+        show=engine_names,
     ),
     SettingSpec(
         "detectors",
@@ -334,7 +233,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "bottleneck detector thresholds",
         cli=False,
         ini=False,
-        show=_detectors_dict,
+        show=detectors_dict,
     ),
     SettingSpec(
         "confirm",
