@@ -20,7 +20,9 @@ from pytest_loadtest._baseline._benchmark_compat import machine_id
 MACHINE = machine_id()
 
 # With pytest-benchmark loaded in the inner run (its --benchmark-storage, its own saves).
-WITH_BENCHMARK = "-p no:hypothesispytest -p no:cacheprovider"
+WITH_BENCHMARK = (
+    "-p no:hypothesispytest -p no:cacheprovider -o asyncio_default_fixture_loop_scope=function"
+)
 
 # Quick runs: enough to save and to print a comparison, too few calls to judge noise.
 QUICK = """
