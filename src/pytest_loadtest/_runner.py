@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._engine._interrupts import readable_traceback
+from pytest_loadtest._engine._thread import in_thread
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
@@ -26,6 +28,15 @@ __all__ = ["LoadRunner"]
 def _raise(message: str) -> NoReturn:
     raise SettingError(message)
 
+
+_NO_LOOP: Final = (
+    "load_runner.arun() needs a running event loop: await it in an async test (pytest-asyncio, "
+    "anyio), or call load_runner.run() in a plain test"
+)
+_ARUN_LOOPS: Final = (
+    "load_runner.arun(): loops={loops} (from {source}) cannot apply: arun runs the users on the "
+    "test's own loop; give loops=1, or use load_runner.run() for users on loops of their own"
+)
 
 _CONFIRM_PER_TEST: Final = (
     "{source}: confirm is set per test (the load marker, --load-confirm or load_confirm): a "
@@ -215,10 +226,16 @@ class LoadRunner:
         name: str = "",
         probe: dict[str, object] | None = None,
     ) -> LoadResult:
-        if not name:
-            taken = sum(1 for r in self.results if r.probe is None)
-            name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
-        result = self._engine_run(plan, resolved, name)
+        engine, printer = self._engine(plan, resolved, name)
+        try:
+            result = engine.run()
+        finally:
+            if printer is not None:
+                printer.finish()
+        return self._keep(result, probe)
+
+    def _keep(self, result: LoadResult, probe: dict[str, object] | None) -> LoadResult:
+        """A run's result joins the test's (and the session's); Ctrl-C in it goes on up."""
         result.test_id = self.test_id
         result.probe = probe
         self.results.append(result)
@@ -227,7 +244,11 @@ class LoadRunner:
             raise KeyboardInterrupt
         return result
 
-    def _engine_run(self, plan: Plan, resolved: LoadSettings, name: str) -> LoadResult:
+    def _engine(self, plan: Plan, resolved: LoadSettings, name: str) -> tuple[Engine, Any]:
+        """The engine of one run, and its live progress printer (or None)."""
+        if not name:
+            taken = sum(1 for r in self.results if r.probe is None)
+            name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
         printer = self._progress() if self._progress is not None else None
         engine = Engine(
             plan,
@@ -238,8 +259,45 @@ class LoadRunner:
             watch=self._watched,
             soak=self._soak,
         )
+        return engine, printer
+
+    # -- async tests ----------------------------------------------------------------------------
+    def arun(self, target: Any, /, **settings: Any) -> Awaitable[LoadResult]:
+        """``await load_runner.arun(target, **settings)`` in an ``async def`` test: as
+        :meth:`run`, with async users as tasks of the test's own running loop, so that objects
+        its async fixtures made on that loop (an ``AsyncEngine``, an ``httpx.AsyncClient``, an
+        app whose lifespan started) work from every user. The engine runs in a thread of its
+        own, so the loop stays free for the users; a sync target runs on user threads, as with
+        :meth:`run`, without blocking the loop. Cancelling the awaiting task stops the run (its
+        figures are kept) and the cancellation goes on."""
         try:
-            return engine.run()
-        finally:
-            if printer is not None:
-                printer.finish()
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self._fail(_NO_LOOP)
+        with self._interruptible():
+            plan, _, resolved = self._prepare(target, ("load_runner.arun() argument", settings))
+        if resolved.loops > 1:
+            self._fail(_ARUN_LOOPS.format(loops=resolved.loops, source=resolved.sources["loops"]))
+        return self._arun(plan, resolved, loop)
+
+    async def _arun(
+        self, plan: Plan, resolved: LoadSettings, loop: asyncio.AbstractEventLoop
+    ) -> LoadResult:
+        with self._interruptible():
+            engine, printer = self._engine(plan, resolved, "")
+            engine.context.host_loop = loop
+            done = in_thread(loop, engine.run, name="loadtest-arun")
+            try:
+                try:
+                    result = await asyncio.shield(done)
+                except asyncio.CancelledError:
+                    engine.stopped_by = engine.stopped_by or "a cancellation of the awaiting task"
+                    engine.context.stop()
+                    self._keep(await done, None)
+                    raise
+            finally:
+                if printer is not None:
+                    printer.finish()
+            return self._keep(result, None)

@@ -21,11 +21,13 @@ pending then are cancelled (their ``finally`` blocks run) and counted as hung, b
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
@@ -39,12 +41,14 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Task
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["LoopUsers", "coroutine_caller"]
+__all__ = ["LoopUsers", "coroutine_caller", "new_event_loop"]
 
 #: Seconds between looks at the backlog while a user waits for the collector to fold it.
 RELIEVE_POLL: Final = 0.005
 #: Seconds cancelled tasks get to unwind (their ``finally`` blocks) before the loop ends.
 CANCEL_GRACE: Final = 1.0
+#: Seconds between looks at whether the test's loop still runs, while users run on it.
+HOST_POLL: Final = 0.05
 
 Coroutines = Callable[["VirtualUser"], Awaitable[Any]]
 
@@ -82,11 +86,11 @@ class LoopUsers(ABC):
         self.stop_timeout = settings.stop_timeout
         self._real = isinstance(context.clock, SystemClock)
         self._calls = [coroutine_caller(t, watching=work.watching) for t in work.plan.tasks]
+        self.loops = settings.loops
+        self.loop_name = settings.loop
         self._go = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._sleepers: set[asyncio.Future[None]] = set()
-        self._stopped: asyncio.Event | None = None
+        self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}  # the users' loops, running
         self._cancelling = False  # the driver cancels hung tasks: CancelledError ends them
         self._fatal: BaseException | None = None
         self._hung: dict[str, int] = {}
@@ -101,10 +105,9 @@ class LoopUsers(ABC):
     def wake_all(self) -> None:
         """Stopping (any thread): wake every sleeping user and the loop's main task."""
         self._go.set()
-        loop = self._loop
-        if loop is not None:
+        for state in list(self._loops.values()):
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to wake
-                loop.call_soon_threadsafe(self._on_stop)
+                state.loop.call_soon_threadsafe(_on_stop, state)
 
     def user_main(self, vu: VirtualUser) -> None:
         """Not used: every user runs on the loop thread (:meth:`run_users`)."""
@@ -124,30 +127,92 @@ class LoopUsers(ABC):
     # -- the loop thread ------------------------------------------------------------------------
     def run_users(self, users: list[VirtualUser]) -> None:
         """The loop thread's body: run the driver's main coroutine until every user finished;
-        re-raise what ended the run from inside a target (Ctrl-C, ``sys.exit()``) or a user."""
-        loop = asyncio.new_event_loop()
+        re-raise what ended the run from inside a target (Ctrl-C, ``sys.exit()``) or a user.
+
+        On the test's loop (``context.host_loop``, from ``load_runner.arun``) the users run as
+        its tasks and this thread waits for them. Otherwise it runs a new event loop (of
+        ``loop_name``), and with ``loops`` > 1 starts one more thread and loop per extra loop,
+        the users dealt round-robin among them."""
+        self._go.wait()
         try:
-            self._go.wait()
-            self._loop = loop
-            if not self.context.stopping:
-                loop.run_until_complete(self._run(users))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            host = self.context.host_loop
+            if host is not None:
+                self._run_hosted(host, users)
+            else:
+                shards = [users[i :: self.loops] for i in range(min(self.loops, len(users)))]
+                others = [
+                    threading.Thread(
+                        target=self._run_own_guarded,
+                        args=(shard,),
+                        name=f"loadtest-loop-{i + 1}",
+                        daemon=True,
+                    )
+                    for i, shard in enumerate(shards[1:])
+                ]
+                for thread in others:
+                    thread.start()
+                self._run_own(shards[0] if shards else [])
+                for thread in others:
+                    thread.join()
         finally:
-            self._loop = None
-            loop.close()
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
         if self._fatal is not None:
             raise self._fatal
 
-    async def _run(self, users: list[VirtualUser]) -> None:
-        self._stopped = asyncio.Event()
+    def _run_own_guarded(self, users: list[VirtualUser]) -> None:
+        """An extra loop thread: what ends it is kept for the first thread to re-raise."""
+        try:
+            self._run_own(users)
+        except BaseException as exc:  # Ctrl-C cannot reach this thread; a bug of ours can
+            self._fail(exc)
+
+    def _run_own(self, users: list[VirtualUser]) -> None:
+        """Run ``users`` on a new event loop in this thread."""
+        loop = new_event_loop(self.loop_name)
+        try:
+            if not self.context.stopping:
+                loop.run_until_complete(self._run(users))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            self._loops.pop(loop, None)
+            loop.close()
+
+    def _run_hosted(self, host: asyncio.AbstractEventLoop, users: list[VirtualUser]) -> None:
+        """Run ``users`` as tasks of ``host`` (running in another thread) and wait for them; give
+        up when ``host`` stops running (the test was interrupted)."""
         if self.context.stopping:
             return
-        await self._main(users)
-        for task in self._tasks:  # a bug of the driver's in a user: the run stops, as on a thread
-            if task.done() and not task.cancelled() and task.exception() is not None:
+        try:
+            done = asyncio.run_coroutine_threadsafe(self._run(users), host)
+        except RuntimeError:  # the test's loop is closed
+            return
+        while True:
+            try:
+                done.result(timeout=HOST_POLL)
+                return
+            except concurrent.futures.TimeoutError:
+                if not host.is_running():
+                    done.cancel()
+                    return
+
+    async def _run(self, users: list[VirtualUser]) -> None:
+        loop = asyncio.get_running_loop()
+        state = self._loops[loop] = _Loop(loop, asyncio.Event())
+        try:
+            if self.context.stopping:
+                return
+            await self._main(users)
+        finally:
+            self._loops.pop(loop, None)
+            state.stopped.set()
+        for task in list(self._tasks):  # a bug of the driver's in a user: the run stops
+            if task.get_loop() is loop and task.done() and not task.cancelled():
                 self._fatal = self._fatal or task.exception()
+
+    def _state(self) -> _Loop:
+        """The running loop's state (on a loop thread)."""
+        return self._loops[asyncio.get_running_loop()]
 
     @abstractmethod
     async def _main(self, users: list[VirtualUser]) -> None:
@@ -163,8 +228,7 @@ class LoopUsers(ABC):
         """Wait until every task of ``busy`` is done, or the run stops; then give the tasks
         still pending ``stop_timeout`` (none when the engine already waited for them) and
         cancel those still pending after it: they are hung."""
-        assert self._stopped is not None
-        stopping: asyncio.Future[Any] = asyncio.ensure_future(self._stopped.wait())
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self._state().stopped.wait())
         pending: set[asyncio.Future[Any]] = {t for t in busy if not t.done()}
         try:
             while pending and not stopping.done():
@@ -197,15 +261,15 @@ class LoopUsers(ABC):
         self._fatal = self._fatal or exc
         self.context.stop()
 
-    def _on_stop(self) -> None:
-        if self._stopped is not None:
-            self._stopped.set()
-        self._wake_sleepers()
-
     def _wake_sleepers(self) -> None:
-        for future in self._sleepers:
-            if not future.done():
-                future.set_result(None)
+        """Wake every sleeping user, on every loop (from a loop thread)."""
+        running = asyncio.get_running_loop()
+        for state in list(self._loops.values()):
+            if state.loop is running:
+                _wake_all(state)
+            else:
+                with contextlib.suppress(RuntimeError):  # that loop is closed
+                    state.loop.call_soon_threadsafe(_wake_all, state)
 
     async def _hook(self, vu: VirtualUser, hook: Task) -> bool:
         """Run an ``on_start``/``on_stop`` hook (sync or async), timed; False if it failed."""
@@ -272,16 +336,47 @@ class LoopUsers(ABC):
         if self.context.stopping:
             return
         loop = asyncio.get_running_loop()
+        sleepers = self._loops[loop].sleepers
         future: asyncio.Future[None] = loop.create_future()
         handle = loop.call_later(seconds, _wake, future)
-        self._sleepers.add(future)
+        sleepers.add(future)
         try:
             await future
         finally:
             handle.cancel()
-            self._sleepers.discard(future)
+            sleepers.discard(future)
 
 
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+@dataclass(eq=False)
+class _Loop:
+    """One event loop of the users: its stop event and its sleeping users."""
+
+    loop: asyncio.AbstractEventLoop
+    stopped: asyncio.Event
+    sleepers: set[asyncio.Future[None]] = field(default_factory=set)
+
+
+def _on_stop(state: _Loop) -> None:
+    """The run stops (on ``state``'s loop): end its main task's wait, wake its users."""
+    state.stopped.set()
+    _wake_all(state)
+
+
+def _wake_all(state: _Loop) -> None:
+    for future in list(state.sleepers):
+        if not future.done():
+            future.set_result(None)
+
+
+def new_event_loop(name: str) -> asyncio.AbstractEventLoop:
+    """A new event loop of kind ``name`` (``"asyncio"`` or ``"uvloop"``; see ``parse_loop``)."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()

@@ -74,10 +74,9 @@ class AsyncOpenDriver(LoopUsers):
     async def _main(self, users: list[VirtualUser]) -> None:
         self._free = list(reversed(users))  # user 0 on top
         self._pool = len(users)
-        assert self._stopped is not None
         dispatcher = asyncio.ensure_future(self._dispatch())
         try:
-            await self._stopped.wait()  # the engine stops the run when its end came
+            await self._state().stopped.wait()  # the engine stops the run when its end came
         finally:
             dispatcher.cancel()
         await self._cancel_after_grace({t for t in self._running if not t.done()})

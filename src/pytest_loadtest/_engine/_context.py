@@ -17,6 +17,8 @@ from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._metrics import NS
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pytest_loadtest._engine._users import VirtualUser
 
 __all__ = ["RunContext"]
@@ -39,6 +41,7 @@ class RunContext:
         "exhausted",
         "exhausted_at",
         "exited",
+        "host_loop",
         "last_exit",
         "limit",
         "poll",
@@ -73,6 +76,9 @@ class RunContext:
         self.wake_event = threading.Event()  # stopping or out of iterations: cuts users' sleeps
         self.stopping = False
         self.exhausted = False
+        #: the running loop async users run on (``load_runner.arun``: the test's); ``None``: the
+        #: engine's loop threads make their own
+        self.host_loop: asyncio.AbstractEventLoop | None = None
         # No lock is shared by user threads: with hundreds of threads on one GIL, a contended
         # lock becomes a convoy. Counts are lists appended to (atomic under the GIL).
         self.exited: list[int] = []  # ids of user threads that are done

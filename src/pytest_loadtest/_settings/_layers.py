@@ -221,6 +221,11 @@ def _check_consistency(settings: LoadSettings) -> None:
             f"{settings.think_time.describe()} (from {src['think_time']}) both set the pause "
             "between iterations; give one"
         )
+    if settings.loops > 1 and settings.model == "open":
+        raise SettingError(
+            f"loops={settings.loops} (from {src['loops']}) spreads a closed model's users over "
+            "event loops; the open model starts its iterations from one loop: give loops=1"
+        )
     for name in ("stages", "rate_stages"):
         stages = getattr(settings, name)
         if stages is not None and not any(target > 0 for _, target in stages):

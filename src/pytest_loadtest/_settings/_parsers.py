@@ -25,6 +25,8 @@ __all__ = [
     "ThinkTime",
     "parse_bool",
     "parse_detectors",
+    "parse_loop",
+    "parse_loops",
     "parse_optional_count",
     "parse_positive_duration",
     "parse_rate",
@@ -135,6 +137,33 @@ def parse_optional_count(value: object) -> int | None:
 
 #: Most confirming runs a breached run gets (``confirm``): each costs a whole run's time.
 MAX_CONFIRM: Final = 10
+
+
+#: Most event-loop threads for async users (``loops``): more than cores gains nothing.
+MAX_LOOPS: Final = 64
+#: The event loops async users can run on (``loop``), with the module each needs.
+LOOPS: Final = {"asyncio": "asyncio", "uvloop": "uvloop"}
+
+
+def parse_loops(value: object) -> int:
+    """Event-loop threads for async users: a whole number from 1 to :data:`MAX_LOOPS`."""
+    return parse_count(value, MAX_LOOPS)
+
+
+def parse_loop(value: object) -> str:
+    """The event loop async users run on: ``"asyncio"`` or ``"uvloop"`` (when installed)."""
+    import importlib.util
+
+    name = value.strip().lower() if isinstance(value, str) else value
+    if name not in LOOPS:
+        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:40]}..."
+        raise ValueError(f"{shown} is not an event loop: choose from {', '.join(LOOPS)}")
+    assert isinstance(name, str)
+    if importlib.util.find_spec(LOOPS[name]) is None:
+        raise ValueError(
+            f"{name!r}: {LOOPS[name]} is not installed (pip install 'pytest-loadtest[uvloop]')"
+        )
+    return name
 
 
 def parse_confirm(value: object) -> int:

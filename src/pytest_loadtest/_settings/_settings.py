@@ -49,6 +49,8 @@ class LoadSettings:
     watch: tuple[Any, ...] = DEFAULTS["watch"]
     detectors: Mapping[str, Any] | None = DEFAULTS["detectors"]
     confirm: int = DEFAULTS["confirm"]
+    loops: int = DEFAULTS["loops"]
+    loop: str = DEFAULTS["loop"]
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -23,6 +23,8 @@ from pytest_loadtest._settings._parsers import (
     parse_bool,
     parse_confirm,
     parse_detectors,
+    parse_loop,
+    parse_loops,
     parse_optional_count,
     parse_positive_duration,
     parse_rate,
@@ -243,6 +245,23 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "every one of them breaches (a busy machine's false alarm passes on a second run, a real "
         "breach fails each time). At most 10. Default 0.",
         "N",
+    ),
+    SettingSpec(
+        "loops",
+        1,
+        parse_loops,
+        "async targets: event-loop threads their users run on, round-robin (closed model). More "
+        "than 1 only for code that shares no loop-bound object (a lock, an async pool) between "
+        "users. Default 1.",
+        "N",
+    ),
+    SettingSpec(
+        "loop",
+        "asyncio",
+        parse_loop,
+        "async targets: the event loop of their users, 'asyncio' or 'uvloop' (the uvloop extra). "
+        "Default asyncio.",
+        "NAME",
     ),
 )
 
