@@ -80,9 +80,11 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 @pytest.mark.load(
     users=50,
     duration="3s",
-    # 50 users, no pause, 20 rows: a closed loop at full speed, so the median is only users /
-    # throughput; what matters is the tail and that the rows keep being served
-    sla={"p95": "1s", "p99": "5s", "error_rate": 0, "throughput_min": 100},
+    # 50 users, no pause, 20 rows: a closed loop at full speed, so latency is only users /
+    # throughput, and doubles when other jobs share the machine (p95 1.05-1.2s seen under two
+    # CPU burners); the slow fault (0.3s more per transaction, writes serialised) gave p95
+    # 7.53s and 8 calls/s (LOADTEST_EXAMPLE_FAULT=slow=0.3 pytest <this test>): 3s tells them apart
+    sla={"p95": "3s", "p99": "5s", "error_rate": 0, "throughput_min": 100},
 )
 def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """50 users update 20 clients, so that many update the same row at once: none is lost."""
