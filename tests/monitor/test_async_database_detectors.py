@@ -1,0 +1,195 @@
+"""Database detectors through async engines (aiosqlite; asyncpg when ``LOADTEST_DATABASE_URL``
+names PostgreSQL): async users on the run's event loop, EXPLAIN in a coroutine after the run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pytest_loadtest._model._finding import Finding
+from pytest_loadtest._monitor import _explain_async
+from pytest_loadtest._monitor._db_rules import MissingIndex, PoolSaturation, SlowStatement
+from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch
+from pytest_loadtest._report._findings import format_findings
+
+from helpers.monitor import facts_from
+from helpers.monitor_async import MakeAsyncEngine, client_projects, run_watched, slow_report
+from helpers.monitor_service import CLIENTS, IndexedProject, Project
+
+pytest.importorskip("greenlet")
+
+T = TypeVar("T")
+
+
+def _show(findings: Sequence[Finding]) -> str:
+    return "\n".join(format_findings(findings))
+
+
+@pytest.fixture
+def quiet(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails the test if SQLAlchemy logged an error ("Exception during reset ...")."""
+    with caplog.at_level(logging.WARNING, logger="sqlalchemy"):
+        yield
+    noise = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy")]
+    assert noise == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_unindexed_filter_through_an_async_engine_is_a_missing_index(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+    result, database = run_watched(client_projects(engine, Project), engine, users=4)
+    [statement] = [s for s in database.statements.values() if "client_id" in s.sql]
+    assert statement.plan is not None
+    assert statement.plan.error is None, statement.plan.error
+    assert statement.by_operation == {"get_client_projects": statement.calls}
+    findings = MissingIndex().check(facts_from(result, databases=[database]))
+    assert [f.recommendation for f in findings] == [
+        "Add an index on monitor_projects(client_id)"
+    ], _show(findings)
+    assert findings[0].data["operation"] == "get_client_projects"
+    assert "missing_index" in {f.kind for f in result.findings}  # as the run reports it
+
+
+@pytest.mark.usefixtures("quiet")
+def test_watching_the_sync_engine_of_an_async_engine_finds_it_too(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+    result, database = run_watched(
+        client_projects(engine, Project), engine, users=4, watched=engine.sync_engine
+    )
+    findings = MissingIndex().check(facts_from(result, databases=[database]))
+    assert [f.data["table"] for f in findings] == ["monitor_projects"], _show(findings)
+
+
+@pytest.mark.usefixtures("quiet")
+def test_indexed_filter_through_an_async_engine_is_no_missing_index(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+    result, database = run_watched(client_projects(engine, IndexedProject), engine, users=4)
+    [statement] = [s for s in database.statements.values() if "client_id" in s.sql]
+    assert statement.plan is not None
+    assert statement.plan.error is None, statement.plan.error
+    assert statement.plan.lines  # a plan was read, and it uses the index
+    assert MissingIndex().check(facts_from(result, databases=[database])) == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_slow_report_through_an_async_engine_is_a_slow_statement(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+    result, database = run_watched(slow_report(engine, 0.12), engine, users=4)
+    [finding] = SlowStatement().check(facts_from(result, databases=[database]))
+    assert finding.title.startswith("Slow query in monthly_report: SELECT "), _show([finding])
+    assert finding.data["p95_ms"] >= 120
+    assert finding.data["calls"] >= 3
+
+
+def test_a_pool_of_two_async_connections_for_twenty_users_is_saturated(
+    make_async_engine: MakeAsyncEngine, backend: object
+) -> None:
+    engine = make_async_engine(pool_size=2, max_overflow=0)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the asyncpg engines of these tests have no pool (see conftest)")
+    result, database = run_watched(client_projects(engine, IndexedProject), engine, users=20)
+    assert database.pool.peak_checked_out == 2
+    assert database.pool.checkouts >= 20
+    [finding] = PoolSaturation().check(facts_from(result, databases=[database]))
+    assert "now 2 + 0" in finding.recommendation, _show([finding])
+
+
+class _LoopThread:
+    """An event loop running in a thread of its own, as a test's loop runs while
+    ``load_runner.arun()`` waits for the run in a worker thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-loop")
+        self.thread.start()
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+def _checkouts_on(engine: AsyncEngine) -> list[str]:
+    """Names of the threads the engine's pool (or a copy of it) checks connections out on."""
+    threads: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def seen(*args: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    return threads
+
+
+async def _query(engine: AsyncEngine) -> None:
+    for client_id in range(1, 4):
+        async with engine.connect() as connection:
+            query = sa.select(Project.id).where(Project.client_id == client_id % CLIENTS)
+            (await connection.execute(query)).all()
+
+
+@pytest.mark.usefixtures("quiet")
+def test_explain_runs_on_the_users_loop_while_it_still_runs(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+    threads = _checkouts_on(engine)
+    loop = _LoopThread()
+    try:
+        watch = DatabaseWatch(engine)
+        watch.start()
+        loop.call(_query(engine))
+        threads.clear()
+        stats = watch.stop()  # from this thread, while the loop runs in its own
+        loop.call(engine.dispose())  # its pool's connections belong to that loop
+    finally:
+        loop.close()
+    [statement] = [s for s in stats.statements.values() if "client_id" in s.sql]
+    assert statement.plan is not None
+    assert statement.plan.error is None, statement.plan.error
+    assert threads == ["test-loop"]
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_loop_that_does_not_take_the_explain_in_time_leaves_it_to_a_new_loop(
+    make_async_engine: MakeAsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_explain_async, "LOOP_START_TIMEOUT", 0.05)
+    engine = make_async_engine()
+    threads = _checkouts_on(engine)
+    loop = _LoopThread()
+    release = threading.Event()
+    try:
+        watch = DatabaseWatch(engine)
+        watch.start()
+        loop.call(_query(engine))
+        loop.loop.call_soon_threadsafe(release.wait, 30)  # the loop is blocked meanwhile
+        threads.clear()
+        stats = watch.stop()
+        release.set()
+        loop.call(engine.dispose())
+    finally:
+        release.set()
+        loop.close()
+    [statement] = [s for s in stats.statements.values() if "client_id" in s.sql]
+    assert statement.plan is not None
+    assert statement.plan.error is None, statement.plan.error
+    assert threads == ["loadtest-explain"]
