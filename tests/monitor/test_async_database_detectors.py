@@ -25,6 +25,7 @@ from helpers.monitor_async import MakeAsyncEngine, client_projects, run_watched,
 from helpers.monitor_service import CLIENTS, IndexedProject, Project
 
 pytest.importorskip("greenlet")
+pytest.importorskip("aiosqlite")
 
 T = TypeVar("T")
 
