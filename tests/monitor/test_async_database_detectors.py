@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._monitor import _explain_async
@@ -22,7 +23,7 @@ from pytest_loadtest._report._findings import format_findings
 
 from helpers.monitor import facts_from
 from helpers.monitor_async import MakeAsyncEngine, client_projects, run_watched, slow_report
-from helpers.monitor_service import CLIENTS, IndexedProject, Project
+from helpers.monitor_service import CLIENTS, IndexedProject, Project, VirtualUser
 
 pytest.importorskip("greenlet")
 pytest.importorskip("aiosqlite")
@@ -194,3 +195,46 @@ def test_a_loop_that_does_not_take_the_explain_in_time_leaves_it_to_a_new_loop(
     assert statement.plan is not None
     assert statement.plan.error is None, statement.plan.error
     assert threads == ["loadtest-explain"]
+
+
+@pytest.mark.usefixtures("quiet")
+def test_explains_that_take_too_long_say_so_in_their_plans(
+    make_async_engine: MakeAsyncEngine,
+) -> None:
+    engine = make_async_engine()
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def slow_connect(*args: object) -> None:
+        time.sleep(0.3)  # blocks the loop: the timeout strikes at its next await
+
+    statement = "SELECT id FROM monitor_projects WHERE client_id = 1"
+    plans = _explain_async.explain_async(
+        engine.sync_engine, [(statement, ())] * 2, proxy=engine, timeout=0.05
+    )
+    assert [plan.error for plan in plans] == [
+        "EXPLAIN through the async engine did not finish within 0.05s"
+    ] * 2
+
+
+@pytest.mark.usefixtures("quiet")
+def test_an_in_memory_async_engine_is_explained_on_its_one_connection() -> None:
+    engine = create_async_engine("sqlite+aiosqlite://")  # a StaticPool: the data lives in it
+
+    async def create() -> None:
+        async with engine.begin() as connection:
+            await connection.run_sync(Project.metadata.create_all)
+            rows = [{"id": i, "client_id": i % 10, "name": "p"} for i in range(1, 501)]
+            await connection.execute(sa.insert(Project), rows)
+
+    async def lookup(vu: VirtualUser) -> None:
+        async with engine.connect() as connection:
+            query = sa.select(Project.id).where(Project.client_id == vu.random.randint(0, 9))
+            assert len((await connection.execute(query)).all()) == 50
+
+    asyncio.run(create())
+    try:
+        result, database = run_watched(lookup, engine, users=2, duration="0.5s")
+    finally:
+        asyncio.run(engine.dispose())
+    findings = MissingIndex().check(facts_from(result, databases=[database]))
+    assert [f.data["table"] for f in findings] == ["monitor_projects"], _show(findings)

@@ -131,7 +131,7 @@ def _on_running_loop(
         return None
     try:
         return future.result(timeout + LOOP_START_TIMEOUT)
-    except concurrent.futures.TimeoutError:
+    except (concurrent.futures.TimeoutError, asyncio.TimeoutError):  # distinct before 3.11
         future.cancel()
         return _timed_out(engine.dialect.name, statements, timeout)
     except Exception as exc:  # the loop was closed under the work
