@@ -1,8 +1,10 @@
 """The seeded database of the detector tests: a SQLite file, and PostgreSQL when
-``LOADTEST_DATABASE_URL`` names one (in a schema of its own, dropped afterwards)."""
+``LOADTEST_DATABASE_URL`` names one (in a schema of its own, dropped afterwards); sync engines
+onto it, and async ones (aiosqlite, asyncpg)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,9 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
 from helpers.monitor import MakeEngine
+from helpers.monitor_async import MakeAsyncEngine
 from helpers.monitor_service import seed
 
 DATABASE_URL_ENV = "LOADTEST_DATABASE_URL"
@@ -48,6 +52,19 @@ class Backend:
             max_overflow=max_overflow,
             pool_timeout=timeout,
             connect_args=connect_args,
+        )
+
+    def async_engine(self, *, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+        """A new async engine: aiosqlite with a pool of that size; asyncpg without a pool
+        (``NullPool``: a plain ``run()`` closes its event loop at the end, and the asyncpg
+        connections a pool kept could then no longer be closed)."""
+        if self.schema is None:
+            url = make_url(self.url).set(drivername="sqlite+aiosqlite")
+            return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        return create_async_engine(
+            make_url(self.url).set(drivername="postgresql+asyncpg"),
+            poolclass=NullPool,
+            connect_args={"server_settings": {"search_path": self.schema}},
         )
 
 
@@ -101,3 +118,19 @@ def make_engine(backend: Backend) -> Iterator[MakeEngine]:
     yield make
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture
+def make_async_engine(backend: Backend) -> Iterator[MakeAsyncEngine]:
+    """Async engines onto the seeded database, disposed after the test (on a loop of their
+    own: the run's loop is closed by then)."""
+    engines: list[AsyncEngine] = []
+
+    def make(*, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+        engine = backend.async_engine(pool_size=pool_size, max_overflow=max_overflow)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        asyncio.run(engine.dispose())

@@ -206,3 +206,91 @@ def test_watching_something_else_fails_the_test_clearly(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         ["*load_runner.watch(): 'postgresql://db' is not a SQLAlchemy engine"]
     )
+
+
+def test_a_plan_that_could_not_be_taken_is_said_in_the_summary(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_staging="""
+        import pytest
+        import sqlalchemy as sa
+
+        @pytest.fixture
+        def engine(tmp_path):
+            # NullPool: a TEMP table lives only as long as its connection, so it is gone when
+            # the statements reading it are EXPLAINed after the run
+            engine = sa.create_engine(f"sqlite:///{tmp_path}/staging.db", poolclass=sa.NullPool)
+            yield engine
+            engine.dispose()
+
+        @pytest.mark.load(users=2, duration="0.5s")
+        def test_staging(load_runner, engine):
+            load_runner.watch(engine)
+
+            def stage(vu):
+                with engine.connect() as conn:
+                    conn.execute(sa.text("CREATE TEMP TABLE staged (id INT, batch INT)"))
+                    query = sa.text("SELECT id FROM staged WHERE batch = :b")
+                    conn.execute(query, {"b": vu.iteration}).all()
+
+            result = load_runner.run(stage)
+            [plan] = [s["plan"] for s in result.databases[0]["statements"] if s["plan"]]
+            assert "no such table: staged" in plan["error"]
+        """
+    )
+    result = pytester.runpytest("-m", "load")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= load test results =*",
+            "test_staging.py::test_staging [[]stage[]]: no query plan for 1 of 1 statements "
+            "EXPLAINed on sqlite:///*/staging.db, so missing_index could not look at them: "
+            "OperationalError: (sqlite3.OperationalError) no such table: staged",
+        ]
+    )
+
+
+def test_an_async_engine_gets_its_missing_index_without_noise(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("aiosqlite")
+    pytester.makepyfile(
+        test_async_shop="""
+        import asyncio
+        import pytest
+        import sqlalchemy as sa
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        @pytest.fixture
+        def engine(tmp_path):
+            seed = sa.create_engine(f"sqlite:///{tmp_path}/shop.db")
+            with seed.begin() as conn:
+                conn.execute(sa.text("CREATE TABLE orders (id INTEGER PRIMARY KEY, client_id INT)"))
+                values = ",".join(f"({i % 500})" for i in range(20_000))
+                conn.execute(sa.text(f"INSERT INTO orders (client_id) VALUES {values}"))
+            seed.dispose()
+            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/shop.db")
+            yield engine
+            asyncio.run(engine.dispose())  # the run's loop is closed: the pool's on a new one
+
+        @pytest.mark.load(users=8, duration="1s")
+        def test_orders(load_runner, engine):
+            load_runner.watch(engine)
+
+            async def orders_of_client(vu):
+                async with engine.connect() as conn:
+                    query = sa.text("SELECT id FROM orders WHERE client_id = :c")
+                    (await conn.execute(query, {"c": vu.random.randint(0, 499)})).all()
+
+            load_runner.run(orders_of_client)
+        """
+    )
+    result = pytester.runpytest("-m", "load", "-p", "no:logging")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= load test results =*",
+            "BOTTLENECKS IDENTIFIED:",
+            "*Add an index on orders(client_id)*",
+        ]
+    )
+    output = result.stdout.str() + result.stderr.str()
+    for noise in ("no query plan", "Exception during reset", "never awaited", "Greenlet"):
+        assert noise not in output

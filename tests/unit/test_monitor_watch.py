@@ -227,8 +227,9 @@ def test_explain_errors_are_kept_in_the_plan(engine: sa.Engine) -> None:
     watch = DatabaseWatch(engine, explain=5)
     watch.start()
     with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TEMP TABLE scratch (a INT)")
+        connection.exec_driver_sql("CREATE TABLE scratch (a INT)")
         connection.exec_driver_sql("SELECT * FROM scratch WHERE a = 1").all()
+        connection.exec_driver_sql("DROP TABLE scratch")  # gone before the EXPLAIN
     stats = watch.stop()
     plan = stats.statements["SELECT * FROM scratch WHERE a = ?"].plan
     assert plan is not None

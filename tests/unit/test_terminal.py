@@ -235,6 +235,33 @@ def test_other_notes() -> None:
     assert not any("GIL" in line or "interrupted" in line for line in quiet)
 
 
+def _statement(error: str | None) -> dict[str, Any]:
+    return {"sql": "SELECT ...", "plan": {"dialect": "postgresql", "lines": [], "error": error}}
+
+
+def test_plans_not_taken_are_a_note_per_engine() -> None:
+    result = _single()
+    gone = 'ProgrammingError: relation "staged" does not exist'
+    result.databases = [
+        {"name": "sqlite:///ok.db", "statements": [_statement(None), {"plan": None}]},
+        {
+            "name": "postgresql+asyncpg://app:***@db/shop",
+            "statements": [
+                _statement(gone),
+                _statement(None),
+                _statement("TimeoutError: \x1b[31m"),
+                _statement(gone),
+            ],
+        },
+    ]
+    notes = [line for line in summary_lines([result]) if "query plan" in line]
+    assert notes == [
+        "ping: no query plan for 3 of 4 statements EXPLAINed on "
+        "postgresql+asyncpg://app:***@db/shop, so missing_index could not look at them: "
+        f"{gone} (and 1 other reason)"
+    ]
+
+
 def test_failure_message_lists_every_breach() -> None:
     failing = _single(
         "slow",

@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any, Final
 from pytest_loadtest._monitor._statements import QueryPlan, Scan
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
 __all__ = [
+    "error_text",
     "explain",
+    "explain_on",
     "filter_columns",
     "postgresql_scans",
     "sqlite_scans",
     "table_aliases",
+    "unsupported",
 ]
 
 # fmt: off
@@ -36,6 +39,8 @@ _KEYWORDS: Final = frozenset({
     "end",
 })
 # fmt: on
+#: What each understood dialect's EXPLAIN starts with (no ``ANALYZE``: nothing is run).
+_PREFIX: Final = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}
 _IDENT: Final = r'"?(\w+)"?'
 _NOT_KEYWORD: Final = rf"(?!(?:{'|'.join(sorted(_KEYWORDS))})\b)"
 _TABLES: Final = re.compile(
@@ -149,11 +154,11 @@ def postgresql_scans(sql: str, lines: Sequence[str]) -> list[Scan]:
     return scans
 
 
-def _leading_columns(engine: Engine, table: str) -> tuple[str, ...]:
+def _leading_columns(connection: Connection, table: str) -> tuple[str, ...]:
     """First column of each index, primary key and unique constraint of ``table``."""
     from sqlalchemy import inspect
 
-    inspector = inspect(engine)
+    inspector = inspect(connection)
     leading: list[str] = []
     groups: list[Sequence[Any]] = [
         list(index.get("column_names") or []) for index in inspector.get_indexes(table)
@@ -175,6 +180,19 @@ def _first_parameters(parameters: Any) -> Any:
     return parameters
 
 
+def error_text(exc: BaseException) -> str:
+    """What a plan's ``error`` says of an exception: its type and first line."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def unsupported(dialect: str) -> QueryPlan | None:
+    """The plan of a dialect EXPLAIN is not understood for (``None`` for SQLite and
+    PostgreSQL)."""
+    if dialect in _PREFIX:
+        return None
+    return QueryPlan(dialect, error=f"EXPLAIN is not supported for the {dialect} dialect")
+
+
 def explain(engine: Engine, statement: str, parameters: Any) -> QueryPlan:
     """EXPLAIN ``statement`` with ``parameters`` on a connection of its own, rolled back.
 
@@ -182,25 +200,37 @@ def explain(engine: Engine, statement: str, parameters: Any) -> QueryPlan:
     of the EXPLAIN itself (a temporary table gone, a statement EXPLAIN refuses) are kept in
     the plan's ``error`` rather than raised: a run's findings never fail on them.
     """
-    dialect = engine.dialect.name
-    prefix = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}.get(dialect)
-    if prefix is None:
-        return QueryPlan(dialect, error=f"EXPLAIN is not supported for the {dialect} dialect")
+    plan = unsupported(engine.dialect.name)
+    if plan is not None:
+        return plan
     try:
         with engine.connect() as connection:
-            rows = connection.exec_driver_sql(
-                prefix + statement, _first_parameters(parameters)
-            ).all()
-            connection.rollback()
-            lines = tuple(str(row[-1] if dialect == "sqlite" else row[0]) for row in rows)
-            if dialect == "sqlite":
-                scans = sqlite_scans(statement, lines)
-            else:
-                scans = postgresql_scans(statement, lines)
-            scans = [
-                Scan(scan.table, scan.columns, _leading_columns(engine, scan.table))
-                for scan in scans
-            ]
+            return explain_on(connection, statement, parameters)
+    except Exception as exc:  # could not connect: the plan says so instead
+        return QueryPlan(engine.dialect.name, error=error_text(exc))
+
+
+def explain_on(connection: Connection, statement: str, parameters: Any) -> QueryPlan:
+    """EXPLAIN ``statement`` on ``connection`` (a sync one: an async engine's, inside
+    ``AsyncConnection.run_sync``), rolled back; an error is kept in the plan, not raised."""
+    dialect = connection.dialect.name
+    plan = unsupported(dialect)
+    if plan is not None:
+        return plan
+    try:
+        rows = connection.exec_driver_sql(
+            _PREFIX[dialect] + statement, _first_parameters(parameters)
+        ).all()
+        connection.rollback()
+        lines = tuple(str(row[-1] if dialect == "sqlite" else row[0]) for row in rows)
+        if dialect == "sqlite":
+            scans = sqlite_scans(statement, lines)
+        else:
+            scans = postgresql_scans(statement, lines)
+        scans = [
+            Scan(scan.table, scan.columns, _leading_columns(connection, scan.table))
+            for scan in scans
+        ]
     except Exception as exc:  # any driver's error: the plan says so instead
-        return QueryPlan(dialect, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return QueryPlan(dialect, error=error_text(exc))
     return QueryPlan(dialect, lines, tuple(scans))

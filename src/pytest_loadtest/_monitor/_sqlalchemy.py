@@ -22,7 +22,9 @@ Through SQLAlchemy's event API (imported only when a watch starts):
   ``Engine.connect()``, ``Session`` and ``raw_connection()`` all check out through it.
 
 After the run, ``stop()`` removes every listener, then EXPLAINs the ``explain`` statements with
-the largest total time on a connection of its own, with their first seen parameters.
+the largest total time on a connection of its own, with their first seen parameters; through
+an async engine (or its ``sync_engine``), in a coroutine on an event loop
+(:mod:`._explain_async`): the loop the users ran on if it still runs, else a new one.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy as np
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._monitor._explain import explain as explain_statement
+from pytest_loadtest._monitor._explain_async import explain_async, running_loop
 from pytest_loadtest._monitor._statements import (
     NO_OPERATION,
     DatabaseStats,
@@ -133,6 +136,8 @@ class DatabaseWatch:
         # an AsyncEngine's events and pool are those of its sync_engine
         sync_engine: Any = getattr(engine, "sync_engine", engine)
         self.engine: Engine = sync_engine
+        self._proxy: Any = engine if sync_engine is not engine else None  # the AsyncEngine
+        self._is_async = bool(getattr(sync_engine.dialect, "is_async", False))
         self.explain = explain
         self.window = window
         self._flush_at = flush_at
@@ -157,6 +162,7 @@ class DatabaseWatch:
         self._statements: dict[str, StatementStats] = {}
         self._errors = 0
         self._pool_lock = threading.Lock()
+        self._loop: Any = None  # an async engine's: the event loop of its last checkout
         self._checked_out = 0
         self._waiting = 0
         self._pool = PoolStats(type(self.engine.pool).__name__)
@@ -305,10 +311,21 @@ class DatabaseWatch:
             key=lambda s: s.total_ms,
             reverse=True,
         )
-        for statement in candidates[: self.explain]:
-            text = raw_by_key.get(statement.sql)
-            if text is not None:
-                statement.plan = explain_statement(self.engine, text, self._first_parameters[text])
+        chosen = [(s, raw_by_key[s.sql]) for s in candidates[: self.explain] if s.sql in raw_by_key]
+        if self._is_async:  # in a coroutine, on an event loop
+            plans = explain_async(
+                self.engine,
+                [(text, self._first_parameters[text]) for _, text in chosen],
+                proxy=self._proxy,
+                loop=self._loop,
+            )
+        else:
+            plans = [
+                explain_statement(self.engine, text, self._first_parameters[text])
+                for _, text in chosen
+            ]
+        for (statement, _), plan in zip(chosen, plans, strict=True):
+            statement.plan = plan
 
     # -- pool ------------------------------------------------------------------------------------
     def _window_of(self, now: int) -> float:
@@ -317,6 +334,8 @@ class DatabaseWatch:
     def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         now = self._clock()
         record.info[self._key] = now
+        if self._is_async:  # where EXPLAIN can use this pool after the run, if still running
+            self._loop = running_loop() or self._loop
         window = self._window_of(now)
         with self._pool_lock:
             pool = self._pool

@@ -209,6 +209,7 @@ def _notes(view: ResultView) -> str:
     if result.recovery:
         told = recovery_text(result.recovery)
         notes.append(told[:1].upper() + told[1:])
+    notes.extend(line[:1].upper() + line[1:] for line in view.plans_not_taken)
     notes.extend(
         f"Bottleneck: {finding.title} ({finding.evidence}). "
         f"Recommendation: {finding.recommendation}"

@@ -264,6 +264,7 @@ def _notes(view: ResultView, no_sla: bool, verbose: int = 1) -> list[str]:
         )
     if result.recovery:
         notes.append(f"{name}: {recovery_text(result.recovery)}")
+    notes.extend(f"{name}: {line}" for line in view.plans_not_taken)
     if result.late_calls:
         notes.append(
             f"{name}: {result.late_calls} calls reached the timeline after their window closed "

@@ -206,6 +206,26 @@ class ResultView:
         return title(self.test_id, self.name)
 
     @property
+    def plans_not_taken(self) -> list[str]:
+        """One line per watched engine with statements whose EXPLAIN failed: the engine, how
+        many, and the first reason (their full scans are unknown: ``missing_index`` is blind
+        to them)."""
+        lines = []
+        for database in self.result.databases:
+            plans = [s["plan"] for s in database.get("statements", ()) if s.get("plan")]
+            reasons = [str(plan["error"]) for plan in plans if plan.get("error")]
+            if not reasons:
+                continue
+            others = len(set(reasons)) - 1
+            more = f" (and {others} other reason{'s' if others != 1 else ''})" if others else ""
+            lines.append(
+                f"no query plan for {len(reasons)} of {len(plans)} statements EXPLAINed on "
+                f"{name_text(database.get('name', '?'))}, so missing_index could not look at "
+                f"them: {one_line(reasons[0], 300)}{more}"
+            )
+        return lines
+
+    @property
     def verdict(self) -> Verdict:
         """See :func:`verdict`."""
         return verdict(self.result)
