@@ -12,10 +12,14 @@
    ``--users``, for ``--seconds``: achieved rate as a share of the asked one, dropped
    iterations, start lag p50/p99.
 
+``--loop uvloop`` runs the users (and the plain loop beside them) on uvloop; ``--loops N``
+spreads the engine's closed-model users over N loop threads.
+
 Every figure is printed as a ratio within one run: the machine may be noisy.
 
     python benchmarks/async_users.py [--seconds 10] [--users 1000] [--nap 0.05]
                                      [--big-users 10000] [--big-seconds 10] [--rate 10000]
+                                     [--loop asyncio|uvloop] [--loops 1]
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ import time
 
 import psutil
 
+from pytest_loadtest._engine._async import new_event_loop
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
 from pytest_loadtest._settings._layers import resolve_settings
 
 
-def plain_loop(users: int, nap: float, seconds: float) -> tuple[float, float, float]:
+def plain_loop(
+    users: int, nap: float, seconds: float, kind: str = "asyncio"
+) -> tuple[float, float, float]:
     """``(iterations/s, p50 ms, CPU-s per 1,000 iterations)`` of ``users`` coroutines on one
     plain asyncio loop, each timing ``await asyncio.sleep(nap)`` in a loop."""
     durations: list[int] = []
@@ -53,7 +60,11 @@ def plain_loop(users: int, nap: float, seconds: float) -> tuple[float, float, fl
         await asyncio.gather(*(one() for _ in range(users)))
 
     cpu = time.process_time()
-    asyncio.run(main())
+    loop = new_event_loop(kind)
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
     cpu = time.process_time() - cpu
     n = len(durations)
     return n / seconds, statistics.median(durations) / 1e6, cpu / n * 1000
@@ -68,7 +79,10 @@ def engine_run(
     async def sleeper() -> None:
         await asyncio.sleep(nap)
 
-    crowd = {"max_users": users, **profile} if profile else {"users": users}
+    loop = {"loop": profile.pop("loop", "asyncio"), "loops": profile.pop("loops", 1)}
+    crowd = {"max_users": users, **profile} if profile else {"users": users, **loop}
+    if profile:
+        crowd["loop"] = loop["loop"]
     settings = resolve_settings(
         [("benchmark", {**crowd, "duration": seconds, "monitor_interval": 0, "seed": 1})]
     )
@@ -96,12 +110,16 @@ def main() -> None:
     parser.add_argument("--big-users", type=int, default=10_000)
     parser.add_argument("--big-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=10_000.0)
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--loops", type=int, default=1)
     args = parser.parse_args()
     users, nap, seconds = args.users, args.nap, args.seconds
     ideal = users / nap
+    kind = {"loop": args.loop, "loops": args.loops}
+    print(f"loop {args.loop}, engine loops {args.loops} (closed model)")
 
-    rate, p50, cpu_k = plain_loop(users, nap, seconds)
-    result, cpu = engine_run(users, nap, seconds)
+    rate, p50, cpu_k = plain_loop(users, nap, seconds, args.loop)
+    result, cpu = engine_run(users, nap, seconds, **kind)
     engine_cpu_k = cpu / max(result.total, 1) * 1000
     print(f"{users:,} users awaiting {nap * 1000:g} ms for {seconds:g} s (ideal {ideal:,.0f}/s)")
     print(f"  plain asyncio loop  {rate:>9,.0f}/s  {rate / ideal:5.1%} of ideal  p50 {p50:6.2f} ms")
@@ -118,7 +136,9 @@ def main() -> None:
     big = args.big_users
     rss_before = psutil.Process().memory_info().rss / 1e6
     holder: list[tuple[LoadResult, float]] = []
-    run = threading.Thread(target=lambda: holder.append(engine_run(big, 1.0, args.big_seconds)))
+    run = threading.Thread(
+        target=lambda: holder.append(engine_run(big, 1.0, args.big_seconds, **kind))
+    )
     run.start()
     rss_peak = rss_peak_during(run)
     big_result, _ = holder[0]
@@ -130,7 +150,7 @@ def main() -> None:
     )
 
     rate_asked = args.rate
-    open_result, _ = engine_run(users, nap, seconds, rate=rate_asked)
+    open_result, _ = engine_run(users, nap, seconds, rate=rate_asked, loop=args.loop)
     lag = open_result.start_lag
     print(
         f"open model: {rate_asked:,.0f}/s asked, each awaiting {nap * 1000:g} ms, {users:,} users"
