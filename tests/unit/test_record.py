@@ -87,7 +87,7 @@ def test_a_record_survives_json_and_back() -> None:
     _feed([recorder], seed=1)
     record = _record(
         recorder,
-        figures=DriverFigures(4, 100, 3, {2: 3}, corrected=True),
+        figures=DriverFigures(4, 100, 3, {2: 3}, corrected=True, threads=2),
         hung={"get": 2},
         idle_users=1,
         interrupted=True,
@@ -107,3 +107,17 @@ def test_nothing_to_merge_and_mismatched_windows_are_errors() -> None:
         RunRecord.merge([one, other])
     with pytest.raises(ValueError, match="version"):
         RunRecord.from_dict({"record_version": 99})
+
+
+@pytest.mark.parametrize(("threads", "flagged"), [(0, True), (1, False), (4, False)])
+def test_gil_contention_counts_threads_not_async_users(threads: int, flagged: bool) -> None:
+    """1,000 users at 95% CPU: GIL contention with a thread each (0: one per user), none with
+    the one or few event-loop threads of async users."""
+    from pytest_loadtest._engine._build import build_result
+    from pytest_loadtest._settings._layers import resolve_settings
+
+    recorder = Recorder(0, exact_windows=True)
+    _feed([recorder], seed=3)
+    record = _record(recorder, figures=DriverFigures(1000, threads=threads), cpu_utilisation=0.95)
+    settings = resolve_settings([("test", {"users": 1000, "seed": 1})])
+    assert build_result(record, settings).gil_contention is flagged

@@ -87,6 +87,8 @@ class LoopUsers(ABC):
         self._real = isinstance(context.clock, SystemClock)
         self._calls = [coroutine_caller(t, watching=work.watching) for t in work.plan.tasks]
         self.loops = settings.loops
+        #: event-loop threads the users ran on (with ``arun``: the test's one)
+        self.loop_threads = 1
         self.loop_name = settings.loop
         self._go = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
@@ -139,6 +141,7 @@ class LoopUsers(ABC):
             if host is not None:
                 self._run_hosted(host, users)
             else:
+                self.loop_threads = max(1, min(self.loops, len(users)))
                 shards = [users[i :: self.loops] for i in range(min(self.loops, len(users)))]
                 others = [
                     threading.Thread(

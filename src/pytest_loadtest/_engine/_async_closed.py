@@ -48,8 +48,8 @@ class AsyncClosedDriver(LoopUsers):
         return len(self._began) - len(self._ended)
 
     def finish(self) -> DriverFigures:
-        """The most users that were inside their loop at once."""
-        return DriverFigures(peak_active=self._peak)
+        """The most users that were inside their loop at once; the loop threads."""
+        return DriverFigures(peak_active=self._peak, threads=self.loop_threads)
 
     def main(self) -> None:
         """Wait for the deadline, or for every user to finish (iterations ran out: then a user

@@ -67,8 +67,10 @@ class AsyncOpenDriver(LoopUsers):
             context.settle(lambda: self._busy == 0, lambda: self._last_done, self.stop_timeout)
 
     def finish(self) -> DriverFigures:
-        """Every due iteration started or dropped: see :class:`OpenLedger`."""
-        return self.ledger.figures()
+        """Every due iteration started or dropped: see :class:`OpenLedger`; one loop thread."""
+        figures = self.ledger.figures()
+        figures.threads = 1
+        return figures
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:

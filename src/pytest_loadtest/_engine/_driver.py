@@ -30,7 +30,8 @@ class DriverFigures:
     once. ``scheduled``/``dropped``/``dropped_by_window``: the open model's iterations due in the
     run and those that found no free user (by window index). ``corrected``: latencies are measured
     from each iteration's intended start, with service times and start lags recorded beside them
-    (coordinated omission corrected).
+    (coordinated omission corrected). ``threads``: the threads the users ran on, when not one
+    per user (async users: their event-loop threads); 0 for one thread per user.
     """
 
     peak_active: int = 0
@@ -38,6 +39,7 @@ class DriverFigures:
     dropped: int = 0
     dropped_by_window: dict[int, int] = field(default_factory=dict)
     corrected: bool = False
+    threads: int = 0
 
 
 class Driver(Protocol):

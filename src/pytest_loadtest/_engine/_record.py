@@ -148,6 +148,7 @@ class RunRecord:
                 "dropped": figures.dropped,
                 "dropped_by_window": {str(k): v for k, v in figures.dropped_by_window.items()},
                 "corrected": figures.corrected,
+                "threads": figures.threads,
             },
             "late_calls": self.late_calls,
             "hung": dict(self.hung),
@@ -184,6 +185,7 @@ class RunRecord:
                 dropped=int(figures["dropped"]),
                 dropped_by_window={int(k): int(v) for k, v in figures["dropped_by_window"].items()},
                 corrected=bool(figures["corrected"]),
+                threads=int(figures.get("threads", 0)),
             ),
             late_calls=int(data["late_calls"]),
             hung={str(k): int(v) for k, v in data["hung"].items()},
@@ -319,4 +321,5 @@ def _merge_figures(figures: Sequence[DriverFigures]) -> DriverFigures:
         dropped=sum(f.dropped for f in figures),
         dropped_by_window=dropped_by_window,
         corrected=any(f.corrected for f in figures),
+        threads=sum(f.threads for f in figures),
     )
