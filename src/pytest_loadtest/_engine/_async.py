@@ -202,6 +202,8 @@ class LoopUsers(ABC):
     async def _run(self, users: list[VirtualUser]) -> None:
         loop = asyncio.get_running_loop()
         state = self._loops[loop] = _Loop(loop, asyncio.Event())
+        period = self.context.tick_ns / NS / 2
+        state.turner = loop.call_later(period, _turn, state, period)
         try:
             if self.context.stopping:
                 return
@@ -209,6 +211,8 @@ class LoopUsers(ABC):
         finally:
             self._loops.pop(loop, None)
             state.stopped.set()
+            if state.turner is not None:
+                state.turner.cancel()
         for task in list(self._tasks):  # a bug of the driver's in a user: the run stops
             if task.get_loop() is loop and task.done() and not task.cancelled():
                 self._fatal = self._fatal or task.exception()
@@ -296,10 +300,12 @@ class LoopUsers(ABC):
         vu.buffer(op).append(now() - t0)
         return True
 
-    async def _flush(self, vu: VirtualUser, t: int) -> None:
+    async def _flush(self, vu: VirtualUser, t: int, *, yielded: bool = True) -> None:
         """Hand this user's durations over; past its share of the backlog, yield to the loop
-        until the collector folded enough (never block the loop). Also yields once, so that a
-        target that never awaits cannot hold the loop for more than a check."""
+        until the collector folded enough (never block the loop). Unless the user ``yielded``
+        to the loop since its last flush, also yields once, so that a target that never awaits
+        cannot hold the loop for more than a check (a yield per check of every user cost a
+        third of the loop's work)."""
         recorder = self.work.recorder
         vu.flush(t, wait=False)
         if recorder.over_limit(vu):
@@ -310,7 +316,7 @@ class LoopUsers(ABC):
                     break
                 await asyncio.sleep(RELIEVE_POLL)
                 recorder.wanted.set()
-        else:
+        elif not yielded:
             await asyncio.sleep(0)
 
     async def _sleep_until(self, due: int) -> bool:
@@ -362,6 +368,15 @@ class _Loop:
     loop: asyncio.AbstractEventLoop
     stopped: asyncio.Event
     sleepers: set[asyncio.Future[None]] = field(default_factory=set)
+    #: a count the loop raises every half tick: a user that sees it changed since it last
+    #: looked has yielded to the loop in between (callbacks only run when tasks yield)
+    turns: int = 0
+    turner: asyncio.TimerHandle | None = None
+
+
+def _turn(state: _Loop, period: float) -> None:
+    state.turns += 1
+    state.turner = state.loop.call_later(period, _turn, state, period)
 
 
 def _on_stop(state: _Loop) -> None:

@@ -109,11 +109,14 @@ class AsyncClosedDriver(LoopUsers):
             if not await self._hook(vu, hook):
                 return False
         check_at = 0
+        state = self._state()
+        seen = state.turns  # the first check yields: every user starts before one runs on
         try:
             while True:
                 t0 = now()
                 if t0 >= check_at:
-                    await self._flush(vu, t0)
+                    await self._flush(vu, t0, yielded=state.turns != seen)
+                    seen = state.turns
                     check_at = self._check(vu, t0)
                     if check_at < 0:
                         return True
