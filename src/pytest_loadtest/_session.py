@@ -290,16 +290,27 @@ class LoadSession:
         except SettingError:
             return 0
 
-    def to_confirm(self, results: Sequence[LoadResult]) -> bool:
-        """Does this attempt of a test fail on an SLA breach that a run of the test again may
-        not confirm? Not when breaches do not fail (``--load-no-sla``), nor after a run that was
+    def to_confirm(self, test_id: str, results: Sequence[LoadResult]) -> bool:
+        """Does this attempt of a test fail on an SLA breach or a regression against the
+        baseline (``--load-compare-fail``) that a run of the test again may not confirm? Not
+        on a breach when breaches do not fail (``--load-no-sla``), nor after a run that was
         interrupted, stopped or left calls hung."""
         runs = [r for r in results if r.probe is None]
-        return (
-            not self.no_sla
-            and any(not r.passed for r in runs)
-            and not any(r.interrupted or r.stopped_by or r.hung for r in runs)
-        )
+        if any(r.interrupted or r.stopped_by or r.hung for r in runs):
+            return False
+        if not self.no_sla and any(not r.passed for r in runs):
+            return True
+        return self.baseline is not None and bool(self.baseline.test_failure(test_id, results))
+
+    def attempts(self, test_id: str, results: Sequence[LoadResult]) -> list[dict[str, Any]]:
+        """This attempt of a test's runs in brief (``result.attempts`` of the next one): each
+        run's SLA breaches, and the test's regressions against the baseline on its first run."""
+        attempts = [r.attempt() for r in results]
+        regression = self.baseline.test_failure(test_id, results) if self.baseline else ""
+        if regression and attempts:
+            lines = [line.strip(" -") for line in regression.splitlines()[1:]]
+            attempts[0]["regressions"] = lines or [regression]
+        return attempts
 
     def spool_for_workers(self) -> str:
         """The directory xdist workers leave interrupted runs in (made on first use)."""
@@ -346,8 +357,12 @@ class LoadSession:
 
         failed = [r for r in results if not r.passed and r.probe is None]
         messages = [failure_message(failed)] if failed and not self.no_sla else []
-        if self.baseline is not None:
-            messages.append(self.baseline.test_failure(test_id, results))
+        if self.baseline is not None and (
+            regressed := self.baseline.test_failure(test_id, results)
+        ):
+            messages.append(regressed)
+            for result in results:
+                result.regressed = True
         return "\n".join(m for m in messages if m)
 
     def finish(self, config: object, *, failed: bool, metadata: Mapping[str, Any]) -> None:

@@ -302,8 +302,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         state = _state(item.config)
         failure = state.test_failure(item.nodeid, runner.results)
         if failure:
-            if state.to_confirm(runner.results):
-                item.stash[_BREACHED] = [r.attempt() for r in runner.results]
+            if state.to_confirm(item.nodeid, runner.results):
+                item.stash[_BREACHED] = state.attempts(item.nodeid, runner.results)
             _fail(failure)
     return outcome
 

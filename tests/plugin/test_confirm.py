@@ -103,3 +103,60 @@ def test_a_bad_confirm_is_a_usage_error(pytester: pytest.Pytester, bad: str) -> 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*confirm*{bad}*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+SLOW_ONCE = """
+import os
+import pathlib
+import time
+import pytest
+
+def checkout():
+    time.sleep(0.025 if SLOW else 0.001)
+
+@pytest.mark.load(users=10, duration="1s")
+def test_shop(load_runner):
+    global SLOW
+    tried = pathlib.Path("tried")
+    mode = os.environ.get("LOADTEST_SLOW", "")
+    SLOW = mode == "always" or (mode == "once" and not tried.exists())
+    tried.touch()
+    load_runner.run(checkout)
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "outcome", "line"),
+    [
+        (
+            "once",
+            "passed",
+            "*test_shop* regressed against the baseline on 1 of 2 runs of the test and passed on "
+            "the last (confirm=1): not confirmed, taken as noise; first: *p50 of all operations*",
+        ),
+        (
+            "always",
+            "failed",
+            "*regressed against the baseline on each of its 2 runs of the test (confirm=1: "
+            "confirmed)*",
+        ),
+    ],
+)
+def test_confirm_runs_a_regressing_test_again(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    outcome: str,
+    line: str,
+) -> None:
+    """A regression against the baseline (``--load-compare-fail``) is confirmed like a breach:
+    25x slower on the first run only passes on the second; 25x slower each time fails."""
+    pytester.makepyfile(test_shop=SLOW_ONCE)
+    pytester.runpytest("-m", "load", "--load-save=base").assert_outcomes(passed=1)
+    (pytester.path / "tried").unlink()
+    monkeypatch.setenv("LOADTEST_SLOW", mode)
+    result = pytester.runpytest(
+        "-m", "load", "--load-compare-fail=p50:50%,p95:+10ms", "--load-confirm=1"
+    )
+    result.assert_outcomes(**{outcome: 1})
+    result.stdout.fnmatch_lines([line])

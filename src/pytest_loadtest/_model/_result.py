@@ -129,6 +129,7 @@ class LoadResult(CallStatsMixin):
     #: (``confirm``), oldest first: ``{"calls", "p95", "error_rate", "breaches"}`` each
     #: (breaches as messages; none when that earlier run of it held its SLA)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    regressed: bool = False  # its test failed on a regression against the baseline
 
     @property
     def memory_growth(self) -> float:
@@ -335,6 +336,7 @@ class LoadResult(CallStatsMixin):
             "memory": self.memory,
             "recovery": self.recovery,
             "attempts": self.attempts,
+            "regressed": self.regressed,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -384,4 +386,5 @@ class LoadResult(CallStatsMixin):
             memory=data.get("memory"),
             recovery=dict(data["recovery"]) if data.get("recovery") else None,
             attempts=list(data.get("attempts", [])),
+            regressed=bool(data.get("regressed", False)),
         )

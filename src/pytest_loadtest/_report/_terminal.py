@@ -276,22 +276,25 @@ def _notes(view: ResultView, no_sla: bool, verbose: int = 1) -> list[str]:
 def attempts_text(result: LoadResult) -> str:
     """What the confirming runs of the test (``confirm``) found for this run: its earlier
     breaches were confirmed, or taken as noise. ``""`` when no earlier run of it breached."""
-    breached = [attempt for attempt in result.attempts if attempt.get("breaches")]
+    breached = [a for a in result.attempts if a.get("breaches") or a.get("regressions")]
     if not breached:
         return ""
     runs = len(result.attempts) + 1
     confirm = result.settings.get("confirm", runs - 1)
-    breaches = breached[0]["breaches"]
+    first = breached[0]
+    breaches = [*first.get("breaches", ()), *first.get("regressions", ())]
     why = one_line(str(breaches[0]), LINE_LIMIT)
     more = f" and {len(breaches) - 1} more" if len(breaches) > 1 else ""
-    if result.passed:
+    what = "breached its SLA" if first.get("breaches") else "regressed against the baseline"
+    failed = len(breached)
+    if result.passed and not result.regressed:
         return (
-            f"breached its SLA on {len(breached)} of {runs} runs of the test and passed on the "
-            f"last (confirm={confirm}): a breach not confirmed, taken as noise; first: {why}{more}"
+            f"{what} on {failed} of {runs} runs of the test and passed on the last "
+            f"(confirm={confirm}): not confirmed, taken as noise; first: {why}{more}"
         )
-    count = "each of its" if len(breached) == runs - 1 else f"{len(breached) + 1} of"
+    count = "each of its" if failed == runs - 1 else f"{failed + 1} of"
     return (
-        f"breached its SLA on {count} {runs} runs of the test (confirm={confirm}: confirmed); "
+        f"{what} on {count} {runs} runs of the test (confirm={confirm}: confirmed); "
         f"first: {why}{more}; last:"
     )
 
