@@ -5,6 +5,9 @@ does this); unset, the service is healthy:
 
 - ``slow`` or ``slow=SECONDS``: every transaction holds its connection that much longer
   (0.3s by default), as a missing index or a slow disk would; latency SLAs must fail.
+- ``slower`` or ``slower=FACTOR``: every transaction takes FACTOR times as long (1.25 by
+  default: a real 25% slowdown), holding its connection meanwhile; a regression check against a
+  baseline of the healthy service must catch it (``scripts/regression-check``).
 - ``lossy`` or ``lossy=N``: every Nth write (10th by default) is rolled back while its caller is
   told it succeeded, as a missing commit would; the integrity checks must fail.
 """
@@ -23,7 +26,14 @@ from sqlalchemy.orm import Session
 
 from .app import Transactions
 
-__all__ = ["FAULT_ENV", "LossyTransactions", "SlowTransactions", "fault_from_env", "transactions"]
+__all__ = [
+    "FAULT_ENV",
+    "LossyTransactions",
+    "SlowTransactions",
+    "SlowerTransactions",
+    "fault_from_env",
+    "transactions",
+]
 
 #: The environment variable that breaks the service on purpose.
 FAULT_ENV: Final = "LOADTEST_EXAMPLE_FAULT"
@@ -53,6 +63,32 @@ class SlowTransactions(Transactions):
             yield session
 
 
+class SlowerTransactions(Transactions):
+    """Every transaction takes ``factor`` times as long, holding its connection meanwhile."""
+
+    def __init__(self, engine: Engine, factor: float) -> None:
+        super().__init__(engine)
+        self.factor = factor
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A query session that is ``factor`` times as slow."""
+        with super().read() as session:
+            session.connection()  # the transaction begins: what it waited for is not its work
+            began = time.perf_counter()
+            yield session
+            time.sleep((self.factor - 1) * (time.perf_counter() - began))
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write session that is ``factor`` times as slow."""
+        with super().write() as session:
+            session.connection()  # BEGIN IMMEDIATE on SQLite: the wait for the lock is not work
+            began = time.perf_counter()
+            yield session
+            time.sleep((self.factor - 1) * (time.perf_counter() - began))
+
+
 class LossyTransactions(Transactions):
     """Every ``every``-th commit is a rollback, and nobody is told."""
 
@@ -78,13 +114,17 @@ def fault_from_env() -> str:
     try:
         if name == "slow":
             float(value or 0)
+        elif name == "slower":
+            if float(value or 1.25) < 1:
+                raise ValueError(value)
         elif name == "lossy":
             int(value or 1)
         elif name not in ("", "none"):
             raise ValueError(name)
     except ValueError:
         raise ValueError(
-            f"{FAULT_ENV}={fault!r}: expected slow, slow=SECONDS, lossy or lossy=N"
+            f"{FAULT_ENV}={fault!r}: expected slow, slow=SECONDS, slower, slower=FACTOR (>= 1), "
+            "lossy or lossy=N"
         ) from None
     return "" if name == "none" else fault
 
@@ -94,6 +134,8 @@ def transactions(engine: Engine, fault: str) -> Transactions:
     name, _, value = fault.partition("=")
     if name == "slow":
         return SlowTransactions(engine, float(value or 0.3))
+    if name == "slower":
+        return SlowerTransactions(engine, float(value or 1.25))
     if name == "lossy":
         return LossyTransactions(engine, int(value or 10))
     return Transactions(engine)
