@@ -230,3 +230,36 @@ def test_an_operation_reads_the_same_in_the_table_and_the_messages(tmp_path: Pat
     assert "p95 of operation login (hook) was " in login.message()
     assert any(line.strip().startswith("login (hook) ") for line in comparison.lines())
     assert "'login'" not in "\n".join(comparison.lines())
+
+
+@pytest.mark.parametrize(
+    ("baseline_ms", "current_ms", "fails"),
+    [
+        (None, None, True),  # unknown: judged as measured
+        (1.0, 1.0, True),  # as fast: as measured
+        (1.0, 0.5, True),  # faster now: never stricter than measured
+        (1.0, 2.2, False),  # 2.2x slower machine: twice the latency is allowed for
+        (1.0, 1.4, True),  # 1.4x slower machine: 2x the latency is still past +10% after it
+    ],
+)
+def test_a_slower_machine_is_allowed_for_never_a_faster_one(
+    tmp_path: Path, baseline_ms: float | None, current_ms: float | None, fails: bool
+) -> None:
+    old = result(1, operations=OPS)
+    old.reference_ms = baseline_ms
+    baseline = _baseline(tmp_path, old)
+    slow = result(2, operations=OPS, slower=2.0, n=10_000)
+    slow.reference_ms = current_ms
+    comparison = compare(baseline, [slow], parse_checks("p95:10%"), metadata=_meta())
+    (total,) = [c for c in comparison.checks if c.key.operation is None]
+    assert total.failed is fails
+    if current_ms and baseline_ms and current_ms > baseline_ms:
+        assert total.allowance == pytest.approx(current_ms / baseline_ms)
+        assert total.judged == pytest.approx(total.current / total.allowance)
+        assert f"allowing for a machine {current_ms / baseline_ms:.2f}x slower" in total.message()
+        assert any(
+            "the machine ran" in w and "the checks allow for it" in w for w in comparison.warnings
+        )
+    else:
+        assert total.allowance == 1.0
+        assert "allowing for" not in total.message()

@@ -92,11 +92,24 @@ class CheckResult:
     current: float
     noise: Noise
     kind: str = "task"  # of the operation: "task", "step" or "hook" (see operation_label)
+    #: how many times slower the machine ran than at the baseline (>= 1; see speed_allowance)
+    allowance: float = 1.0
+
+    @property
+    def judged(self) -> float:
+        """The current figure as checked: a latency divided (a throughput multiplied) by the
+        :attr:`allowance`; the error rate as it is."""
+        definition = self.check.definition
+        if self.allowance <= 1 or definition.is_fraction:
+            return self.current
+        if definition.higher_is_better:
+            return self.current * self.allowance
+        return self.current / self.allowance
 
     @property
     def exceeded(self) -> bool:
         """The change is past the threshold (noise aside)."""
-        return self.check.exceeded(self.baseline, self.current)
+        return self.check.exceeded(self.baseline, self.judged)
 
     @property
     def failed(self) -> bool:
@@ -121,6 +134,11 @@ class CheckResult:
             f"{check.format_value(self.current)}, baseline {check.format_value(self.baseline)} "
             f"({check.change_text(self.baseline, self.current)}), "
         )
+        if self.judged != self.current:
+            head += (
+                f"{check.format_value(self.judged)} allowing for a machine "
+                f"{self.allowance:.2f}x slower than at the baseline (reference workload), "
+            )
         if self.status == LOW_SAMPLE:
             return head + f"not checked: {self.noise.detail}"
         if not self.exceeded:
@@ -141,6 +159,7 @@ class CheckResult:
             "metric": self.check.metric,
             "baseline": self.baseline,
             "current": self.current,
+            "allowance": self.allowance,
             "threshold": self.check.threshold,
             "status": self.status,
             "noise": self.noise.detail,
@@ -262,6 +281,7 @@ def compare(
         )
         comparison.rows.append(Row(entry.key, entry.kind, old.total, entry.total, deltas))
         known = {d.metric: d.noise for d in deltas}
+        allowance = speed_allowance(old, entry)
         for check in checks:
             verdict = known.get(check.metric) or noise(check.metric)
             comparison.checks.append(
@@ -272,10 +292,17 @@ def compare(
                     entry.value(check.metric),
                     verdict,
                     entry.kind,
+                    allowance,
                 )
             )
         changes = _load_changes(old, entry)
         run = (entry.key.test_id, entry.key.run)
+        if allowance > 1 and entry.key.operation is None:
+            comparison.warnings.append(
+                f"{entry.key.test_id} [{entry.key.run}]: the machine ran {allowance:.2f}x slower "
+                f"than at the baseline (reference workload {old.reference_ms:.3g}ms -> "
+                f"{entry.reference_ms:.3g}ms): the checks allow for it"
+            )
         if changes and run not in settings_noted:
             settings_noted.add(run)
             comparison.warnings.append(
@@ -284,6 +311,14 @@ def compare(
             )
     comparison.warnings.extend(_low_sample_warnings(comparison.checks))
     return comparison
+
+
+def speed_allowance(baseline: Entry, current: Entry) -> float:
+    """How many times slower the machine ran for ``current`` than for ``baseline``, by their
+    reference times; 1 when it ran as fast or faster, or either is unknown (never stricter)."""
+    if not baseline.reference_ms or not current.reference_ms:
+        return 1.0
+    return max(1.0, current.reference_ms / baseline.reference_ms)
 
 
 def _where(key: EntryKey, kind: str) -> str:

@@ -144,6 +144,8 @@ class Entry(CallStatsMixin):
     window_calls: tuple[int, ...] = ()  # calls of each full measured window
     load: dict[str, Any] = field(default_factory=dict)
     plugin_version: str = ""
+    #: how fast the machine ran (the run's reference time, ms; see ``_monitor._speed``)
+    reference_ms: float | None = None
     _ranks: Ranks | None = field(default=None, repr=False)
 
     @property
@@ -202,6 +204,7 @@ def entries_from_result(result: LoadResult, version: str | None = None) -> list[
             window_calls=_full_windows(rows, window, end),
             load=load,
             plugin_version=version,
+            reference_ms=result.reference_ms,
         )
 
     entries = []

@@ -124,6 +124,7 @@ def _monitoring(
     resources = watched.get("resources")
     databases = watched.get("database", [])
     allocations = watched.get("allocations", [])
+    result.reference_ms = watched.get("speed")
     if resources is not None:
         result.resources = resources.to_dict()
         by_window = resources.by_window(result.window)

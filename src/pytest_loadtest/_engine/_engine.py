@@ -175,6 +175,7 @@ class Engine:
         if settings.tracemalloc:
             warmup = settings.warmup
             watchers.append(("allocations", _monitor.AllocationTracker(warmup_s=warmup)))
+        watchers += [("speed", _monitor.SpeedProbe())] if self.system_clock else []  # machine speed
         return watchers
 
     def _run(self, watchers: list[tuple[str, Any]]) -> RunRecord:

@@ -130,6 +130,7 @@ class LoadResult(CallStatsMixin):
     #: (breaches as messages; none when that earlier run of it held its SLA)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     regressed: bool = False  # its test failed on a regression against the baseline
+    reference_ms: float | None = None  # how fast the machine ran: a reference loop's median time
 
     @property
     def memory_growth(self) -> float:
@@ -337,6 +338,7 @@ class LoadResult(CallStatsMixin):
             "recovery": self.recovery,
             "attempts": self.attempts,
             "regressed": self.regressed,
+            "reference_ms": self.reference_ms,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -387,4 +389,5 @@ class LoadResult(CallStatsMixin):
             recovery=dict(data["recovery"]) if data.get("recovery") else None,
             attempts=list(data.get("attempts", [])),
             regressed=bool(data.get("regressed", False)),
+            reference_ms=float(data["reference_ms"]) if data.get("reference_ms") else None,
         )

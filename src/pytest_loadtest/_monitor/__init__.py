@@ -6,6 +6,7 @@ watchers, each with ``start(start_ns)`` before a run and ``stop(end_ns)`` after 
 - :class:`ResourceSampler` -> :class:`ResourceSamples` (process CPU, RSS, threads, fds, IO);
 - :class:`DatabaseWatch` -> :class:`DatabaseStats` (statements, per operation, pool);
 - :class:`AllocationTracker` -> a list of :class:`AllocationSite` (``--load-tracemalloc``);
+- :class:`SpeedProbe` -> the run's reference time in ms (how fast the interpreter ran);
 
 then :func:`detect` turns a :class:`RunFacts` into findings
 (:mod:`pytest_loadtest._model._finding`),
@@ -22,6 +23,7 @@ from pytest_loadtest._monitor._facts import RunFacts
 from pytest_loadtest._monitor._leaks import AllocationTracker, soak_trend
 from pytest_loadtest._monitor._process import NoProcessReader
 from pytest_loadtest._monitor._resources import ResourceSampler
+from pytest_loadtest._monitor._speed import SpeedProbe
 from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch, reset_operation, set_operation
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "NoProcessReader",
     "ResourceSampler",
     "RunFacts",
+    "SpeedProbe",
     "build_rules",
     "detect",
     "reset_operation",

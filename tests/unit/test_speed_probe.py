@@ -1,0 +1,33 @@
+"""The reference workload and the probe that times it during a run."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from pytest_loadtest._monitor._speed import SpeedProbe, reference_workload
+
+
+def test_the_reference_workload_takes_time_in_proportion_to_its_rounds() -> None:
+    short = min(reference_workload(2_000) for _ in range(5))
+    long = min(reference_workload(200_000) for _ in range(5))
+    assert 0 < short < long
+
+
+def test_the_probe_gives_the_median_of_its_timings_in_ms() -> None:
+    timings = itertools.cycle([3_000_000, 1_000_000, 2_000_000])
+    probe = SpeedProbe(interval=0.001, workload=lambda: next(timings))
+    probe.start()
+    while len(probe._samples) < 3:
+        time.sleep(0.001)
+    median = probe.stop()
+    assert median is not None
+    assert 1.0 <= median <= 3.0  # of samples of 1, 2 and 3 ms
+    assert probe._thread is not None
+    assert not probe._thread.is_alive()
+
+
+def test_a_probe_stopped_before_its_first_timing_has_none() -> None:
+    probe = SpeedProbe(interval=60.0, workload=lambda: 1)
+    probe.start()
+    assert probe.stop() is None
