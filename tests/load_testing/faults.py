@@ -6,8 +6,9 @@ does this); unset, the service is healthy:
 - ``slow`` or ``slow=SECONDS``: every transaction holds its connection that much longer
   (0.3s by default), as a missing index or a slow disk would; latency SLAs must fail.
 - ``slower`` or ``slower=FACTOR``: every transaction takes FACTOR times as long (1.25 by
-  default: a real 25% slowdown), holding its connection meanwhile; a regression check against a
-  baseline of the healthy service must catch it (``scripts/regression-check``).
+  default: a real 25% slowdown), busy on the CPU and holding its connection meanwhile; a
+  regression check against a baseline of the healthy service must catch it
+  (``scripts/regression-check``).
 - ``lossy`` or ``lossy=N``: every Nth write (10th by default) is rolled back while its caller is
   told it succeeded, as a missing commit would; the integrity checks must fail.
 """
@@ -77,7 +78,7 @@ class SlowerTransactions(Transactions):
             session.connection()  # the transaction begins: what it waited for is not its work
             began = time.perf_counter()
             yield session
-            time.sleep((self.factor - 1) * (time.perf_counter() - began))
+            _work((self.factor - 1) * (time.perf_counter() - began))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -86,7 +87,15 @@ class SlowerTransactions(Transactions):
             session.connection()  # BEGIN IMMEDIATE on SQLite: the wait for the lock is not work
             began = time.perf_counter()
             yield session
-            time.sleep((self.factor - 1) * (time.perf_counter() - began))
+            _work((self.factor - 1) * (time.perf_counter() - began))
+
+
+def _work(seconds: float) -> None:
+    """Keep the CPU busy for ``seconds``, as slower code would (a sleep of a fraction of a
+    millisecond overshoots it several-fold on a busy machine, and frees the GIL)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 class LossyTransactions(Transactions):
