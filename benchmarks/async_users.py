@@ -32,7 +32,7 @@ import time
 
 import psutil
 
-from pytest_loadtest._engine._async import new_event_loop
+from pytest_loadtest._engine._loops import new_event_loop
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._http import check_app
 from pytest_loadtest._engine._interrupts import readable_traceback
 from pytest_loadtest._engine._thread import in_thread
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
@@ -206,8 +207,11 @@ class LoadRunner:
                 if "confirm" in values:
                     raise TargetError(_CONFIRM_PER_TEST.format(source=source))
             layers = self._layers.with_call(call, scenario)
-            return plan, layers, self._resolve(layers)
-        except TargetError as exc:
+            resolved = self._resolve(layers)
+            if resolved.app is not None and not resolved.base_url:
+                check_app(resolved.app, plan.is_async)
+            return plan, layers, resolved
+        except (TargetError, ValueError) as exc:
             problem = str(exc)
         self._fail(problem)  # outside the except block: one message, no chained traceback
 

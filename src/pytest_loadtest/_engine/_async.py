@@ -27,10 +27,18 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
+from pytest_loadtest._engine._loops import (
+    Loop,
+    close_clients,
+    new_event_loop,
+    on_stop,
+    turn,
+    wake,
+    wake_all,
+)
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._clock import SystemClock
 from pytest_loadtest._model._metrics import NS
@@ -41,7 +49,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Task
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["LoopUsers", "coroutine_caller", "new_event_loop"]
+__all__ = ["LoopUsers", "coroutine_caller"]
 
 #: Seconds between looks at the backlog while a user waits for the collector to fold it.
 RELIEVE_POLL: Final = 0.005
@@ -92,7 +100,7 @@ class LoopUsers(ABC):
         self.loop_name = settings.loop
         self._go = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
-        self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}  # the users' loops, running
+        self._loops: dict[asyncio.AbstractEventLoop, Loop] = {}  # the users' loops, running
         self._cancelling = False  # the driver cancels hung tasks: CancelledError ends them
         self._fatal: BaseException | None = None
         self._hung: dict[str, int] = {}
@@ -109,7 +117,7 @@ class LoopUsers(ABC):
         self._go.set()
         for state in list(self._loops.values()):
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to wake
-                state.loop.call_soon_threadsafe(_on_stop, state)
+                state.loop.call_soon_threadsafe(on_stop, state)
 
     def user_main(self, vu: VirtualUser) -> None:
         """Not used: every user runs on the loop thread (:meth:`run_users`)."""
@@ -201,13 +209,14 @@ class LoopUsers(ABC):
 
     async def _run(self, users: list[VirtualUser]) -> None:
         loop = asyncio.get_running_loop()
-        state = self._loops[loop] = _Loop(loop, asyncio.Event())
+        state = self._loops[loop] = Loop(loop, asyncio.Event())
         period = self.context.tick_ns / NS / 2
-        state.turner = loop.call_later(period, _turn, state, period)
+        state.turner = loop.call_later(period, turn, state, period)
         try:
             if self.context.stopping:
                 return
             await self._main(users)
+            await close_clients(users)
         finally:
             self._loops.pop(loop, None)
             state.stopped.set()
@@ -217,7 +226,7 @@ class LoopUsers(ABC):
             if task.get_loop() is loop and task.done() and not task.cancelled():
                 self._fatal = self._fatal or task.exception()
 
-    def _state(self) -> _Loop:
+    def _state(self) -> Loop:
         """The running loop's state (on a loop thread)."""
         return self._loops[asyncio.get_running_loop()]
 
@@ -273,10 +282,10 @@ class LoopUsers(ABC):
         running = asyncio.get_running_loop()
         for state in list(self._loops.values()):
             if state.loop is running:
-                _wake_all(state)
+                wake_all(state)
             else:
                 with contextlib.suppress(RuntimeError):  # that loop is closed
-                    state.loop.call_soon_threadsafe(_wake_all, state)
+                    state.loop.call_soon_threadsafe(wake_all, state)
 
     async def _hook(self, vu: VirtualUser, hook: Task) -> bool:
         """Run an ``on_start``/``on_stop`` hook (sync or async), timed; False if it failed."""
@@ -347,54 +356,10 @@ class LoopUsers(ABC):
         loop = asyncio.get_running_loop()
         sleepers = self._loops[loop].sleepers
         future: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_later(seconds, _wake, future)
+        handle = loop.call_later(seconds, wake, future)
         sleepers.add(future)
         try:
             await future
         finally:
             handle.cancel()
             sleepers.discard(future)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-@dataclass(eq=False)
-class _Loop:
-    """One event loop of the users: its stop event and its sleeping users."""
-
-    loop: asyncio.AbstractEventLoop
-    stopped: asyncio.Event
-    sleepers: set[asyncio.Future[None]] = field(default_factory=set)
-    #: a count the loop raises every half tick: a user that sees it changed since it last
-    #: looked has yielded to the loop in between (callbacks only run when tasks yield)
-    turns: int = 0
-    turner: asyncio.TimerHandle | None = None
-
-
-def _turn(state: _Loop, period: float) -> None:
-    state.turns += 1
-    state.turner = state.loop.call_later(period, _turn, state, period)
-
-
-def _on_stop(state: _Loop) -> None:
-    """The run stops (on ``state``'s loop): end its main task's wait, wake its users."""
-    state.stopped.set()
-    _wake_all(state)
-
-
-def _wake_all(state: _Loop) -> None:
-    for future in list(state.sleepers):
-        if not future.done():
-            future.set_result(None)
-
-
-def new_event_loop(name: str) -> asyncio.AbstractEventLoop:
-    """A new event loop of kind ``name`` (``"asyncio"`` or ``"uvloop"``; see ``parse_loop``)."""
-    if name == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()

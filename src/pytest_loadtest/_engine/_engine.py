@@ -2,11 +2,9 @@
 
 The hot path of one measured call is two clock reads, one comparison and one list append. All
 else (stopping, window boundaries, handing durations to the recorder) happens when a user's clock
-passes its next *check* time, at most every ``tick`` seconds. What decides when users run is a
-driver (:data:`DRIVERS`: :class:`~pytest_loadtest._engine._closed.ClosedDriver` for a number of
-users following a profile, :class:`~pytest_loadtest._engine._open.OpenDriver` for iterations
-started at a rate), which sees the run only through its
-:class:`~pytest_loadtest._engine._context.RunContext`.
+passes its next *check* time, at most every ``tick`` seconds. A driver (:data:`DRIVERS`, and
+:data:`ASYNC_DRIVERS` for async targets) decides when users run, a number of them following a
+profile or iterations started at a rate; it sees the run only through its ``RunContext``.
 
 :meth:`Engine.run` runs the users, turns what the recorder holds into a
 :class:`~pytest_loadtest._engine._record.RunRecord` (:meth:`Engine.record`) and builds the
@@ -30,6 +28,7 @@ from pytest_loadtest._engine._closed import ClosedDriver
 from pytest_loadtest._engine._collector import Collector
 from pytest_loadtest._engine._context import RunContext
 from pytest_loadtest._engine._driver import Driver, DriverFactory, LoopDriver
+from pytest_loadtest._engine._http import HttpSetup
 from pytest_loadtest._engine._interrupts import deferred_interrupts
 from pytest_loadtest._engine._open import OpenDriver
 from pytest_loadtest._engine._record import RunRecord
@@ -118,6 +117,7 @@ class Engine:
             exact_windows=exact_windows,
         )
         self.work = Work(plan, self.recorder, self.clock.now_ns, watching=bool(self.watch))
+        self.work.http = HttpSetup.of(settings, plan.is_async)
         self.driver: Driver = driver_for(plan, settings)(self.context, self.work, settings)
         self.context.spawn = self.add_user
         self.context.on_stop(self.driver.wake_all)

@@ -42,6 +42,7 @@ class VirtualUser:
         "_buffers",
         "_clock",
         "_errors",
+        "_http",
         "_loop",
         "_outer",
         "_recorder",
@@ -79,6 +80,7 @@ class VirtualUser:
         self._seen_errors: set[tuple[int, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.watching = False  # a database watch attributes statements to the running step
+        self._http: Any = None  # HttpSetup of the run, then this user's client (vu.http)
 
     def __repr__(self) -> str:
         return f"<VirtualUser {self.id} iteration={self.iteration}>"
@@ -127,12 +129,14 @@ class VirtualUser:
         """Durations this user handed over that are not folded yet."""
         return self._submitted - self.drained
 
-    def record_error(self, op: int, start_ns: int, exc: BaseException) -> None:
+    def record_error(
+        self, op: int, start_ns: int, exc: BaseException, type_name: str | None = None
+    ) -> None:
         """Count a failed call; keep the first message and traceback of each exception type.
 
         Counts wait in this user's own table until :meth:`flush`, like durations: every call in
         it started in the current span (``start_ns`` is in it)."""
-        key = (op, type(exc).__name__)
+        key = (op, type_name or type(exc).__name__)
         errors = self._errors
         errors[key] = errors.get(key, 0) + 1
         if key not in self._seen_errors:
@@ -146,8 +150,20 @@ class VirtualUser:
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(coroutine)
 
+    @property
+    def http(self) -> Any:
+        """This user's HTTP client (``SyncHttp``, or ``AsyncHttp`` for async targets), made on
+        first use: see :mod:`._http` and the README's "Web apps"."""
+        make = getattr(self._http, "client_for", None)  # the run's HttpSetup: not made yet
+        if make is not None:
+            self._http = make(self)
+        return self._http
+
     def close(self) -> None:
-        """Release the event loop, if any."""
+        """Release the event loop and the sync HTTP client, if any."""
+        close = getattr(getattr(self._http, "client", None), "close", None)
+        if close is not None:
+            close()
         if self._loop is not None:
             self._loop.close()
             self._loop = None
@@ -220,7 +236,7 @@ class Work:
     their own (named ``"<hook> (on_start)"`` when a task has the same name).
     """
 
-    __slots__ = ("callers", "hook_ops", "now", "plan", "recorder", "task_ops", "watching")
+    __slots__ = ("callers", "hook_ops", "http", "now", "plan", "recorder", "task_ops", "watching")
 
     def __init__(
         self, plan: Plan, recorder: Recorder, now: Callable[[], int], *, watching: bool
@@ -229,6 +245,7 @@ class Work:
         self.recorder = recorder
         self.now = now
         self.watching = watching
+        self.http: Any = None  # the run's HttpSetup (vu.http), set by the engine
         self.callers = [self._caller(t) for t in plan.tasks]
         self.task_ops = [recorder.operation(t.name, "task") for t in plan.tasks]
         self.hook_ops: dict[str, int] = {}
@@ -267,6 +284,7 @@ class Work:
         """A new virtual user of this run."""
         vu = VirtualUser(user_id, seed, self.recorder, self.now)
         vu.watching = self.watching
+        vu._http = self.http
         return vu
 
     def pick(self, vu: VirtualUser) -> int:

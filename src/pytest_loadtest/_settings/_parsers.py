@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from pytest_loadtest._model._units import (
 
 __all__ = [
     "ThinkTime",
+    "app_kind",
+    "parse_app",
+    "parse_base_url",
     "parse_bool",
     "parse_detectors",
     "parse_loop",
@@ -240,6 +244,58 @@ def parse_watch(value: object) -> tuple[Any, ...]:
         if not hasattr(target, "dialect") or not hasattr(target, "pool"):
             raise ValueError(f"{engine!r} is not a SQLAlchemy engine")
     return engines
+
+
+def app_kind(app: object) -> str:
+    """``"asgi"`` or ``"wsgi"``; ``ValueError`` for anything else."""
+    call = getattr(app, "__call__", None)  # noqa: B004 - a class or a function alike
+    if call is None:
+        raise ValueError(f"{_short(app)} is not an ASGI or WSGI app (not callable)")
+    if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call):
+        return "asgi"
+    try:
+        params = inspect.signature(app if inspect.isfunction(app) else call).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if len(params) == 2:
+        return "wsgi"
+    if len(params) == 3:  # an ASGI app written without async def at its top (middleware)
+        return "asgi"
+    raise ValueError(
+        f"{_short(app)} is not an ASGI app (async (scope, receive, send)) or a WSGI "
+        "app ((environ, start_response))"
+    )
+
+
+def parse_app(value: object) -> object:
+    """An ASGI or WSGI app for ``vu.http`` (``None``: none)."""
+    if value is None:
+        return None
+    app_kind(value)
+    return value
+
+
+def parse_base_url(value: object) -> str | None:
+    """Where ``vu.http`` sends requests: an ``http://`` or ``https://`` URL with a host."""
+    from urllib.parse import urlsplit
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{_short(value)} is not a URL")
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{_short(text)} is not an http:// or https:// URL with a host")
+    return text
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}..."
 
 
 def parse_detectors(value: object) -> dict[str, Any]:

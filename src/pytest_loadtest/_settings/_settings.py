@@ -51,6 +51,8 @@ class LoadSettings:
     confirm: int = DEFAULTS["confirm"]
     loops: int = DEFAULTS["loops"]
     loop: str = DEFAULTS["loop"]
+    base_url: str | None = DEFAULTS["base_url"]
+    app: Any = DEFAULTS["app"]
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from pytest_loadtest._settings._parsers import ThinkTime
 
 __all__ = [
     "SettingSpec",
+    "app_text",
     "detectors_dict",
     "engine_names",
     "sla_dict",
@@ -124,3 +125,13 @@ def _argtype(spec: SettingSpec) -> Callable[[str], object]:
 
     parse.__name__ = spec.name  # argparse names the type in some messages
     return parse
+
+
+def app_text(value: Any) -> str | None:
+    """An app as ``to_dict()`` shows it: its type's qualified name."""
+    if value is None:
+        return None
+    kind = type(value)
+    return (
+        f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else repr(value)
+    )

@@ -20,6 +20,8 @@ from typing import Any, Final
 from pytest_loadtest._model._units import parse_duration
 from pytest_loadtest._settings._parsers import (
     ThinkTime,
+    parse_app,
+    parse_base_url,
     parse_bool,
     parse_confirm,
     parse_detectors,
@@ -38,6 +40,7 @@ from pytest_loadtest._settings._parsers import (
 )
 from pytest_loadtest._settings._spec import (
     SettingSpec,
+    app_text,
     detectors_dict,
     engine_names,
     sla_dict,
@@ -262,6 +265,23 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "async targets: the event loop of their users, 'asyncio' or 'uvloop' (the uvloop extra). "
         "Default asyncio.",
         "NAME",
+    ),
+    SettingSpec(
+        "base_url",
+        None,
+        parse_base_url,
+        "where vu.http sends requests: an http:// or https:// URL; given on the command line it "
+        "also replaces a test's app=, turning an in-process test into a networked one.",
+        "URL",
+    ),
+    SettingSpec(
+        "app",
+        None,
+        parse_app,
+        "an ASGI or WSGI app that vu.http calls in process",
+        cli=False,
+        ini=False,
+        show=app_text,
     ),
 )
 
