@@ -38,7 +38,13 @@ from pytest_loadtest._report._view import (
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult, OperationStats
 
-__all__ = ["attempts_text", "failure_message", "summary_lines", "user_property"]
+__all__ = [
+    "attempts_text",
+    "failure_message",
+    "sample_verdict",
+    "summary_lines",
+    "user_property",
+]
 
 _COLUMNS: Final = ("load", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
 _LATENCIES: Final = ("p50", "p95", "p99", "max")
@@ -62,8 +68,21 @@ def _verdict(view: ResultView, no_sla: bool) -> str:
     if step is not None:
         return step
     if view.verdict is Verdict.FAIL:
-        return "BREACH" if no_sla else "FAIL"
+        weak = sample_verdict(view.result)
+        if weak == "inconclusive":
+            return weak if no_sla else "INCONCLUSIVE"
+        return ("BREACH" if no_sla else "FAIL") + (" low-n" if weak else "")
     return "pass" if view.verdict is Verdict.PASS else "-"
+
+
+def sample_verdict(result: LoadResult) -> str:
+    """What a failing result's breaches rest on: ``"inconclusive"`` when each is a percentile
+    target on fewer calls than ``min_samples``, ``"low sample"`` when each is one of those or a
+    percentile missed on fewer calls than it needs to mean much, else ``""`` (a plain breach)."""
+    breaches = result.sla_breaches
+    if not breaches or not all(b.low_sample for b in breaches):
+        return ""
+    return "inconclusive" if all(b.inconclusive for b in breaches) else "low sample"
 
 
 def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
@@ -324,9 +343,15 @@ def failure_message(results: Sequence[LoadResult]) -> str:
             load = f"{view.load} with at most {result.users} users"
         else:
             load = f"{result.users} user{'s' if result.users != 1 else ''}"
+        what = {
+            "": "breached its SLA",
+            "low sample": "breached its SLA on a low sample",
+            "inconclusive": f"is inconclusive: an SLA percentile rests on fewer calls than "
+            f"min_samples={result.settings.get('min_samples')} requires",
+        }[sample_verdict(result)]
         lines.append(
             # repr escapes what a terminal would act on; the name is cut first
-            f"load test {cut(result.name, NAME_LIMIT)!r} breached its SLA ({result.total:,} calls, "
+            f"load test {cut(result.name, NAME_LIMIT)!r} {what} ({result.total:,} calls, "
             f"{load}, {result.duration:.1f}s, "
             f"p95 {figure_text(result, 'p95')}, "
             f"errors {percent_text(result.error_rate)}):"

@@ -23,6 +23,7 @@ from pytest_loadtest._settings._parsers import (
     parse_bool,
     parse_confirm,
     parse_detectors,
+    parse_min_samples,
     parse_optional_count,
     parse_positive_duration,
     parse_rate,
@@ -230,10 +231,21 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "detectors",
         None,
         parse_detectors,
+    parse_min_samples,
         "bottleneck detector thresholds",
         cli=False,
         ini=False,
         show=detectors_dict,
+    ),
+    SettingSpec(
+        "min_samples",
+        0,
+        parse_min_samples,
+        "fewest calls an SLA percentile target (p50 ... p99.9, overall or of an operation) must "
+        "rest on: on fewer, the target is inconclusive and the test fails, saying so, whatever "
+        "the figure. Default 0: no minimum (a percentile missed on fewer calls than it needs to "
+        "mean much, p95 200 or p99 1,000, still fails, as a low-sample breach).",
+        "N",
     ),
     SettingSpec(
         "confirm",
