@@ -231,7 +231,6 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "detectors",
         None,
         parse_detectors,
-    parse_min_samples,
         "bottleneck detector thresholds",
         cli=False,
         ini=False,
@@ -243,8 +242,8 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         parse_min_samples,
         "fewest calls an SLA percentile target (p50 ... p99.9, overall or of an operation) must "
         "rest on: on fewer, the target is inconclusive and the test fails, saying so, whatever "
-        "the figure. Default 0: no minimum (a percentile missed on fewer calls than it needs to "
-        "mean much, p95 200 or p99 1,000, still fails, as a low-sample breach).",
+        "the figure; a percentile missed on fewer calls than it needs to mean much (p95 200, "
+        "p99 1,000) fails as a low-sample breach either way. Default 0 (no minimum).",
         "N",
     ),
     SettingSpec(
