@@ -152,3 +152,36 @@ def test_bad_marker_value(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["ERROR: @pytest.mark.load of test_low.py::test_missed: invalid min_samples=True: *"]
     )
+
+
+def test_assert_no_findings_fails_like_a_breach(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_loadtest import assert_no_findings
+        from pytest_loadtest._model._finding import Finding
+
+        @pytest.mark.load(users=1, iterations=5)
+        def test_reads(load_runner):
+            result = load_runner.run(lambda: None)
+            assert_no_findings(result, "missing_index")  # none found: passes
+            result.findings.append(Finding(
+                "missing_index", "Full scan of clients", "SCAN clients in 12 statements",
+                "CREATE INDEX ix_clients_email ON clients (email)", "high"))
+            assert_no_findings(result, "missing_index", "n_plus_one")
+        """
+    )
+    result = pytester.runpytest("-m", "load")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            '>*assert_no_findings(result, "missing_index", "n_plus_one")',
+            "E *AssertionError: load test '<lambda>' found 1 bottleneck it must not have "
+            "(missing_index, n_plus_one; 5 calls, 1 user, *s):",
+            "E *  - missing_index (high): Full scan of clients",
+            "E *    evidence: SCAN clients in 12 statements",
+            "E *    advice: CREATE INDEX ix_clients_email ON clients (email)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Finding(kind=*")  # no repr
+    result.stdout.no_fnmatch_line("*_findings.py*")  # the helper's own frame is hidden
