@@ -3,6 +3,11 @@
 ``LOADTEST_DATABASE_URL`` points the suite at a server (each test gets a schema of its own);
 unset, each test gets a SQLite file in its ``tmp_path``. ``LOADTEST_VOLUME_ROWS`` sets the rows
 of the volume tests (1,000,000 by default).
+
+The set-up scales with the load the test will run (``load_runner.settings()``: the marker, or
+``--load-users`` above it): the service's connection pool has a connection per user (as many as
+the database server has free), so that ``--load-users=200`` tests the service, not a pool sized
+for 20 users.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Final, Protocol
 import pytest
 from sqlalchemy.engine import make_url
 
+from pytest_loadtest import LoadRunner, LoadSettings
+
 from .actions import Workload
-from .app import App, Database, PoolSettings, Seeded, database_url, seed
+from .app import App, Database, PoolSettings, Seeded, connections_free, database_url, seed
 from .faults import fault_from_env, transactions
 
 #: Rows of the volume tests, unless LOADTEST_VOLUME_ROWS says otherwise.
@@ -58,6 +65,18 @@ def fault() -> str:
         pytest.fail(str(exc), pytrace=False)
 
 
+def peak_users(settings: LoadSettings) -> int:
+    """Users that call the service at once in a run with ``settings``: the closed model's peak;
+    an open model's ``max_users`` is a bound, not a load, so the default pool's capacity."""
+    return settings.peak_users if settings.model == "closed" else PoolSettings().capacity
+
+
+def scaled_pool(load_runner: LoadRunner) -> PoolSettings:
+    """A connection for each user the test's run will have, as many as the server has free."""
+    users = peak_users(load_runner.settings())
+    return PoolSettings.for_users(users, limit=connections_free(database_url()))
+
+
 class MakeWorkload(Protocol):
     """The ``make_workload`` fixture's signature."""
 
@@ -74,10 +93,11 @@ class MakeWorkload(Protocol):
 
 
 @pytest.fixture
-def make_workload(tmp_path: Path, fault: str) -> Iterator[MakeWorkload]:
+def make_workload(tmp_path: Path, fault: str, load_runner: LoadRunner) -> Iterator[MakeWorkload]:
     """Build a workload over a new, seeded database; each is dropped after the test.
 
-    ``doomed`` seeded clients (the highest ids) are left for the ``delete`` action.
+    ``doomed`` seeded clients (the highest ids) are left for the ``delete`` action. The pool,
+    unless given, has a connection for each user of the test's run (:func:`scaled_pool`).
     """
     databases: list[Database] = []
 
@@ -93,7 +113,10 @@ def make_workload(tmp_path: Path, fault: str) -> Iterator[MakeWorkload]:
         workdir = tmp_path / f"db{len(databases)}"
         workdir.mkdir()
         database = Database.create(
-            database_url(), workdir, pool=pool or PoolSettings(), server_settings=server_settings
+            database_url(),
+            workdir,
+            pool=pool or scaled_pool(load_runner),
+            server_settings=server_settings,
         )
         databases.append(database)
         seeded = seed(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_loadtest import LoadRunner, VirtualUser
+from pytest_loadtest import LoadRunner, VirtualUser, assert_no_findings
 
 from .actions import Workload, scenario
-from .app import COUNTRIES, TIERS, PoolSettings
+from .app import COUNTRIES, TIERS
 from .checks import check_integrity, successes
 from .conftest import MakeWorkload
 
@@ -72,9 +72,12 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 
     assert result.total <= result.settings["iterations"]
     check_integrity(workload)  # reads changed nothing
-    # indexed keyset pages on a pool big enough: the watch finds nothing to blame in the database
-    database = {"slow_statement", "missing_index", "n_plus_one", "pool_saturation"}
-    assert not [f for f in result.findings if f.kind in database], result.findings
+    # indexed keyset pages: the watch finds nothing to blame in the database; nor in the pool,
+    # which has a connection per user (conftest), unless the server had too few to give
+    database = ["slow_statement", "missing_index", "n_plus_one"]
+    if app.database.engine.pool.size() >= result.users:  # type: ignore[attr-defined]
+        database.append("pool_saturation")
+    assert_no_findings(result, *database)
 
 
 @pytest.mark.load(
@@ -86,10 +89,11 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 )
 def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """50 users update 20 clients, so that many update the same row at once: none is lost."""
-    # A connection per user, as a server with 50 worker threads would have: with fewer, the
-    # pool hands connections unfairly and some users wait the whole run for their first one
-    # (test_connection_pool_saturation is about that).
-    workload = make_workload(pool=PoolSettings(size=50, max_overflow=0))
+    # A connection per user (make_workload's pool, scaled to --load-users), as a server with a
+    # worker thread per user would have: with fewer, the pool hands connections unfairly and
+    # some users wait the whole run for their first one (test_connection_pool_saturation is
+    # about that).
+    workload = make_workload()
     app, ledger = workload.app, workload.ledger
     hot = range(1, 21)
 
@@ -122,7 +126,10 @@ def test_delete_with_cascade_under_load(
     load_runner: LoadRunner, make_workload: MakeWorkload
 ) -> None:
     """Clients are deleted while others browse and add projects; their projects go with them."""
-    workload = make_workload(clients=800, projects_per_client=4, doomed=600)
+    # a doomed client for each delete the run may make: 2 in 5 of its iterations, and a margin
+    iterations = load_runner.settings().iterations or 1_000
+    doomed = max(600, iterations * 3 // 5)
+    workload = make_workload(clients=doomed + 200, projects_per_client=4, doomed=doomed)
     ops = {"delete": 2.0, "add_project": 1.0, "browse": 2.0}
 
     result = load_runner.run(scenario(workload, "delete under load", ops))
