@@ -119,6 +119,8 @@ def make_workload(tmp_path: Path, fault: str, load_runner: LoadRunner) -> Iterat
             server_settings=server_settings,
         )
         databases.append(database)
+        if pool is None:  # a connection per user: open them before the run, as a server would
+            database.warm(database.engine.pool.size())  # type: ignore[attr-defined]
         seeded = seed(
             database, clients=clients, projects_per_client=projects_per_client, users=users
         )
