@@ -72,12 +72,16 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 
     assert result.total <= result.settings["iterations"]
     check_integrity(workload)  # reads changed nothing
-    # indexed keyset pages: the watch finds nothing to blame in the database; nor in the pool,
-    # which has a connection per user (conftest), unless the server had too few to give
-    database = ["slow_statement", "missing_index", "n_plus_one"]
-    if app.database.engine.pool.size() >= result.users:  # type: ignore[attr-defined]
-        database.append("pool_saturation")
-    assert_no_findings(result, *database)
+    # indexed keyset pages, one query each: the watch finds nothing to blame in the database
+    blame = ["missing_index", "n_plus_one"]
+    # nor in its timings, unless the users queued for the interpreter (the summary's GIL note:
+    # with 200 threads even BEGIN then takes 80ms) rather than for the database; nor in the
+    # pool, which has a connection per user (conftest) unless the server had too few to give
+    if not result.gil_contention:
+        blame.append("slow_statement")
+        if app.database.engine.pool.size() >= result.users:  # type: ignore[attr-defined]
+            blame.append("pool_saturation")
+    assert_no_findings(result, *blame)
 
 
 @pytest.mark.load(
