@@ -185,3 +185,21 @@ def test_assert_no_findings_fails_like_a_breach(pytester: pytest.Pytester) -> No
     )
     result.stdout.no_fnmatch_line("*Finding(kind=*")  # no repr
     result.stdout.no_fnmatch_line("*_findings.py*")  # the helper's own frame is hidden
+
+
+def test_a_capacity_step_on_too_few_calls_does_not_hold(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.load(sla={"p50": "10s"})
+        def test_capacity(load_runner):
+            kwargs = dict(start=1, step=1, step_duration="0.2s", limit=2)
+            held = load_runner.find_capacity(lambda: None, **kwargs)
+            assert held.capacity == 2
+            unjudged = load_runner.find_capacity(lambda: None, min_samples=10**8, **kwargs)
+            assert unjudged.capacity is None
+            assert unjudged.reason.startswith("inconclusive: p50 of all operations rests on")
+        """
+    )
+    pytester.runpytest("-m", "load").assert_outcomes(passed=1)

@@ -146,7 +146,13 @@ class Check:
                 "few calls to judge; run longer or with more users, or lower min_samples"
             )
             return Breach(
-                self.metric, self.operation, measured, self.threshold, message, True, True
+                self.metric,
+                self.operation,
+                measured,
+                self.threshold,
+                message,
+                low_sample=True,
+                inconclusive=True,
             )
         if self.passed(measured):
             return None
