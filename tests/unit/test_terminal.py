@@ -11,6 +11,7 @@ from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample
+from pytest_loadtest._report._markdown import markdown_summary
 from pytest_loadtest._report._terminal import failure_message, summary_lines, user_property
 
 MS = 1_000_000
@@ -139,6 +140,10 @@ def test_a_failure_resting_on_low_samples_says_so_in_the_verdict() -> None:
     ]
     rows = _table(summary_lines([low, inconclusive], no_sla=True))[1:]
     assert [row.split("  ")[-1].strip() for row in rows] == ["BREACH low-n", "inconclusive"]
+    summary = markdown_summary([low, mixed, inconclusive])
+    assert "| low | ❌ fail (low sample) |" in summary
+    assert "| mixed | ❌ fail |" in summary
+    assert "| few | ❌ fail (inconclusive) |" in summary
 
 
 def test_failure_message_of_a_low_sample_says_what_the_figure_rests_on() -> None:

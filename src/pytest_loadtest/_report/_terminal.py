@@ -31,6 +31,7 @@ from pytest_loadtest._report._view import (
     percent_text,
     property_ms,
     rate_text,
+    sample_verdict,
     title,
     views,
 )
@@ -38,13 +39,7 @@ from pytest_loadtest._report._view import (
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult, OperationStats
 
-__all__ = [
-    "attempts_text",
-    "failure_message",
-    "sample_verdict",
-    "summary_lines",
-    "user_property",
-]
+__all__ = ["attempts_text", "failure_message", "summary_lines", "user_property"]
 
 _COLUMNS: Final = ("load", "calls", "calls/s", "err%", "p50", "p95", "p99", "max", "SLA")
 _LATENCIES: Final = ("p50", "p95", "p99", "max")
@@ -73,16 +68,6 @@ def _verdict(view: ResultView, no_sla: bool) -> str:
             return weak if no_sla else "INCONCLUSIVE"
         return ("BREACH" if no_sla else "FAIL") + (" low-n" if weak else "")
     return "pass" if view.verdict is Verdict.PASS else "-"
-
-
-def sample_verdict(result: LoadResult) -> str:
-    """What a failing result's breaches rest on: ``"inconclusive"`` when each is a percentile
-    target on fewer calls than ``min_samples``, ``"low sample"`` when each is one of those or a
-    percentile missed on fewer calls than it needs to mean much, else ``""`` (a plain breach)."""
-    breaches = result.sla_breaches
-    if not breaches or not all(b.low_sample for b in breaches):
-        return ""
-    return "inconclusive" if all(b.inconclusive for b in breaches) else "low sample"
 
 
 def _table(items: Sequence[ResultView], no_sla: bool) -> list[list[str]]:
