@@ -4,10 +4,12 @@
 unset, each test gets a SQLite file in its ``tmp_path``. ``LOADTEST_VOLUME_ROWS`` sets the rows
 of the volume tests (1,000,000 by default).
 
-The set-up scales with the load the test will run (``load_runner.settings()``: the marker, or
-``--load-users`` above it): the service's connection pool has a connection per user (as many as
-the database server has free), so that ``--load-users=200`` tests the service, not a pool sized
-for 20 users.
+Set-up that depends on the load scales with the load the test will run
+(``load_runner.settings()``: the marker, or ``--load-users`` above it): ``pool=PER_USER`` gives
+the service a connection per user (as many as the database server has free), so that
+``--load-users=200`` tests the service, not a pool sized for 20 users. Tests that write keep the
+default pool: SQLite has one writer, and 100 connections waiting in its busy handler serve
+writes slower than 30 waiting in the pool's queue.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -77,6 +79,10 @@ def scaled_pool(load_runner: LoadRunner) -> PoolSettings:
     return PoolSettings.for_users(users, limit=connections_free(database_url()))
 
 
+#: ``make_workload(pool=PER_USER)``: a connection per user of the run, opened before it starts.
+PER_USER: Final = "per user"
+
+
 class MakeWorkload(Protocol):
     """The ``make_workload`` fixture's signature."""
 
@@ -87,7 +93,7 @@ class MakeWorkload(Protocol):
         projects_per_client: int = ...,
         users: int = ...,
         doomed: int = ...,
-        pool: PoolSettings | None = ...,
+        pool: PoolSettings | Literal["per user"] | None = ...,
         server_settings: Mapping[str, str] | None = ...,
     ) -> Workload: ...
 
@@ -96,8 +102,9 @@ class MakeWorkload(Protocol):
 def make_workload(tmp_path: Path, fault: str, load_runner: LoadRunner) -> Iterator[MakeWorkload]:
     """Build a workload over a new, seeded database; each is dropped after the test.
 
-    ``doomed`` seeded clients (the highest ids) are left for the ``delete`` action. The pool,
-    unless given, has a connection for each user of the test's run (:func:`scaled_pool`).
+    ``doomed`` seeded clients (the highest ids) are left for the ``delete`` action. ``pool``:
+    the service's pool, :data:`PER_USER` (:func:`scaled_pool`, opened before the run, as a
+    server warms its pool) or ``None`` (the default 20 + 10).
     """
     databases: list[Database] = []
 
@@ -107,19 +114,20 @@ def make_workload(tmp_path: Path, fault: str, load_runner: LoadRunner) -> Iterat
         projects_per_client: int = 3,
         users: int = 50,
         doomed: int = 0,
-        pool: PoolSettings | None = None,
+        pool: PoolSettings | Literal["per user"] | None = None,
         server_settings: Mapping[str, str] | None = None,
     ) -> Workload:
+        settings = scaled_pool(load_runner) if pool == PER_USER else pool
         workdir = tmp_path / f"db{len(databases)}"
         workdir.mkdir()
         database = Database.create(
             database_url(),
             workdir,
-            pool=pool or scaled_pool(load_runner),
+            pool=settings if isinstance(settings, PoolSettings) else PoolSettings(),
             server_settings=server_settings,
         )
         databases.append(database)
-        if pool is None:  # a connection per user: open them before the run, as a server would
+        if pool == PER_USER:  # otherwise the first call of each user opens its connection
             database.warm(database.engine.pool.size())  # type: ignore[attr-defined]
         seeded = seed(
             database, clients=clients, projects_per_client=projects_per_client, users=users

@@ -16,7 +16,7 @@ from pytest_loadtest import LoadRunner, VirtualUser, assert_no_findings
 from .actions import Workload, scenario
 from .app import COUNTRIES, TIERS
 from .checks import check_integrity, successes
-from .conftest import MakeWorkload
+from .conftest import PER_USER, MakeWorkload
 
 
 @pytest.mark.load(
@@ -54,8 +54,9 @@ def test_100_simultaneous_client_creations(load_runner: LoadRunner, workload: Wo
     duration="60s",
     sla={"p95": "250ms", "p99": "1s", "error_rate": 0, "throughput_min": 100},
 )
-def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> None:
+def test_1000_paginated_reads(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """1,000 reads of random pages by 10 users; every page holds exactly the right clients."""
+    workload = make_workload(pool=PER_USER)  # a connection per user: 10, or --load-users
     app, clients = workload.app, workload.seeded.clients
     per_page = 20
     pages = clients // per_page
@@ -93,11 +94,11 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 )
 def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """50 users update 20 clients, so that many update the same row at once: none is lost."""
-    # A connection per user (make_workload's pool, scaled to --load-users), as a server with a
-    # worker thread per user would have: with fewer, the pool hands connections unfairly and
+    # A connection per user (PER_USER: 50, or --load-users), as a server with a worker thread
+    # per user would have: with fewer, the pool hands connections unfairly and
     # some users wait the whole run for their first one (test_connection_pool_saturation is
     # about that).
-    workload = make_workload()
+    workload = make_workload(pool=PER_USER)
     app, ledger = workload.app, workload.ledger
     hot = range(1, 21)
 
