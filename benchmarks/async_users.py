@@ -32,8 +32,8 @@ import time
 
 import psutil
 
-from pytest_loadtest._engine._loops import new_event_loop
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._loops import new_event_loop
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import build_plan
 from pytest_loadtest._settings._layers import resolve_settings

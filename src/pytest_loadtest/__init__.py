@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._model._sla import SLA, Breach, parse_sla
     from pytest_loadtest._model._stats import LatencyHistogram
     from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
+    from pytest_loadtest._report._findings import assert_no_findings
     from pytest_loadtest._runner import LoadRunner
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import Scenario, TargetError
@@ -51,6 +52,7 @@ __all__ = [
     "TimelineRow",
     "VirtualUser",
     "__version__",
+    "assert_no_findings",
     "parse_sla",
 ]
 
@@ -77,6 +79,7 @@ _HOMES = {
     "ThinkTime": "_settings._parsers",
     "TimelineRow": "_model._timeline",
     "VirtualUser": "_engine._users",
+    "assert_no_findings": "_report._findings",
     "parse_sla": "_model._sla",
 }
 

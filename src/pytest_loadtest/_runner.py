@@ -94,6 +94,16 @@ class LoadRunner:
             plan, _, resolved = self._prepare(target, ("load_runner.run() argument", settings))
             return self._run(plan, resolved)
 
+    def settings(self, **settings: Any) -> LoadSettings:
+        """The settings a ``run(target, **settings)`` of this test would use: the command line,
+        these arguments, the marker, the ini file, the defaults (a seed left to chance is drawn
+        again by the run). For set-up that scales with the load: a pool of
+        ``load_runner.settings().peak_users`` connections, an account for every user."""
+        source = "load_runner.settings() argument"
+        if "confirm" in settings:
+            self._fail(_CONFIRM_PER_TEST.format(source=source))
+        return self._resolve(self._layers.with_call((source, settings)))
+
     @contextlib.contextmanager
     def _interruptible(self) -> Iterator[None]:
         """Ctrl-C anywhere inside (preparing, running, after the result): hand every result of

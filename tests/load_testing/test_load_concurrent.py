@@ -11,7 +11,7 @@ from pytest_loadtest import LoadRunner
 
 from .actions import Workload, bind, scenario
 from .checks import check_integrity, successes
-from .conftest import MakeWorkload
+from .conftest import MakeWorkload, peak_users
 
 WORKFLOW_STEPS = ("login", "browse", "create", "update", "logout")
 
@@ -78,7 +78,8 @@ def test_100_simultaneous_form_submissions(load_runner: LoadRunner, workload: Wo
 )
 def test_200_active_sessions(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """200 users log in, stay logged in while browsing, and log out at the end."""
-    workload = make_workload(users=200)
+    # an account for each user (200, or as many as --load-users gives)
+    workload = make_workload(users=max(200, peak_users(load_runner.settings())))
     sessions = scenario(
         workload,
         "200 sessions",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_loadtest import LoadRunner, VirtualUser
+from pytest_loadtest import LoadRunner, VirtualUser, assert_no_findings
 
 from .actions import Workload, scenario
-from .app import COUNTRIES, TIERS, PoolSettings
+from .app import COUNTRIES, TIERS
 from .checks import check_integrity, successes
-from .conftest import MakeWorkload
+from .conftest import PER_USER, MakeWorkload
 
 
 @pytest.mark.load(
@@ -48,14 +48,19 @@ def test_100_simultaneous_client_creations(load_runner: LoadRunner, workload: Wo
     assert app.clients.count() == workload.seeded.clients + successes(result)
 
 
+#: Users of the page reads: the load their timing checks were written for.
+READERS = 10
+
+
 @pytest.mark.load(
-    users=10,
+    users=READERS,
     iterations=1_000,
     duration="60s",
     sla={"p95": "250ms", "p99": "1s", "error_rate": 0, "throughput_min": 100},
 )
-def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> None:
+def test_1000_paginated_reads(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """1,000 reads of random pages by 10 users; every page holds exactly the right clients."""
+    workload = make_workload(pool=PER_USER)  # a connection per user: 10, or --load-users
     app, clients = workload.app, workload.seeded.clients
     per_page = 20
     pages = clients // per_page
@@ -72,9 +77,15 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 
     assert result.total <= result.settings["iterations"]
     check_integrity(workload)  # reads changed nothing
-    # indexed keyset pages on a pool big enough: the watch finds nothing to blame in the database
-    database = {"slow_statement", "missing_index", "n_plus_one", "pool_saturation"}
-    assert not [f for f in result.findings if f.kind in database], result.findings
+    # indexed keyset pages, one query each: the watch finds nothing to blame in the database
+    blame = ["missing_index", "n_plus_one"]
+    # nor in its timings, at the load this test was written for. Scaled up (--load-users=200),
+    # the users queue for the interpreter and the CPU, and every statement turns "slow", even
+    # BEGIN (87-124ms on average at 200 users here): the timing checks would blame the
+    # database for the machine, so only the structural ones are held against such a run.
+    if result.users <= READERS:
+        blame += ["slow_statement", "pool_saturation"]
+    assert_no_findings(result, *blame)
 
 
 @pytest.mark.load(
@@ -88,10 +99,11 @@ def test_1000_paginated_reads(load_runner: LoadRunner, workload: Workload) -> No
 )
 def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkload) -> None:
     """50 users update 20 clients, so that many update the same row at once: none is lost."""
-    # A connection per user, as a server with 50 worker threads would have: with fewer, the
-    # pool hands connections unfairly and some users wait the whole run for their first one
-    # (test_connection_pool_saturation is about that).
-    workload = make_workload(pool=PoolSettings(size=50, max_overflow=0))
+    # A connection per user (PER_USER: 50, or --load-users), as a server with a worker thread
+    # per user would have: with fewer, the pool hands connections unfairly and
+    # some users wait the whole run for their first one (test_connection_pool_saturation is
+    # about that).
+    workload = make_workload(pool=PER_USER)
     app, ledger = workload.app, workload.ledger
     hot = range(1, 21)
 
@@ -124,7 +136,10 @@ def test_delete_with_cascade_under_load(
     load_runner: LoadRunner, make_workload: MakeWorkload
 ) -> None:
     """Clients are deleted while others browse and add projects; their projects go with them."""
-    workload = make_workload(clients=800, projects_per_client=4, doomed=600)
+    # a doomed client for each delete the run may make: 2 in 5 of its iterations, and a margin
+    iterations = load_runner.settings().iterations or 1_000
+    doomed = max(600, iterations * 3 // 5)
+    workload = make_workload(clients=doomed + 200, projects_per_client=4, doomed=doomed)
     ops = {"delete": 2.0, "add_project": 1.0, "browse": 2.0}
 
     result = load_runner.run(scenario(workload, "delete under load", ops))

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from pytest_loadtest import LoadResult, LoadRunner, VirtualUser
+from pytest_loadtest import LoadResult, LoadRunner, VirtualUser, assert_no_findings
 
 from .actions import Workload, scenario
 from .app import NewProject
@@ -67,7 +67,7 @@ def test_steady_mixed_traffic(load_runner: LoadRunner, workload: Workload) -> No
     first, last = _p95_drift(result)
     assert last <= 3 * first + 50, f"p95 drifted from {first:.1f}ms to {last:.1f}ms"
     # a leak-free service: the soak leak detector (RSS slope after warm-up) stays quiet
-    assert not [f for f in result.findings if f.kind == "soak_leak"], result.findings
+    assert_no_findings(result, "soak_leak")
 
 
 @pytest.mark.soak(

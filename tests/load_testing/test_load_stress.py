@@ -43,7 +43,9 @@ def test_connection_pool_saturation(load_runner: LoadRunner, make_workload: Make
     result = load_runner.run(export)
 
     # the watch names the bottleneck: the pool, with its numbers, and a size to grow it to
-    (finding,) = [f for f in result.findings if f.kind == "pool_saturation"]
+    found = [f for f in result.findings if f.kind == "pool_saturation"]
+    assert len(found) == 1, f"one pool finding, not: {[f.title for f in result.findings]}"
+    (finding,) = found
     assert "2/2" in finding.evidence
     assert "timeouts" in finding.evidence
 

@@ -259,3 +259,28 @@ def test_settings_reach_the_virtual_users(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-m", "load")
     result.assert_outcomes(passed=1)
+
+
+def test_load_runner_settings_are_those_a_run_would_use(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_scaled="""
+        import pytest
+
+        @pytest.mark.load(users=3, iterations=2)
+        def test_sized(load_runner):
+            planned = load_runner.settings()
+            print("PLANNED", planned.users, planned.peak_users, load_runner.settings(users=5).users)
+            result = load_runner.run(lambda: None)
+            assert result.users == planned.users
+
+        @pytest.mark.load(users=1, iterations=1)
+        def test_confirm_is_per_test(load_runner):
+            load_runner.settings(confirm=1)
+        """
+    )
+    result = pytester.runpytest("-m", "load", "-s")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*PLANNED 3 3 5*", "*confirm is set per test*"])
+    result = pytester.runpytest("-m", "load", "-s", "--load-users=7", "-k", "sized")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PLANNED 7 7 7*"])  # the command line beats run() arguments

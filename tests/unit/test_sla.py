@@ -227,10 +227,65 @@ def test_low_sample_flag_and_message() -> None:
     stats = FakeStats(total=999, percentiles={99.0: 300.0})
     (breach,) = _evaluate({"p99": 250}, stats)
     assert breach.low_sample
-    assert breach.message.endswith("(from only 999 calls: a p99 needs at least 1000 to mean much)")
+    assert not breach.inconclusive
+    assert breach.message == (
+        "low sample: p99 of all operations was 300.0ms, above the limit 250.0ms; p99 rests on "
+        "999 calls (< 1,000: too few for a p99 to mean much; run longer or with more users)"
+    )
     (enough,) = _evaluate({"p99": 250}, FakeStats(total=1000, percentiles={99.0: 300.0}))
     assert not enough.low_sample
-    assert "from only" not in enough.message
+    assert "rests on" not in enough.message
+
+
+def _min(spec: Mapping[str, object], stats: FakeStats, min_samples: int) -> list[Breach]:
+    return parse_sla(spec).evaluate(stats, {}, min_samples)
+
+
+def test_min_samples_makes_a_passing_percentile_inconclusive() -> None:
+    stats = FakeStats(total=67, percentiles={95.0: 100.0})
+    assert _min({"p95": 250}, stats, 0) == []
+    (breach,) = _min({"p95": 250}, stats, 200)
+    assert breach.inconclusive
+    assert breach.low_sample
+    assert breach.message == (
+        "inconclusive: p95 of all operations rests on 67 calls (< 200, min_samples): 100.0ms met "
+        "the limit 250.0ms, on too few calls to judge; run longer or with more users, or lower "
+        "min_samples"
+    )
+
+
+def test_min_samples_makes_a_missed_percentile_inconclusive() -> None:
+    (breach,) = _min({"p95": 250}, FakeStats(total=67, percentiles={95.0: 451.0}), 100)
+    assert breach.inconclusive
+    assert "p95 of all operations rests on 67 calls (< 100, min_samples): 451.0ms missed" in (
+        breach.message
+    )
+
+
+@pytest.mark.parametrize(("calls", "judged"), [(199, False), (200, True), (5000, True)])
+def test_min_samples_is_a_floor_of_calls(calls: int, judged: bool) -> None:
+    breaches = _min({"p95": 250}, FakeStats(total=calls, percentiles={95.0: 100.0}), 200)
+    assert (breaches == []) is judged
+
+
+def test_min_samples_never_applies_to_non_percentiles() -> None:
+    stats = FakeStats(total=3, max=5.0, mean=5.0, error_rate=0.0, throughput=50.0)
+    spec = {"max": 10, "mean": 10, "error_rate": 0, "throughput_min": 1}
+    assert _min(spec, stats, 1000) == []
+
+
+def test_min_samples_counts_each_operation_on_its_own_calls() -> None:
+    few, many = FakeStats(total=10), FakeStats(total=500)
+    sla = parse_sla({"p95": 100, "operations": {"rare": {"p95": 100}, "busy": {"p99": 100}}})
+    (breach,) = sla.evaluate(FakeStats(total=510), {"rare": few, "busy": many}, 100)
+    assert (breach.operation, breach.inconclusive) == ("rare", True)
+    assert "p95 of operation rare rests on 10 calls (< 100, min_samples)" in breach.message
+
+
+def test_inconclusive_round_trips() -> None:
+    (breach,) = _min({"p95": 250}, FakeStats(total=67), 100)
+    assert Breach.from_dict(breach.to_dict()) == breach
+    assert not Breach.from_dict({**breach.to_dict(), "inconclusive": None}).inconclusive
 
 
 def test_low_sample_never_applies_to_non_percentiles() -> None:
@@ -264,6 +319,7 @@ def test_breach_to_dict() -> None:
         "threshold": 1.0,
         "message": "msg",
         "low_sample": True,
+        "inconclusive": False,
     }
 
 

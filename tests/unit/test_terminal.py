@@ -11,6 +11,7 @@ from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._sla import parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample
+from pytest_loadtest._report._markdown import markdown_summary
 from pytest_loadtest._report._terminal import failure_message, summary_lines, user_property
 
 MS = 1_000_000
@@ -119,7 +120,7 @@ def test_columns_are_aligned() -> None:
 
 def test_verdicts() -> None:
     passing = _single("ok", sla={"p95": 100})
-    failing = _single("slow", sla={"p95": 1})
+    failing = _single("slow", sla={"max": 1})
     plain = _single("plain")
     rows = _table(summary_lines([passing, failing, plain]))[1:]
     assert [row.split()[-1] for row in rows] == ["pass", "FAIL", "-"]
@@ -127,13 +128,49 @@ def test_verdicts() -> None:
     assert rows[0].split()[-1] == "BREACH"
 
 
+def test_a_failure_resting_on_low_samples_says_so_in_the_verdict() -> None:
+    low = _single("low", sla={"p95": 1})  # 50 calls: a p95 needs 200
+    mixed = _single("mixed", sla={"p95": 1, "max": 2})  # max is judged on any sample
+    inconclusive = _single("few", sla={"p95": 100}, settings={"min_samples": 100})
+    rows = _table(summary_lines([low, mixed, inconclusive]))[1:]
+    assert [row.split("  ")[-1].strip() for row in rows] == [
+        "FAIL low-n",
+        "FAIL",
+        "INCONCLUSIVE",
+    ]
+    rows = _table(summary_lines([low, inconclusive], no_sla=True))[1:]
+    assert [row.split("  ")[-1].strip() for row in rows] == ["BREACH low-n", "inconclusive"]
+    summary = markdown_summary([low, mixed, inconclusive])
+    assert "| low | ❌ fail (low sample) |" in summary
+    assert "| mixed | ❌ fail |" in summary
+    assert "| few | ❌ fail (inconclusive) |" in summary
+
+
+def test_failure_message_of_a_low_sample_says_what_the_figure_rests_on() -> None:
+    low = _single("low", sla={"p95": 1})
+    inconclusive = _single("few", sla={"p95": 100}, settings={"min_samples": 100})
+    lines = failure_message([low, inconclusive]).splitlines()
+    assert lines[0].startswith("load test 'low' breached its SLA on a low sample (50 calls,")
+    assert "p95 rests on 50 calls (< 200: too few for a p95 to mean much" in lines[1]
+    assert lines[2].startswith(
+        "load test 'few' is inconclusive: an SLA percentile rests on fewer calls than "
+        "min_samples=100 requires (50 calls,"
+    )
+    assert lines[3] == (
+        "  - inconclusive: p95 of all operations rests on 50 calls (< 100, min_samples): 10.0ms "
+        "met the limit 100.0ms, on too few calls to judge; run longer or with more users, or "
+        "lower min_samples"
+    )
+
+
 def test_breach_notes() -> None:
     failing = _single("slow", sla={"p95": 1, "max": 2})
     lines = summary_lines([failing])
     notes = lines[lines.index("") + 1 :]
     assert notes[:2] == [
-        "slow: SLA breach: p95 of all operations was 10.0ms, above the limit 1.00ms "
-        "(from only 50 calls: a p95 needs at least 200 to mean much)",
+        "slow: SLA breach: low sample: p95 of all operations was 10.0ms, above the limit 1.00ms; "
+        "p95 rests on 50 calls (< 200: too few for a p95 to mean much; run longer or with more "
+        "users)",
         "slow: SLA breach: max of all operations was 10.0ms, above the limit 2.00ms",
     ]
     no_sla = summary_lines([failing], no_sla=True)

@@ -215,7 +215,8 @@ class LoadResult(CallStatsMixin):
             )
         breaches.extend(self._hook_breaches())
         if self.sla is not None:
-            breaches.extend(self.sla.evaluate(self, self.operations))
+            min_samples = int(self.settings.get("min_samples") or 0)
+            breaches.extend(self.sla.evaluate(self, self.operations, min_samples))
         return breaches
 
     def _hook_breaches(self) -> list[Breach]:

@@ -57,7 +57,10 @@ class Breach:
     measured: float
     threshold: float
     message: str
+    #: a percentile missed on fewer calls than it needs to mean much (p95: 200, p99: 1,000)
     low_sample: bool = False
+    #: a percentile target on fewer calls than ``min_samples`` requires: no verdict on its value
+    inconclusive: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -68,6 +71,7 @@ class Breach:
             "threshold": self.threshold,
             "message": self.message,
             "low_sample": self.low_sample,
+            "inconclusive": self.inconclusive,
         }
 
     @classmethod
@@ -80,6 +84,7 @@ class Breach:
             threshold=float(data["threshold"]),
             message=str(data["message"]),
             low_sample=bool(data.get("low_sample", False)),
+            inconclusive=bool(data.get("inconclusive", False)),
         )
 
 
@@ -122,19 +127,36 @@ class Check:
         """A value of this check's metric, with its unit."""
         return self.definition.format(value)
 
-    def evaluate(self, stats: MeasuredStats) -> Breach | None:
-        """A :class:`Breach` if the target is missed, else ``None``."""
+    def evaluate(self, stats: MeasuredStats, min_samples: int = 0) -> Breach | None:
+        """A :class:`Breach` if the target is missed, else ``None``.
+
+        ``min_samples``: fewest calls a percentile target must rest on; on fewer, the target is
+        *inconclusive* (a breach whatever its value, saying so). A percentile missed on fewer
+        calls than it needs to mean much (:func:`min_calls_for_percentile`) is a *low-sample*
+        breach: still a breach, its message saying what it rests on."""
         measured = self.measure(stats)
+        where = self._where(stats)
+        shown, limit = self.definition.format_apart(measured, self.threshold)
+        percentile = self.definition.percentile
+        if percentile is not None and stats.total < min_samples:
+            verdict = "met" if self.passed(measured) else "missed"
+            message = (
+                f"inconclusive: {self.metric} of {where} rests on {stats.total:,} calls "
+                f"(< {min_samples:,}, min_samples): {shown} {verdict} the limit {limit}, on too "
+                "few calls to judge; run longer or with more users, or lower min_samples"
+            )
+            return Breach(
+                self.metric,
+                self.operation,
+                measured,
+                self.threshold,
+                message,
+                low_sample=True,
+                inconclusive=True,
+            )
         if self.passed(measured):
             return None
-        kind = getattr(stats, "kind", None)  # an operation's: "login (hook)" as everywhere
-        where = (
-            f"operation {operation_label(self.operation, kind)}"
-            if self.operation
-            else "all operations"
-        )
         relation = "below the minimum" if self.definition.higher_is_better else "above the limit"
-        shown, limit = self.definition.format_apart(measured, self.threshold)
         message = f"{self.metric} of {where} was {shown}, {relation} {limit}"
         if self.metric == "memory_growth":
             trend = getattr(stats, "memory_trend", "")
@@ -144,13 +166,19 @@ class Check:
             )
         low = self.low_sample(stats)
         if low:
-            percentile = self.definition.percentile
             assert percentile is not None
-            message += (
-                f" (from only {stats.total} calls: a {self.metric} needs at least "
-                f"{min_calls_for_percentile(percentile)} to mean much)"
+            message = (
+                f"low sample: {message}; {self.metric} rests on {stats.total:,} calls "
+                f"(< {min_calls_for_percentile(percentile):,}: too few for a {self.metric} to "
+                "mean much; run longer or with more users)"
             )
         return Breach(self.metric, self.operation, measured, self.threshold, message, low)
+
+    def _where(self, stats: MeasuredStats) -> str:
+        kind = getattr(stats, "kind", None)  # an operation's: "login (hook)" as everywhere
+        if self.operation:
+            return f"operation {operation_label(self.operation, kind)}"
+        return "all operations"
 
     def describe(self) -> str:
         """``p95 <= 200.0ms`` style description."""
@@ -171,9 +199,13 @@ class SLA:
         return {c.operation for c in self.checks if c.operation is not None}
 
     def evaluate(
-        self, overall: MeasuredStats, operations: Mapping[str, MeasuredStats]
+        self,
+        overall: MeasuredStats,
+        operations: Mapping[str, MeasuredStats],
+        min_samples: int = 0,
     ) -> list[Breach]:
-        """Every breach, overall targets first; an operation that never ran is a breach too."""
+        """Every breach, overall targets first; an operation that never ran is a breach too.
+        ``min_samples``: see :meth:`Check.evaluate`."""
         breaches: list[Breach] = []
         for check in self.checks:
             if check.operation is None:
@@ -193,7 +225,7 @@ class SLA:
                     )
                 )
                 continue
-            breach = check.evaluate(stats)
+            breach = check.evaluate(stats, min_samples)
             if breach is not None:
                 breaches.append(breach)
         return breaches

@@ -21,6 +21,7 @@ from pytest_loadtest._report._view import (
     figure_text,
     percent_text,
     rate_text,
+    sample_verdict,
     views,
 )
 
@@ -83,6 +84,8 @@ def _results_table(items: Sequence[ResultView]) -> list[str]:
     for view in items:
         result = view.result
         verdict = _VERDICT[view.verdict]
+        if view.verdict is Verdict.FAIL and sample_verdict(result):
+            verdict += f" ({sample_verdict(result)})"
         if view.stopped_early:
             verdict += " (stopped early)"
         lines.append(

@@ -31,6 +31,7 @@ from pytest_loadtest._report._view import (
     percent_text,
     property_ms,
     rate_text,
+    sample_verdict,
     title,
     views,
 )
@@ -62,7 +63,10 @@ def _verdict(view: ResultView, no_sla: bool) -> str:
     if step is not None:
         return step
     if view.verdict is Verdict.FAIL:
-        return "BREACH" if no_sla else "FAIL"
+        weak = sample_verdict(view.result)
+        if weak == "inconclusive":
+            return weak if no_sla else "INCONCLUSIVE"
+        return ("BREACH" if no_sla else "FAIL") + (" low-n" if weak else "")
     return "pass" if view.verdict is Verdict.PASS else "-"
 
 
@@ -328,9 +332,15 @@ def failure_message(results: Sequence[LoadResult]) -> str:
             load = f"{view.load} with at most {result.users} users"
         else:
             load = f"{result.users} user{'s' if result.users != 1 else ''}"
+        what = {
+            "": "breached its SLA",
+            "low sample": "breached its SLA on a low sample",
+            "inconclusive": f"is inconclusive: an SLA percentile rests on fewer calls than "
+            f"min_samples={result.settings.get('min_samples')} requires",
+        }[sample_verdict(result)]
         lines.append(
             # repr escapes what a terminal would act on; the name is cut first
-            f"load test {cut(result.name, NAME_LIMIT)!r} breached its SLA ({result.total:,} calls, "
+            f"load test {cut(result.name, NAME_LIMIT)!r} {what} ({result.total:,} calls, "
             f"{load}, {result.duration:.1f}s, "
             f"p95 {figure_text(result, 'p95')}, "
             f"errors {percent_text(result.error_rate)}):"

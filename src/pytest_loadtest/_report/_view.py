@@ -40,6 +40,7 @@ __all__ = [
     "property_ms",
     "rate_text",
     "rows_of",
+    "sample_verdict",
     "title",
     "verdict",
     "views",
@@ -144,6 +145,16 @@ def verdict(result: LoadResult) -> Verdict:
     if result.sla_breaches:
         return Verdict.FAIL
     return Verdict.PASS if result.sla is not None and result.sla.checks else Verdict.NO_SLA
+
+
+def sample_verdict(result: LoadResult) -> str:
+    """What a failing result's breaches rest on: ``"inconclusive"`` when each is a percentile
+    target on fewer calls than ``min_samples``, ``"low sample"`` when each is one of those or a
+    percentile missed on fewer calls than it needs to mean much, else ``""`` (a plain breach)."""
+    breaches = result.sla_breaches
+    if not breaches or not all(b.low_sample for b in breaches):
+        return ""
+    return "inconclusive" if all(b.inconclusive for b in breaches) else "low sample"
 
 
 def ordered_operations(result: LoadResult) -> list[OperationStats]:

@@ -31,6 +31,7 @@ __all__ = [
     "parse_detectors",
     "parse_loop",
     "parse_loops",
+    "parse_min_samples",
     "parse_optional_count",
     "parse_positive_duration",
     "parse_rate",
@@ -177,6 +178,20 @@ def parse_confirm(value: object) -> int:
     if value == 0 and not isinstance(value, bool):
         return 0
     return parse_count(value, MAX_CONFIRM)
+
+
+#: Most calls ``min_samples`` may require (a p99.99 needs 100,000; this leaves room).
+MAX_MIN_SAMPLES: Final = 100_000_000
+
+
+def parse_min_samples(value: object) -> int:
+    """Fewest calls an SLA percentile target must rest on: a whole number from 0 (no minimum)
+    to :data:`MAX_MIN_SAMPLES`."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "0")):
+        return 0
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return parse_count(value, MAX_MIN_SAMPLES)
 
 
 def parse_seed(value: object) -> int | None:

@@ -48,6 +48,7 @@ class LoadSettings:
     tracemalloc: bool = DEFAULTS["tracemalloc"]
     watch: tuple[Any, ...] = DEFAULTS["watch"]
     detectors: Mapping[str, Any] | None = DEFAULTS["detectors"]
+    min_samples: int = DEFAULTS["min_samples"]
     confirm: int = DEFAULTS["confirm"]
     loops: int = DEFAULTS["loops"]
     loop: str = DEFAULTS["loop"]

@@ -27,6 +27,7 @@ from pytest_loadtest._settings._parsers import (
     parse_detectors,
     parse_loop,
     parse_loops,
+    parse_min_samples,
     parse_optional_count,
     parse_positive_duration,
     parse_rate,
@@ -239,6 +240,16 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         cli=False,
         ini=False,
         show=detectors_dict,
+    ),
+    SettingSpec(
+        "min_samples",
+        0,
+        parse_min_samples,
+        "fewest calls an SLA percentile target (p50 ... p99.9, overall or of an operation) must "
+        "rest on: on fewer, the target is inconclusive and the test fails, saying so, whatever "
+        "the figure; a percentile missed on fewer calls than it needs to mean much (p95 200, "
+        "p99 1,000) fails as a low-sample breach either way. Default 0 (no minimum).",
+        "N",
     ),
     SettingSpec(
         "confirm",

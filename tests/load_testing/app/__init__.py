@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from .auth import AuthError, AuthService, UserView
-from .database import DATABASE_URL_ENV, Database, PoolSettings, Transactions, database_url
+from .database import (
+    DATABASE_URL_ENV,
+    Database,
+    PoolSettings,
+    Transactions,
+    connections_free,
+    database_url,
+)
 from .reports import AuditService, ClientTotals, Counts, ReportService, TierRow
 from .security import ITERATIONS
 from .seeding import PASSWORD, Seeded, seed, seed_volume
@@ -65,6 +72,7 @@ __all__ = [
     "Transfer",
     "UserView",
     "ValidationError",
+    "connections_free",
     "database_url",
     "seed",
     "seed_volume",

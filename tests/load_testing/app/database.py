@@ -23,7 +23,14 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from .models import Base
 
-__all__ = ["DATABASE_URL_ENV", "Database", "PoolSettings", "Transactions", "database_url"]
+__all__ = [
+    "DATABASE_URL_ENV",
+    "Database",
+    "PoolSettings",
+    "Transactions",
+    "connections_free",
+    "database_url",
+]
 
 #: The environment variable naming the database server to test against.
 DATABASE_URL_ENV: Final = "LOADTEST_DATABASE_URL"
@@ -44,6 +51,21 @@ class PoolSettings:
     size: int = 20
     max_overflow: int = 10
     timeout: float = 30.0  # seconds a caller waits for a free connection
+
+    @property
+    def capacity(self) -> int:
+        """Connections the pool may hold at once."""
+        return self.size + self.max_overflow
+
+    @classmethod
+    def for_users(cls, users: int, *, limit: int | None = None) -> PoolSettings:
+        """A connection for each of ``users``, as an application server with a worker thread
+        per user has; the default pool when that is as big; never more than ``limit`` (the
+        connections the database server has free: :func:`connections_free`)."""
+        default = cls()
+        if users <= default.capacity:
+            return default
+        return cls(size=users if limit is None else max(min(users, limit), 1), max_overflow=0)
 
 
 class Database:
@@ -153,6 +175,18 @@ class Database:
         host = make_url(url).render_as_string(hide_password=True)
         return cls(engine, label=f"{host} schema {schema}", schema=schema)
 
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` pooled connections and give them back, as a server warms its
+        pool before it takes traffic: otherwise the first call of each of many users pays for
+        opening a connection, inside the measured run (the pool detector sees a slow checkout)."""
+        opened = []
+        try:
+            for _ in range(connections):
+                opened.append(self.engine.connect())
+        finally:
+            for connection in opened:
+                connection.close()
+
     def drop(self) -> None:
         """Close every connection and remove the database: its schema, or its files."""
         self.engine.dispose()
@@ -162,6 +196,21 @@ class Database:
         if self.schema is not None and self._admin_url is not None:
             with _admin(self._admin_url.render_as_string(hide_password=False)) as admin:
                 admin.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+
+
+#: Connections left to the server's other clients (psql, other test processes, autovacuum).
+SPARE_CONNECTIONS: Final = 10
+
+
+def connections_free(url: str | None) -> int | None:
+    """Connections a new pool may open on the server ``url`` names: its ``max_connections``
+    less those in use and :data:`SPARE_CONNECTIONS`; ``None``: no limit (SQLite)."""
+    if url is None or make_url(url).get_backend_name() != "postgresql":
+        return None
+    with _admin(url) as admin:
+        limit = admin.execute(text("SELECT current_setting('max_connections')::int")).scalar_one()
+        used = admin.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one()
+    return max(int(limit) - int(used) - SPARE_CONNECTIONS, 1)
 
 
 @contextmanager
