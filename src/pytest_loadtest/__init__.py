@@ -54,6 +54,7 @@ __all__ = [
     "__version__",
     "assert_no_findings",
     "parse_sla",
+    "serve",
 ]
 
 _HOMES = {
@@ -81,6 +82,7 @@ _HOMES = {
     "VirtualUser": "_engine._users",
     "assert_no_findings": "_report._findings",
     "parse_sla": "_model._sla",
+    "serve": "_engine._serve",
 }
 
 

@@ -187,3 +187,48 @@ def test_wsgi_with_async_target(load_runner):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*app= is a WSGI app: the target's tasks must be sync (def)*"])
     assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_serve_puts_an_app_on_a_loopback_port_for_a_block(
+    pytester: pytest.Pytester, kind: str
+) -> None:
+    """Loopback tests through a real socket: waitress for WSGI, uvicorn for ASGI."""
+    pytest.importorskip("uvicorn" if kind == "asgi" else "waitress")
+    pytest.importorskip("starlette")
+    app = (
+        WSGI_APP
+        if kind == "wsgi"
+        else """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+async def item(request):
+    return PlainTextResponse("item")
+
+app = Starlette(routes=[Route("/items/{id}", item)])
+"""
+    )
+    target = "lambda vu: vu.http.get('/items/1', check=is_item)" if kind == "wsgi" else "visit"
+    pytester.makepyfile(
+        test_loopback=app
+        + f"""
+from pytest_loadtest import serve
+
+def is_item(response):
+    assert response.text == "item"
+
+async def visit(vu):
+    await vu.http.get("/items/1", check=is_item)
+
+def test_loopback(load_runner):
+    with serve(app) as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        result = load_runner.run({target}, users=4, iterations=40, base_url=base_url)
+    ops = result.operations
+    assert ops["GET /items/1"].total == 40
+    assert ops["GET /items/1"].errors == 0, ops["GET /items/1"].errors_by_type
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
