@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
@@ -155,6 +155,54 @@ class LoadRunner:
         settings; ``abort_on_breach`` is on unless set, so a breaking step ends early. The steps'
         breaches do not fail the test: assert on the returned :class:`Capacity`.
         """
+        with self._interruptible():
+            steps = self._capacity_steps(target, start, step, step_duration, limit, by, settings)
+            try:
+                plan, resolved, name, probe = next(steps)
+                while True:
+                    result = self._run(plan, resolved, name=name, probe=probe)
+                    plan, resolved, name, probe = steps.send(result)
+            except StopIteration as done:
+                capacity: Capacity = done.value
+                return capacity
+
+    async def afind_capacity(
+        self,
+        target: Any,
+        *,
+        start: float = 10,
+        step: float = 10,
+        step_duration: object = "30s",
+        limit: float = 1000,
+        by: str = "users",
+        **settings: Any,
+    ) -> Capacity:
+        """``await`` it in an async test: :meth:`find_capacity` with each step run as by
+        :meth:`arun`, the async users on the test's own loop."""
+        loop = asyncio.get_running_loop()
+        with self._interruptible():
+            steps = self._capacity_steps(target, start, step, step_duration, limit, by, settings)
+            try:
+                plan, resolved, name, probe = next(steps)
+                while True:
+                    result = await self._arun(plan, resolved, loop, name=name, probe=probe)
+                    plan, resolved, name, probe = steps.send(result)
+            except StopIteration as done:
+                capacity: Capacity = done.value
+                return capacity
+
+    def _capacity_steps(
+        self,
+        target: Any,
+        start: float,
+        step: float,
+        step_duration: object,
+        limit: float,
+        by: str,
+        settings: dict[str, Any],
+    ) -> Generator[tuple[Plan, LoadSettings, str, dict[str, object]], LoadResult, Capacity]:
+        """The capacity search: yields each step's plan, settings, name and probe, is sent the
+        step's result, and returns the :class:`Capacity` found."""
         problem = ""
         try:
             if by not in ("users", "rate"):
@@ -179,32 +227,29 @@ class LoadRunner:
             problem = str(exc)
         if problem:
             self._fail(problem)
-        with self._interruptible():
-            settings.setdefault("abort_on_breach", True)
-            plan, layers, resolved = self._prepare(target, ("find_capacity() argument", settings))
-            if resolved.sla is None:
-                self._fail(
-                    "find_capacity() needs an SLA to know when the load broke: give sla={...}"
-                )
-            search = Capacity(by)
-            load = float(start)
-            while load <= limit + 1e-9:
-                key = by if by == "rate" else "users"
-                step_layer = (
-                    f"find_capacity() step {len(search.steps) + 1}",
-                    {key: load, "duration": seconds},
-                )
-                unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
-                probe = {"search": plan.name, "by": by, "load": load}
-                step_settings = self._resolve(layers.with_step(step_layer))
-                result = self._run(plan, step_settings, name=f"{plan.name} @ {unit}", probe=probe)
-                reason = step_verdict(result)
-                search.steps.append(CapacityStep(load, result, reason))
-                result.probe = {**probe, "held": not reason}
-                if reason:
-                    break
-                load += step
-            return search
+        settings.setdefault("abort_on_breach", True)
+        plan, layers, resolved = self._prepare(target, ("find_capacity() argument", settings))
+        if resolved.sla is None:
+            self._fail("find_capacity() needs an SLA to know when the load broke: give sla={...}")
+        search = Capacity(by)
+        load = float(start)
+        while load <= limit + 1e-9:
+            key = by if by == "rate" else "users"
+            step_layer = (
+                f"find_capacity() step {len(search.steps) + 1}",
+                {key: load, "duration": seconds},
+            )
+            unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
+            probe = {"search": plan.name, "by": by, "load": load}
+            step_settings = self._resolve(layers.with_step(step_layer))
+            result = yield plan, step_settings, f"{plan.name} @ {unit}", probe
+            reason = step_verdict(result)
+            search.steps.append(CapacityStep(load, result, reason))
+            result.probe = {**probe, "held": not reason}
+            if reason:
+                break
+            load += step
+        return search
 
     def _prepare(self, target: Any, call: Layer) -> tuple[Plan, Layers, LoadSettings]:
         """The plan, every settings layer, and the settings they resolve to."""
@@ -297,10 +342,16 @@ class LoadRunner:
         return self._arun(plan, resolved, loop)
 
     async def _arun(
-        self, plan: Plan, resolved: LoadSettings, loop: asyncio.AbstractEventLoop
+        self,
+        plan: Plan,
+        resolved: LoadSettings,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        name: str = "",
+        probe: dict[str, object] | None = None,
     ) -> LoadResult:
         with self._interruptible():
-            engine, printer = self._engine(plan, resolved, "")
+            engine, printer = self._engine(plan, resolved, name)
             engine.context.host_loop = loop
             done = in_thread(loop, engine.run, name="loadtest-arun")
             try:
@@ -309,9 +360,9 @@ class LoadRunner:
                 except asyncio.CancelledError:
                     engine.stopped_by = engine.stopped_by or "a cancellation of the awaiting task"
                     engine.context.stop()
-                    self._keep(await done, None)
+                    self._keep(await done, probe)
                     raise
             finally:
                 if printer is not None:
                     printer.finish()
-            return self._keep(result, None)
+            return self._keep(result, probe)

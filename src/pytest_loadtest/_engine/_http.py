@@ -39,6 +39,9 @@ __all__ = ["AsyncHttp", "HttpError", "HttpSetup", "SyncHttp", "check_app"]
 MAX_NAME: Final = 200
 #: Characters of a failed response's body kept in its error message.
 BODY_SHOWN: Final = 200
+#: Seconds a request may take before it fails with a timeout (k6's default; httpx's own is 5 s,
+#: which a loaded service passes long before it is down).
+TIMEOUT: Final = 60.0
 #: ``base_url`` of an in-process app when none is given (httpx needs a host).
 APP_URL: Final = "http://app"
 
@@ -92,7 +95,7 @@ class HttpSetup:
         with self._lock:
             if self._shared is None:
                 httpx = _httpx()
-                shared: dict[str, Any] = {"base_url": self.base_url or ""}
+                shared: dict[str, Any] = {"base_url": self.base_url or "", "timeout": TIMEOUT}
                 if self.app is not None:
                     transport = httpx.ASGITransport if self.is_async else httpx.WSGITransport
                     shared["transport"] = transport(app=self.app)
