@@ -25,12 +25,13 @@ import concurrent.futures
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
+from pytest_loadtest._engine._lag import LoopMeter, merged_health, timed
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._clock import SystemClock
 from pytest_loadtest._model._metrics import NS
@@ -38,6 +39,7 @@ from pytest_loadtest._model._metrics import NS
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._model._loop import LoopHealth
     from pytest_loadtest._scenario._target import Task
     from pytest_loadtest._settings._settings import LoadSettings
 
@@ -53,14 +55,28 @@ HOST_POLL: Final = 0.05
 Coroutines = Callable[["VirtualUser"], Awaitable[Any]]
 
 
-def coroutine_caller(task: Task, *, watching: bool) -> Coroutines:
+def coroutine_caller(
+    task: Task,
+    *,
+    watching: bool,
+    meters: Mapping[asyncio.AbstractEventLoop, LoopMeter] | None = None,
+) -> Coroutines:
     """A function making the coroutine of ``task`` for a user; naming the running operation for
-    a database watch when ``watching`` (a context variable: each asyncio task has its own)."""
+    a database watch when ``watching`` (a context variable: each asyncio task has its own);
+    with its steps timed for the running loop's meter of ``meters`` (loop health) when given."""
     func = task.func
     name = task.name
 
-    def call(vu: VirtualUser) -> Awaitable[Any]:
+    def plain(vu: VirtualUser) -> Awaitable[Any]:
         return func(vu) if task.takes_user else func()  # type: ignore[no-any-return]
+
+    def stepped(vu: VirtualUser) -> Awaitable[Any]:
+        assert meters is not None
+        awaitable = func(vu) if task.takes_user else func()
+        meter = meters.get(asyncio.get_running_loop())
+        return awaitable if meter is None else timed(awaitable, meter, name)
+
+    call: Coroutines = plain if meters is None else stepped
 
     if not watching:
         return call
@@ -85,7 +101,12 @@ class LoopUsers(ABC):
         self.work = work
         self.stop_timeout = settings.stop_timeout
         self._real = isinstance(context.clock, SystemClock)
-        self._calls = [coroutine_caller(t, watching=work.watching) for t in work.plan.tasks]
+        # loop health (_lag.py): each loop's lag probe and its targets' blocking steps
+        self._meters: dict[asyncio.AbstractEventLoop, LoopMeter] = {}
+        self._calls = [
+            coroutine_caller(t, watching=work.watching, meters=self._meters)
+            for t in work.plan.tasks
+        ]
         self.loops = settings.loops
         #: event-loop threads the users ran on (with ``arun``: the test's one)
         self.loop_threads = 1
@@ -125,6 +146,10 @@ class LoopUsers(ABC):
                 name = vu.current or self.work.plan.name
                 hung[name] = hung.get(name, 0) + 1
         return hung
+
+    def loop_health(self) -> LoopHealth | None:
+        """What the users' loops' lag probes and step timing saw (several loops: the worst)."""
+        return merged_health(list(self._meters.values()))
 
     # -- the loop thread ------------------------------------------------------------------------
     def run_users(self, users: list[VirtualUser]) -> None:
@@ -207,7 +232,15 @@ class LoopUsers(ABC):
         try:
             if self.context.stopping:
                 return
-            await self._main(users)
+            context = self.context
+            meter = self._meters[loop] = LoopMeter()
+            async with meter.probing(
+                context.clock.now_ns,
+                start_ns=context.start_ns,
+                window_ns=context.window_ns,
+                enabled=self._real,
+            ):
+                await self._main(users)
         finally:
             self._loops.pop(loop, None)
             state.stopped.set()
@@ -286,7 +319,7 @@ class LoopUsers(ABC):
         t0 = now()
         try:
             if hook.is_async:
-                await coroutine_caller(hook, watching=self.work.watching)(vu)
+                await coroutine_caller(hook, watching=self.work.watching, meters=self._meters)(vu)
             elif hook.takes_user:
                 hook.func(vu)
             else:

@@ -48,8 +48,11 @@ class AsyncClosedDriver(LoopUsers):
         return len(self._began) - len(self._ended)
 
     def finish(self) -> DriverFigures:
-        """The most users that were inside their loop at once; the loop threads."""
-        return DriverFigures(peak_active=self._peak, threads=self.loop_threads)
+        """The most users that were inside their loop at once; the loop threads; the loops'
+        health."""
+        return DriverFigures(
+            peak_active=self._peak, threads=self.loop_threads, loop=self.loop_health()
+        )
 
     def main(self) -> None:
         """Wait for the deadline, or for every user to finish (iterations ran out: then a user

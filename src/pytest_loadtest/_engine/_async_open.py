@@ -67,9 +67,11 @@ class AsyncOpenDriver(LoopUsers):
             context.settle(lambda: self._busy == 0, lambda: self._last_done, self.stop_timeout)
 
     def finish(self) -> DriverFigures:
-        """Every due iteration started or dropped: see :class:`OpenLedger`; one loop thread."""
+        """Every due iteration started or dropped: see :class:`OpenLedger`; one loop thread, and
+        its health."""
         figures = self.ledger.figures()
         figures.threads = 1
+        figures.loop = self.loop_health()
         return figures
 
     # -- the loop thread ------------------------------------------------------------------------

@@ -1,0 +1,171 @@
+"""Loop health of async users: a lag probe, and the steps of targets that block the loop.
+
+:class:`LoopMeter` belongs to one event loop (one :class:`~._async.LoopUsers`). Its
+:meth:`~LoopMeter.probe` task sleeps :data:`PROBE_INTERVAL` and notes how late it woke: the
+loop's lag. :func:`timed` wraps a target's coroutine and times each of its steps (from
+resuming it to its next suspension); a step of at least :data:`STEP_FLOOR_NS` held the loop
+(a ``time.sleep``, a sync driver, CPU work inside ``async def``) and is noted with its end time
+and operation. When the probe wakes late, the part of its lag (the time from when it was due
+until it ran) that such steps overlap is the lag the target caused; the rest is the harness's
+(handing durations over between the target's steps, the collector thread holding the GIL) or
+the machine's, and is never blamed on the target.
+
+Everything here runs on the loop's thread; the summary (:meth:`LoopMeter.health`) is read once
+the loop has ended. Healthy targets pay two clock reads and a comparison per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from typing import Any, Final
+
+from pytest_loadtest._model._loop import BlockingSteps, LoopHealth
+from pytest_loadtest._model._metrics import NS
+
+__all__ = ["PROBE_INTERVAL", "STEP_FLOOR_NS", "LoopMeter", "merged_health", "timed"]
+
+#: Seconds between the probe's wake-ups.
+PROBE_INTERVAL: Final = 0.05
+#: A target's step at least this long (ns) held the loop: it is noted, by operation.
+STEP_FLOOR_NS: Final = 5_000_000
+MS: Final = 1e6  # ns per ms
+
+
+class LoopMeter:
+    """The lag and blocking steps of one event loop (see the module's doc)."""
+
+    __slots__ = (
+        "_blamed",
+        "_blocking",
+        "_lags",
+        "_ops",
+        "_start_ns",
+        "_window_ns",
+        "_windows",
+        "interval",
+    )
+
+    def __init__(self, interval: float = PROBE_INTERVAL) -> None:
+        self.interval = interval
+        self._start_ns = 0
+        self._window_ns = NS
+        self._lags: list[int] = []
+        self._blamed: list[int] = []
+        self._windows: dict[int, int] = {}
+        self._ops: dict[str, BlockingSteps] = {}
+        self._blocking: list[tuple[int, int]] = []  # (end, length) ns of steps since last wake
+
+    def begin(self, start_ns: int, window_ns: int) -> None:
+        """The run's clock started at ``start_ns``; timeline windows are ``window_ns`` long."""
+        self._start_ns = start_ns
+        self._window_ns = window_ns
+
+    def blocked(self, name: str, end_ns: int, length_ns: int) -> None:
+        """A step of operation ``name`` held the loop ``length_ns`` until ``end_ns``."""
+        self._blocking.append((end_ns, length_ns))
+        steps = self._ops.get(name)
+        if steps is None:
+            steps = self._ops[name] = BlockingSteps()
+        ms = length_ns / MS
+        steps.steps += 1
+        steps.total_ms += ms
+        if ms > steps.longest_ms:
+            steps.longest_ms = ms
+
+    def wake(self, due_ns: int, woke_ns: int) -> None:
+        """The probe, due at ``due_ns``, ran at ``woke_ns``: note its lag, and the part of it
+        that blocking steps of the target overlapped."""
+        lag = max(0, woke_ns - due_ns)
+        blamed = 0
+        for end, length in self._blocking:
+            blamed += max(0, min(end, woke_ns) - max(end - length, due_ns))
+        self._blocking.clear()
+        self._lags.append(lag)
+        self._blamed.append(min(blamed, lag))
+        window = max(0, (woke_ns - self._start_ns) // self._window_ns)
+        if lag > self._windows.get(window, -1):
+            self._windows[window] = lag
+
+    def health(self) -> LoopHealth | None:
+        """The summary, or ``None`` when the probe never woke (and no step blocked)."""
+        if not self._lags and not self._ops:
+            return None
+        return LoopHealth.of(
+            [lag / MS for lag in self._lags],
+            [blamed / MS for blamed in self._blamed],
+            interval_ms=self.interval * 1000,
+            step_floor_ms=STEP_FLOOR_NS / MS,
+            windows={k: v / MS for k, v in self._windows.items()},
+            operations=self._ops,
+        )
+
+    async def probe(self, now: Callable[[], int]) -> None:
+        """Wake every :attr:`interval` on ``now``'s clock (ns) until cancelled."""
+        interval_ns = round(self.interval * NS)
+        while True:
+            due = now() + interval_ns
+            await asyncio.sleep(self.interval)
+            self.wake(due, now())
+
+    @contextlib.asynccontextmanager
+    async def probing(
+        self, now: Callable[[], int], *, start_ns: int, window_ns: int, enabled: bool = True
+    ) -> AsyncIterator[None]:
+        """Run :meth:`probe` as a task of the running loop for the block (not when
+        ``enabled`` is false: a test's fake clock)."""
+        self.begin(start_ns, window_ns)
+        if not enabled:
+            yield
+            return
+        task = asyncio.ensure_future(self.probe(now))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def merged_health(meters: Iterable[LoopMeter]) -> LoopHealth | None:
+    """The health of several loops' meters as one (the worst loop's lag; see
+    :meth:`LoopHealth.merge`); ``None`` when none saw anything."""
+    return LoopHealth.merge([h for meter in meters if (h := meter.health()) is not None])
+
+
+@types.coroutine
+def _steps(inner: Any, meter: LoopMeter, name: str) -> Generator[Any, Any, Any]:
+    """Drive ``inner`` (a coroutine or an ``__await__`` iterator) step by step, noting the steps
+    that held the loop."""
+    clock = time.perf_counter_ns
+    send, throw = inner.send, inner.throw
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        t0 = clock()
+        try:
+            try:
+                yielded = send(value) if error is None else throw(error)
+            finally:
+                t1 = clock()
+                if t1 - t0 >= STEP_FLOOR_NS:
+                    meter.blocked(name, t1, t1 - t0)
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            value = yield yielded
+        except GeneratorExit:
+            inner.close()
+            raise
+        except BaseException as exc:  # cancellation and the like: handed to the target
+            value, error = None, exc
+
+
+def timed(awaitable: Awaitable[Any], meter: LoopMeter, name: str) -> Awaitable[Any]:
+    """``awaitable`` (a target's coroutine) with its steps timed for ``meter``, as ``name``."""
+    inner = awaitable if isinstance(awaitable, types.CoroutineType) else awaitable.__await__()
+    return _steps(inner, meter, name)
