@@ -74,7 +74,7 @@ def coroutine_caller(
         assert meters is not None
         awaitable = func(vu) if task.takes_user else func()
         meter = meters.get(asyncio.get_running_loop())
-        return awaitable if meter is None else timed(awaitable, meter, name)
+        return awaitable if meter is None or not meter.stepping else timed(awaitable, meter, name)
 
     call: Coroutines = plain if meters is None else stepped
 

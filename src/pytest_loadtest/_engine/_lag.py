@@ -10,8 +10,13 @@ until it ran) that such steps overlap is the lag the target caused; the rest is 
 (handing durations over between the target's steps, the collector thread holding the GIL) or
 the machine's, and is never blamed on the target.
 
+Steps are timed only while the loop lags (:attr:`LoopMeter.stepping`: from a wake-up late by
+the floor or more until :data:`QUIET_WAKES` wake-ups in a row were not), so a healthy loop pays
+one attribute read per call; a target that blocks the loop makes it lag, which turns the
+timing on for the calls that follow.
+
 Everything here runs on the loop's thread; the summary (:meth:`LoopMeter.health`) is read once
-the loop has ended. Healthy targets pay two clock reads and a comparison per step.
+the loop has ended.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ __all__ = ["PROBE_INTERVAL", "STEP_FLOOR_NS", "LoopMeter", "merged_health", "tim
 PROBE_INTERVAL: Final = 0.05
 #: A target's step at least this long (ns) held the loop: it is noted, by operation.
 STEP_FLOOR_NS: Final = 5_000_000
+#: Wake-ups in a row late by less than the floor after which steps are no longer timed.
+QUIET_WAKES: Final = 40
 MS: Final = 1e6  # ns per ms
 
 
@@ -43,10 +50,12 @@ class LoopMeter:
         "_blocking",
         "_lags",
         "_ops",
+        "_quiet",
         "_start_ns",
         "_window_ns",
         "_windows",
         "interval",
+        "stepping",
     )
 
     def __init__(self, interval: float = PROBE_INTERVAL) -> None:
@@ -58,6 +67,9 @@ class LoopMeter:
         self._windows: dict[int, int] = {}
         self._ops: dict[str, BlockingSteps] = {}
         self._blocking: list[tuple[int, int]] = []  # (end, length) ns of steps since last wake
+        self._quiet = 0  # wake-ups in a row without lag
+        #: whether calls starting now get their steps timed (the loop lagged lately)
+        self.stepping = False
 
     def begin(self, start_ns: int, window_ns: int) -> None:
         """The run's clock started at ``start_ns``; timeline windows are ``window_ns`` long."""
@@ -89,6 +101,11 @@ class LoopMeter:
         window = max(0, (woke_ns - self._start_ns) // self._window_ns)
         if lag > self._windows.get(window, -1):
             self._windows[window] = lag
+        if lag >= STEP_FLOOR_NS:
+            self.stepping, self._quiet = True, 0
+        elif self.stepping:
+            self._quiet += 1
+            self.stepping = self._quiet < QUIET_WAKES
 
     def health(self) -> LoopHealth | None:
         """The summary, or ``None`` when the probe never woke (and no step blocked)."""
