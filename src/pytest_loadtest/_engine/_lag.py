@@ -154,10 +154,11 @@ def merged_health(meters: Iterable[LoopMeter]) -> LoopHealth | None:
 
 
 @types.coroutine
-def _steps(inner: Any, meter: LoopMeter, name: str) -> Generator[Any, Any, Any]:
+def _steps(
+    inner: Any, meter: LoopMeter, name: str, clock: Callable[[], int]
+) -> Generator[Any, Any, Any]:
     """Drive ``inner`` (a coroutine or an ``__await__`` iterator) step by step, noting the steps
     that held the loop."""
-    clock = time.perf_counter_ns
     send, throw = inner.send, inner.throw
     value: Any = None
     error: BaseException | None = None
@@ -182,7 +183,13 @@ def _steps(inner: Any, meter: LoopMeter, name: str) -> Generator[Any, Any, Any]:
             value, error = None, exc
 
 
-def timed(awaitable: Awaitable[Any], meter: LoopMeter, name: str) -> Awaitable[Any]:
-    """``awaitable`` (a target's coroutine) with its steps timed for ``meter``, as ``name``."""
+def timed(
+    awaitable: Awaitable[Any],
+    meter: LoopMeter,
+    name: str,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> Awaitable[Any]:
+    """``awaitable`` (a target's coroutine) with its steps timed on ``clock`` (ns: the run's
+    clock, the system's) for ``meter``, as ``name``."""
     inner = awaitable if isinstance(awaitable, types.CoroutineType) else awaitable.__await__()
-    return _steps(inner, meter, name)
+    return _steps(inner, meter, name, clock)
