@@ -82,20 +82,21 @@ def test_each_window_keeps_its_worst_lag() -> None:
 
 def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
     meter = LoopMeter()
-    assert not meter.stepping  # a healthy loop pays no step timing
+    seen = [meter.stepping]  # a healthy loop pays no step timing
     meter.wake(0, STEP_FLOOR_NS - 1)
-    assert not meter.stepping
+    seen.append(meter.stepping)
     meter.wake(0, STEP_FLOOR_NS)
-    assert meter.stepping
+    seen.append(meter.stepping)
     for _ in range(QUIET_WAKES - 1):
         meter.wake(0, 0)
-    assert meter.stepping
+    seen.append(meter.stepping)
     meter.wake(0, STEP_FLOOR_NS)  # lag again: counting starts over
     for _ in range(QUIET_WAKES - 1):
         meter.wake(0, 0)
-    assert meter.stepping
+    seen.append(meter.stepping)
     meter.wake(0, 0)
-    assert not meter.stepping
+    seen.append(meter.stepping)
+    assert seen == [False, False, True, True, True, False]
 
 
 def test_a_meter_that_saw_nothing_has_no_health() -> None:
@@ -139,9 +140,13 @@ def test_each_step_of_the_target_is_timed_on_the_clock() -> None:
         clock.advance(0.007)
         return f"done {got}"
 
-    steps = _drive(timed(target(), meter, "checkout", clock.now_ns), "a", "b")
-    assert steps == ["suspended", "suspended", ("returned", "done a")]
-    assert meter._ops == {"checkout": BlockingSteps(2, pytest.approx(37.0), pytest.approx(30.0))}
+    driven = _drive(timed(target(), meter, "checkout", clock.now_ns), "a", "b")
+    assert driven == ["suspended", "suspended", ("returned", "done a")]
+    health = meter.health()
+    assert health is not None
+    steps = health.operations["checkout"]
+    assert steps.steps == 2
+    assert (steps.total_ms, steps.longest_ms) == (pytest.approx(37.0), pytest.approx(30.0))
 
 
 def test_timed_hands_exceptions_and_cancellation_to_the_target() -> None:
