@@ -376,6 +376,8 @@ def test_the_reports_tell_the_loop_lag() -> None:
     assert loop_text(calm) == "event loop lag p99 2.0 ms, max 4.5 ms (probe every 50 ms)"
     assert loop_text(calm, always=False) == ""
     assert loop_text(_result(None)) == ""
+    result.findings = EventLoopBlocked().check(RunFacts(loop=_health()))
+    assert loop_text(result) == ""  # the finding tells it
     [view] = views([result])
     labels = [s["label"] for s in latency_figure(view)["series"]]
     assert "event loop lag (max)" in labels

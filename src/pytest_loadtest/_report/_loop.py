@@ -26,10 +26,10 @@ def _ms(value: float) -> str:
 
 def loop_text(result: LoadResult, *, always: bool = True) -> str:
     """``"event loop lag p99 .., max .. (...)"`` for a run of async users; ``""`` for users on
-    threads, a loop the probe never saw wake, or (``always`` false) a lag p99 below
-    :data:`NOTABLE_LAG_MS`."""
+    threads, a loop the probe never saw wake, a run whose ``event_loop_blocked`` finding tells
+    the lag already, or (``always`` false) a lag p99 below :data:`NOTABLE_LAG_MS`."""
     loop = result.loop
-    if not loop:
+    if not loop or any(f.kind == "event_loop_blocked" for f in result.findings):
         return ""
     p99, top = loop.get("lag_p99"), loop.get("lag_max")
     if not isinstance(p99, (int, float)) or not isinstance(top, (int, float)):
