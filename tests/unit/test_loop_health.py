@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pytest_loadtest._engine._driver import DriverFigures
-from pytest_loadtest._engine._lag import QUIET_WAKES, STEP_FLOOR_NS, LoopMeter, timed
+from pytest_loadtest._engine._lag import QUIET_WAKES, STEPPING_LAG_NS, LoopMeter, timed
 from pytest_loadtest._engine._record import RunRecord
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._model._loop import BlockingSteps, LoopHealth, percentile
@@ -83,14 +83,14 @@ def test_each_window_keeps_its_worst_lag() -> None:
 def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
     meter = LoopMeter()
     seen = [meter.stepping]  # a healthy loop pays no step timing
-    meter.wake(0, STEP_FLOOR_NS - 1)
+    meter.wake(0, STEPPING_LAG_NS - 1)
     seen.append(meter.stepping)
-    meter.wake(0, STEP_FLOOR_NS)
+    meter.wake(0, STEPPING_LAG_NS)
     seen.append(meter.stepping)
     for _ in range(QUIET_WAKES - 1):
         meter.wake(0, 0)
     seen.append(meter.stepping)
-    meter.wake(0, STEP_FLOOR_NS)  # lag again: counting starts over
+    meter.wake(0, STEPPING_LAG_NS)  # lag again: counting starts over
     for _ in range(QUIET_WAKES - 1):
         meter.wake(0, 0)
     seen.append(meter.stepping)

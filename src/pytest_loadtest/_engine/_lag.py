@@ -11,9 +11,10 @@ until it ran) that such steps overlap is the lag the target caused; the rest is 
 the machine's, and is never blamed on the target.
 
 Steps are timed only while the loop lags (:attr:`LoopMeter.stepping`: from a wake-up late by
-the floor or more until :data:`QUIET_WAKES` wake-ups in a row were not), so a healthy loop pays
-one attribute read per call; a target that blocks the loop makes it lag, which turns the
-timing on for the calls that follow.
+:data:`STEPPING_LAG_NS` or more until :data:`QUIET_WAKES` wake-ups in a row were not), so a
+healthy loop pays one attribute read per call; a target that blocks the loop makes it lag,
+which turns the timing on for the calls that follow (the first blocking calls go untimed, and
+their lag unblamed).
 
 Everything here runs on the loop's thread; the summary (:meth:`LoopMeter.health`) is read once
 the loop has ended.
@@ -37,7 +38,9 @@ __all__ = ["PROBE_INTERVAL", "STEP_FLOOR_NS", "LoopMeter", "merged_health", "tim
 PROBE_INTERVAL: Final = 0.05
 #: A target's step at least this long (ns) held the loop: it is noted, by operation.
 STEP_FLOOR_NS: Final = 5_000_000
-#: Wake-ups in a row late by less than the floor after which steps are no longer timed.
+#: A wake-up at least this late (ns) turns step timing on (half the rule's lag threshold).
+STEPPING_LAG_NS: Final = 10_000_000
+#: Wake-ups in a row late by less than that after which steps are no longer timed (2 s).
 QUIET_WAKES: Final = 40
 MS: Final = 1e6  # ns per ms
 
@@ -101,7 +104,7 @@ class LoopMeter:
         window = max(0, (woke_ns - self._start_ns) // self._window_ns)
         if lag > self._windows.get(window, -1):
             self._windows[window] = lag
-        if lag >= STEP_FLOOR_NS:
+        if lag >= STEPPING_LAG_NS:
             self.stepping, self._quiet = True, 0
         elif self.stepping:
             self._quiet += 1
