@@ -334,11 +334,27 @@ def test_severity_and_thresholds() -> None:
     assert EventLoopBlocked().check(RunFacts(loop=_health(wakes=0, blamed_p99=math.nan))) == []
 
 
+def test_many_short_blocks_holding_much_of_the_run_are_named_too() -> None:
+    """20 ms blocks 30 times a second: the lag stays under 20 ms, but the loop is held most of
+    the time."""
+    health = _health(
+        lag_p99=18.0, blamed_p99=17.0, operations={"op": BlockingSteps(60, 600.0, 21.0)}
+    )
+    [finding] = EventLoopBlocked().check(RunFacts(duration=2.0, loop=health))
+    assert finding.data["held_share"] == pytest.approx(0.3)
+    assert finding.severity == "medium"
+    assert EventLoopBlocked().check(RunFacts(duration=3.0, loop=health)) == []  # 20%
+    assert EventLoopBlocked(min_share=0.15).check(RunFacts(duration=3.0, loop=health))
+
+
 def test_the_rule_is_a_default_detector_that_can_be_tuned_or_turned_off() -> None:
     facts = RunFacts(duration=10.0, loop=_health())
     assert [f.kind for f in detect(facts)] == ["event_loop_blocked"]
     assert detect(facts, build_rules({"event_loop_blocked": False})) == []
-    assert detect(facts, build_rules({"event_loop_blocked": {"min_lag_ms": 100}})) == []
+    assert (
+        detect(facts, build_rules({"event_loop_blocked": {"min_lag_ms": 100, "min_share": 1}}))
+        == []
+    )
 
 
 def test_many_blocking_operations_are_listed_by_time_held() -> None:

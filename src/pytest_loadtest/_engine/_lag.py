@@ -146,8 +146,7 @@ class LoopMeter:
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task])  # its end; a cancellation of ours still gets through
 
 
 def merged_health(meters: Iterable[LoopMeter]) -> LoopHealth | None:

@@ -30,22 +30,22 @@ def _ms(value: float) -> str:
 @dataclass(frozen=True)
 class EventLoopBlocked:
     """The target's blocking steps caused event-loop lag of ``min_lag_ms`` or more at the 99th
-    percentile of the probe's wake-ups. Names the operations whose blocking steps (each at
-    least the engine's floor, 5 ms) held the loop longest in all, with their longest step, and
-    operations whose longest step is below ``min_step_ms`` are left out. High severity from
-    ``high_lag_ms`` of blamed lag at p99."""
+    percentile of the probe's wake-ups, or held the loop for ``min_share`` of the run or more
+    (many shorter blocks: each delays every other user a little, all the time). Names the
+    operations whose blocking steps (each at least the engine's floor, 5 ms) held the loop
+    longest in all, with their longest step; operations whose longest step is below
+    ``min_step_ms`` are left out. High severity from ``high_lag_ms`` of blamed lag at p99."""
 
     name: ClassVar[str] = "event_loop_blocked"
     min_lag_ms: float = 20.0
     min_step_ms: float = 10.0
+    min_share: float = 0.25
     high_lag_ms: float = 100.0
 
     def check(self, facts: RunFacts) -> list[Finding]:
         """At most one finding."""
         loop = facts.loop
         if loop is None or not loop.wakes or not math.isfinite(loop.blamed_p99):
-            return []
-        if loop.blamed_p99 < self.min_lag_ms:
             return []
         culprits = sorted(
             (
@@ -55,7 +55,9 @@ class EventLoopBlocked:
             ),
             key=lambda item: -item[1].total_ms,
         )
-        if not culprits:
+        held_s = sum(s.total_ms for _, s in culprits) / 1000
+        share = held_s / (facts.duration * loop.loops) if facts.duration > 0 else 0.0
+        if not culprits or (loop.blamed_p99 < self.min_lag_ms and share < self.min_share):
             return []
         named = [name for name, _ in culprits[:_NAMED]]
         more = f" (+{len(culprits) - _NAMED} more)" if len(culprits) > _NAMED else ""
@@ -85,6 +87,7 @@ class EventLoopBlocked:
                     "lag_max_ms": loop.lag_max,
                     "blamed_p99_ms": loop.blamed_p99,
                     "blamed_max_ms": loop.blamed_max,
+                    "held_share": share,
                     "probe_interval_ms": loop.interval_ms,
                     "loops": loop.loops,
                 },
