@@ -73,3 +73,35 @@ def test_a_well_behaved_async_target_is_not_blamed(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*: event loop lag p99 * ms, max * ms (probe every 50 ms)*"])
     result.stdout.no_fnmatch_line("*Event loop blocked*")
+
+
+def test_the_test_s_own_loop_and_several_loops_are_probed(pytester: pytest.Pytester) -> None:
+    """With ``arun`` the probe runs on the test's loop; with ``loops=2`` each loop has its own
+    probe and the figures are the worst loop's: here one user per loop, each blocking it."""
+    pytest.importorskip("pytest_asyncio", reason="arun is tested in pytest-asyncio tests")
+    pytester.makepyfile(
+        test_loops="""
+        import asyncio
+        import time
+        import pytest
+
+        async def checkout():
+            time.sleep(0.05)
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        @pytest.mark.load(users=3, duration="1.5s")
+        async def test_on_the_test_loop(load_runner):
+            result = await load_runner.arun(checkout)
+            assert result.loop["loops"] == 1
+            assert "event_loop_blocked" in {f.kind for f in result.findings}
+
+        @pytest.mark.load(users=2, loops=2, duration="1.5s")
+        def test_two_loops(load_runner):
+            result = load_runner.run(checkout)
+            assert result.loop["loops"] == 2
+            [finding] = [f for f in result.findings if f.kind == "event_loop_blocked"]
+            assert "worst of 2 loops" in finding.evidence
+        """
+    )
+    pytester.runpytest("-m", "load").assert_outcomes(passed=2)

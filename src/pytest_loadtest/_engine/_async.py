@@ -25,13 +25,13 @@ import concurrent.futures
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
-from pytest_loadtest._engine._lag import LoopMeter, merged_health, timed
+from pytest_loadtest._engine._lag import LoopMeter, Meters, probing, stepped
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._clock import SystemClock
 from pytest_loadtest._model._metrics import NS
@@ -39,7 +39,6 @@ from pytest_loadtest._model._metrics import NS
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
-    from pytest_loadtest._model._loop import LoopHealth
     from pytest_loadtest._scenario._target import Task
     from pytest_loadtest._settings._settings import LoadSettings
 
@@ -55,12 +54,7 @@ HOST_POLL: Final = 0.05
 Coroutines = Callable[["VirtualUser"], Awaitable[Any]]
 
 
-def coroutine_caller(
-    task: Task,
-    *,
-    watching: bool,
-    meters: Mapping[asyncio.AbstractEventLoop, LoopMeter] | None = None,
-) -> Coroutines:
+def coroutine_caller(task: Task, *, watching: bool, meters: Meters | None = None) -> Coroutines:
     """A function making the coroutine of ``task`` for a user; naming the running operation for
     a database watch when ``watching`` (a context variable: each asyncio task has its own);
     with its steps timed for the running loop's meter of ``meters`` (loop health) when given."""
@@ -70,13 +64,7 @@ def coroutine_caller(
     def plain(vu: VirtualUser) -> Awaitable[Any]:
         return func(vu) if task.takes_user else func()  # type: ignore[no-any-return]
 
-    def stepped(vu: VirtualUser) -> Awaitable[Any]:
-        assert meters is not None
-        awaitable = func(vu) if task.takes_user else func()
-        meter = meters.get(asyncio.get_running_loop())
-        return awaitable if meter is None or not meter.stepping else timed(awaitable, meter, name)
-
-    call: Coroutines = plain if meters is None else stepped
+    call = plain if meters is None else stepped(plain, meters, name)
 
     if not watching:
         return call
@@ -101,8 +89,7 @@ class LoopUsers(ABC):
         self.work = work
         self.stop_timeout = settings.stop_timeout
         self._real = isinstance(context.clock, SystemClock)
-        # loop health (_lag.py): each loop's lag probe and its targets' blocking steps
-        self._meters: dict[asyncio.AbstractEventLoop, LoopMeter] = {}
+        self._meters: dict[asyncio.AbstractEventLoop, LoopMeter] = {}  # loop health (_lag.py)
         self._calls = [
             coroutine_caller(t, watching=work.watching, meters=self._meters)
             for t in work.plan.tasks
@@ -146,10 +133,6 @@ class LoopUsers(ABC):
                 name = vu.current or self.work.plan.name
                 hung[name] = hung.get(name, 0) + 1
         return hung
-
-    def loop_health(self) -> LoopHealth | None:
-        """What the users' loops' lag probes and step timing saw (several loops: the worst)."""
-        return merged_health(list(self._meters.values()))
 
     # -- the loop thread ------------------------------------------------------------------------
     def run_users(self, users: list[VirtualUser]) -> None:
@@ -232,14 +215,7 @@ class LoopUsers(ABC):
         try:
             if self.context.stopping:
                 return
-            context = self.context
-            meter = self._meters[loop] = LoopMeter()
-            async with meter.probing(
-                context.clock.now_ns,
-                start_ns=context.start_ns,
-                window_ns=context.window_ns,
-                enabled=self._real,
-            ):
+            async with probing(self._meters, self.context, enabled=self._real):
                 await self._main(users)
         finally:
             self._loops.pop(loop, None)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, final
 
 from pytest_loadtest._engine._async import LoopUsers
 from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._lag import merged_health
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
 
@@ -51,7 +52,7 @@ class AsyncClosedDriver(LoopUsers):
         """The most users that were inside their loop at once; the loop threads; the loops'
         health."""
         return DriverFigures(
-            peak_active=self._peak, threads=self.loop_threads, loop=self.loop_health()
+            peak_active=self._peak, threads=self.loop_threads, loop=merged_health(self._meters)
         )
 
     def main(self) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, final
 
 from pytest_loadtest._engine._async import LoopUsers
 from pytest_loadtest._engine._driver import DriverFigures, OpenLedger
+from pytest_loadtest._engine._lag import merged_health
 from pytest_loadtest._engine._open import PREALLOCATED, SERVICE, START_LAG
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
@@ -71,7 +72,7 @@ class AsyncOpenDriver(LoopUsers):
         its health."""
         figures = self.ledger.figures()
         figures.threads = 1
-        figures.loop = self.loop_health()
+        figures.loop = merged_health(self._meters)
         return figures
 
     # -- the loop thread ------------------------------------------------------------------------

@@ -26,13 +26,26 @@ import asyncio
 import contextlib
 import time
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
-from typing import Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._model._loop import BlockingSteps, LoopHealth
 from pytest_loadtest._model._metrics import NS
 
-__all__ = ["PROBE_INTERVAL", "STEP_FLOOR_NS", "LoopMeter", "merged_health", "timed"]
+if TYPE_CHECKING:
+    from pytest_loadtest._engine._context import RunContext
+    from pytest_loadtest._engine._users import VirtualUser
+
+__all__ = [
+    "PROBE_INTERVAL",
+    "STEP_FLOOR_NS",
+    "LoopMeter",
+    "Meters",
+    "merged_health",
+    "probing",
+    "stepped",
+    "timed",
+]
 
 #: Seconds between the probe's wake-ups.
 PROBE_INTERVAL: Final = 0.05
@@ -149,10 +162,43 @@ class LoopMeter:
             await asyncio.wait([task])  # its end; a cancellation of ours still gets through
 
 
-def merged_health(meters: Iterable[LoopMeter]) -> LoopHealth | None:
-    """The health of several loops' meters as one (the worst loop's lag; see
+#: Each loop's meter, by loop (the users of ``loops`` > 1 run on several).
+Meters = Mapping[asyncio.AbstractEventLoop, LoopMeter]
+
+
+@contextlib.asynccontextmanager
+async def probing(
+    meters: dict[asyncio.AbstractEventLoop, LoopMeter], context: RunContext, *, enabled: bool
+) -> AsyncIterator[None]:
+    """A meter for the running loop, kept in ``meters``, probing it on the run's clock for the
+    block (not when ``enabled`` is false: a test's fake clock)."""
+    meter = meters[asyncio.get_running_loop()] = LoopMeter()
+    now = context.clock.now_ns
+    async with meter.probing(
+        now, start_ns=context.start_ns, window_ns=context.window_ns, enabled=enabled
+    ):
+        yield
+
+
+def stepped(
+    make: Callable[[VirtualUser], Awaitable[Any]], meters: Meters, name: str
+) -> Callable[[VirtualUser], Awaitable[Any]]:
+    """``make`` (a user -> the target's coroutine) with the coroutine's steps timed as ``name``
+    while the running loop's meter is :attr:`~LoopMeter.stepping`."""
+
+    def call(vu: VirtualUser) -> Awaitable[Any]:
+        awaitable = make(vu)
+        meter = meters.get(asyncio.get_running_loop())
+        return awaitable if meter is None or not meter.stepping else timed(awaitable, meter, name)
+
+    return call
+
+
+def merged_health(meters: Meters) -> LoopHealth | None:
+    """The health of the loops of ``meters`` as one (the worst loop's lag; see
     :meth:`LoopHealth.merge`); ``None`` when none saw anything."""
-    return LoopHealth.merge([h for meter in meters if (h := meter.health()) is not None])
+    parts = [meter.health() for meter in list(meters.values())]
+    return LoopHealth.merge([health for health in parts if health is not None])
 
 
 @types.coroutine
