@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
-from pytest_loadtest._engine._lag import LoopMeter, Meters, probing, stepped
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._clock import SystemClock
 from pytest_loadtest._model._metrics import NS
@@ -54,17 +53,14 @@ HOST_POLL: Final = 0.05
 Coroutines = Callable[["VirtualUser"], Awaitable[Any]]
 
 
-def coroutine_caller(task: Task, *, watching: bool, meters: Meters | None = None) -> Coroutines:
+def coroutine_caller(task: Task, *, watching: bool) -> Coroutines:
     """A function making the coroutine of ``task`` for a user; naming the running operation for
-    a database watch when ``watching`` (a context variable: each asyncio task has its own);
-    with its steps timed for the running loop's meter of ``meters`` (loop health) when given."""
+    a database watch when ``watching`` (a context variable: each asyncio task has its own)."""
     func = task.func
     name = task.name
 
-    def plain(vu: VirtualUser) -> Awaitable[Any]:
+    def call(vu: VirtualUser) -> Awaitable[Any]:
         return func(vu) if task.takes_user else func()  # type: ignore[no-any-return]
-
-    call = plain if meters is None else stepped(plain, meters, name)
 
     if not watching:
         return call
@@ -89,11 +85,7 @@ class LoopUsers(ABC):
         self.work = work
         self.stop_timeout = settings.stop_timeout
         self._real = isinstance(context.clock, SystemClock)
-        self._meters: dict[asyncio.AbstractEventLoop, LoopMeter] = {}  # loop health (_lag.py)
-        self._calls = [
-            coroutine_caller(t, watching=work.watching, meters=self._meters)
-            for t in work.plan.tasks
-        ]
+        self._calls = [coroutine_caller(t, watching=work.watching) for t in work.plan.tasks]
         self.loops = settings.loops
         #: event-loop threads the users ran on (with ``arun``: the test's one)
         self.loop_threads = 1
@@ -215,8 +207,7 @@ class LoopUsers(ABC):
         try:
             if self.context.stopping:
                 return
-            async with probing(self._meters, self.context, enabled=self._real):
-                await self._main(users)
+            await self._main(users)
         finally:
             self._loops.pop(loop, None)
             state.stopped.set()
@@ -295,7 +286,7 @@ class LoopUsers(ABC):
         t0 = now()
         try:
             if hook.is_async:
-                await coroutine_caller(hook, watching=self.work.watching, meters=self._meters)(vu)
+                await coroutine_caller(hook, watching=self.work.watching)(vu)
             elif hook.takes_user:
                 hook.func(vu)
             else:

@@ -1,6 +1,6 @@
 """Loop health of async users: a lag probe, and the steps of targets that block the loop.
 
-:class:`LoopMeter` belongs to one event loop (one :class:`~._async.LoopUsers`). Its
+:class:`LoopMeter` belongs to one event loop of the async drivers (:func:`probing`). Its
 :meth:`~LoopMeter.probe` task sleeps :data:`PROBE_INTERVAL` and notes how late it woke: the
 loop's lag. :func:`timed` wraps a target's coroutine and times each of its steps (from
 resuming it to its next suspension); a step of at least :data:`STEP_FLOOR_NS` held the loop
@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._model._loop import BlockingSteps, LoopHealth
@@ -35,6 +35,7 @@ from pytest_loadtest._model._metrics import NS
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser
+    from pytest_loadtest._scenario._target import Task
 
 __all__ = [
     "PROBE_INTERVAL",
@@ -44,6 +45,7 @@ __all__ = [
     "merged_health",
     "probing",
     "stepped",
+    "stepped_calls",
     "timed",
 ]
 
@@ -163,13 +165,12 @@ class LoopMeter:
 
 
 #: Each loop's meter, by loop (the users of ``loops`` > 1 run on several).
-Meters = Mapping[asyncio.AbstractEventLoop, LoopMeter]
+Meters = dict[asyncio.AbstractEventLoop, LoopMeter]
+Call = Callable[["VirtualUser"], Awaitable[Any]]
 
 
 @contextlib.asynccontextmanager
-async def probing(
-    meters: dict[asyncio.AbstractEventLoop, LoopMeter], context: RunContext, *, enabled: bool
-) -> AsyncIterator[None]:
+async def probing(meters: Meters, context: RunContext, *, enabled: bool) -> AsyncIterator[None]:
     """A meter for the running loop, kept in ``meters``, probing it on the run's clock for the
     block (not when ``enabled`` is false: a test's fake clock)."""
     meter = meters[asyncio.get_running_loop()] = LoopMeter()
@@ -180,9 +181,13 @@ async def probing(
         yield
 
 
-def stepped(
-    make: Callable[[VirtualUser], Awaitable[Any]], meters: Meters, name: str
-) -> Callable[[VirtualUser], Awaitable[Any]]:
+def stepped_calls(calls: Sequence[Call], tasks: Sequence[Task], meters: Meters) -> list[Call]:
+    """``calls`` (each making the coroutine of the task of ``tasks`` at its index for a user)
+    with their coroutines' steps timed (:func:`stepped`)."""
+    return [stepped(call, meters, task.name) for call, task in zip(calls, tasks, strict=True)]
+
+
+def stepped(make: Call, meters: Meters, name: str) -> Call:
     """``make`` (a user -> the target's coroutine) with the coroutine's steps timed as ``name``
     while the running loop's meter is :attr:`~LoopMeter.stepping`."""
 
