@@ -81,12 +81,14 @@ def test_each_window_keeps_its_worst_lag() -> None:
 
 
 def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
-    meter = LoopMeter()
+    lagging: set[LoopMeter] = set()
+    meter = LoopMeter(lagging=lagging)
     seen = [meter.stepping]  # a healthy loop pays no step timing
     meter.wake(0, STEPPING_LAG_NS - 1)
     seen.append(meter.stepping)
     meter.wake(0, STEPPING_LAG_NS)
     seen.append(meter.stepping)
+    assert lagging == {meter}  # calls of every loop look for their loop's meter
     for _ in range(QUIET_WAKES - 1):
         meter.wake(0, 0)
     seen.append(meter.stepping)
@@ -97,6 +99,7 @@ def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
     meter.wake(0, 0)
     seen.append(meter.stepping)
     assert seen == [False, False, True, True, True, False]
+    assert lagging == set()
 
 
 def test_a_meter_that_saw_nothing_has_no_health() -> None:

@@ -32,7 +32,7 @@ class AsyncClosedDriver(LoopUsers):
 
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         super().__init__(context, work, settings)
-        self._meters: Meters = {}  # loop health (_lag.py): each loop's probe, blocking steps
+        self._meters = Meters()  # loop health (_lag.py): each loop's probe, blocking steps
         self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
         self.profile = settings.profile()
         self.threads = settings.peak_users

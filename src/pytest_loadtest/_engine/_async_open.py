@@ -39,7 +39,7 @@ class AsyncOpenDriver(LoopUsers):
 
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         super().__init__(context, work, settings)
-        self._meters: Meters = {}  # loop health (_lag.py): the loop's probe, blocking steps
+        self._meters = Meters()  # loop health (_lag.py): the loop's probe, blocking steps
         self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
         profile = settings.profile()
         self.arrivals = Arrivals(profile)

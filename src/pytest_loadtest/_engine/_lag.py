@@ -66,6 +66,7 @@ class LoopMeter:
     __slots__ = (
         "_blamed",
         "_blocking",
+        "_lagging",
         "_lags",
         "_ops",
         "_quiet",
@@ -76,8 +77,11 @@ class LoopMeter:
         "stepping",
     )
 
-    def __init__(self, interval: float = PROBE_INTERVAL) -> None:
+    def __init__(
+        self, interval: float = PROBE_INTERVAL, *, lagging: set[LoopMeter] | None = None
+    ) -> None:
         self.interval = interval
+        self._lagging = set() if lagging is None else lagging  # holds this meter while stepping
         self._start_ns = 0
         self._window_ns = NS
         self._lags: list[int] = []
@@ -120,10 +124,16 @@ class LoopMeter:
         if lag > self._windows.get(window, -1):
             self._windows[window] = lag
         if lag >= STEPPING_LAG_NS:
-            self.stepping, self._quiet = True, 0
+            self._quiet = 0
+            self._step(True)
         elif self.stepping:
             self._quiet += 1
-            self.stepping = self._quiet < QUIET_WAKES
+            self._step(self._quiet < QUIET_WAKES)
+
+    def _step(self, on: bool) -> None:
+        if on != self.stepping:
+            self.stepping = on
+            (self._lagging.add if on else self._lagging.discard)(self)
 
     def health(self) -> LoopHealth | None:
         """The summary, or ``None`` when the probe never woke (and no step blocked)."""
@@ -160,12 +170,20 @@ class LoopMeter:
         try:
             yield
         finally:
+            self._step(False)
             task.cancel()
             await asyncio.wait([task])  # its end; a cancellation of ours still gets through
 
 
-#: Each loop's meter, by loop (the users of ``loops`` > 1 run on several).
-Meters = dict[asyncio.AbstractEventLoop, LoopMeter]
+class Meters(dict[asyncio.AbstractEventLoop, LoopMeter]):
+    """Each loop's meter, by loop (the users of ``loops`` > 1 run on several). ``lagging``: the
+    meters timing steps now; while it is empty (healthy loops) a call looks no further."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lagging: set[LoopMeter] = set()
+
+
 Call = Callable[["VirtualUser"], Awaitable[Any]]
 
 
@@ -173,7 +191,7 @@ Call = Callable[["VirtualUser"], Awaitable[Any]]
 async def probing(meters: Meters, context: RunContext, *, enabled: bool) -> AsyncIterator[None]:
     """A meter for the running loop, kept in ``meters``, probing it on the run's clock for the
     block (not when ``enabled`` is false: a test's fake clock)."""
-    meter = meters[asyncio.get_running_loop()] = LoopMeter()
+    meter = meters[asyncio.get_running_loop()] = LoopMeter(lagging=meters.lagging)
     now = context.clock.now_ns
     async with meter.probing(
         now, start_ns=context.start_ns, window_ns=context.window_ns, enabled=enabled
@@ -191,9 +209,13 @@ def stepped(make: Call, meters: Meters, name: str) -> Call:
     """``make`` (a user -> the target's coroutine) with the coroutine's steps timed as ``name``
     while the running loop's meter is :attr:`~LoopMeter.stepping`."""
 
+    lagging, running, meter_of = meters.lagging, asyncio.get_running_loop, meters.get
+
     def call(vu: VirtualUser) -> Awaitable[Any]:
         awaitable = make(vu)
-        meter = meters.get(asyncio.get_running_loop())
+        if not lagging:  # the hot path: no loop lags
+            return awaitable
+        meter = meter_of(running())
         return awaitable if meter is None or not meter.stepping else timed(awaitable, meter, name)
 
     return call
