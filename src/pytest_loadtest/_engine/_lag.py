@@ -12,9 +12,10 @@ the machine's, and is never blamed on the target.
 
 Steps are timed only while the loop lags (:attr:`LoopMeter.stepping`: from a wake-up late by
 :data:`STEPPING_LAG_NS` or more until :data:`QUIET_WAKES` wake-ups in a row were not), so a
-healthy loop pays one attribute read per call; a target that blocks the loop makes it lag,
+healthy loop pays one truthiness check per call; a target that blocks the loop makes it lag,
 which turns the timing on for the calls that follow (the first blocking calls go untimed, and
-their lag unblamed).
+their lag unblamed). When :data:`QUIET_WAKES` wake-ups in a row of timing found no blocking
+step, the lag is not the target's: the timing backs off for :data:`REST_WAKES` wake-ups.
 
 Everything here runs on the loop's thread; the summary (:meth:`LoopMeter.health`) is read once
 the loop has ended.
@@ -55,8 +56,12 @@ PROBE_INTERVAL: Final = 0.05
 STEP_FLOOR_NS: Final = 5_000_000
 #: A wake-up at least this late (ns) turns step timing on (half the rule's lag threshold).
 STEPPING_LAG_NS: Final = 10_000_000
-#: Wake-ups in a row late by less than that after which steps are no longer timed (2 s).
+#: Wake-ups in a row late by less than that after which steps are no longer timed (2 s); also
+#: wake-ups in a row of timing that found no blocking step, after which the timing backs off
+#: for :data:`REST_WAKES` (lag from the harness or the machine, not the target, costs less).
 QUIET_WAKES: Final = 40
+#: Wake-ups of a back-off (10 s), during which lag does not turn step timing on.
+REST_WAKES: Final = 200
 MS: Final = 1e6  # ns per ms
 
 
@@ -66,10 +71,12 @@ class LoopMeter:
     __slots__ = (
         "_blamed",
         "_blocking",
+        "_fruitless",
         "_lagging",
         "_lags",
         "_ops",
         "_quiet",
+        "_rest",
         "_start_ns",
         "_window_ns",
         "_windows",
@@ -90,6 +97,8 @@ class LoopMeter:
         self._ops: dict[str, BlockingSteps] = {}
         self._blocking: list[tuple[int, int]] = []  # (end, length) ns of steps since last wake
         self._quiet = 0  # wake-ups in a row without lag
+        self._fruitless = 0  # wake-ups in a row, stepping, that found no blocking step
+        self._rest = 0  # wake-ups left in a back-off, when lag does not turn stepping on
         #: whether calls starting now get their steps timed (the loop lagged lately)
         self.stepping = False
 
@@ -117,18 +126,24 @@ class LoopMeter:
         blamed = 0
         for end, length in self._blocking:
             blamed += max(0, min(end, woke_ns) - max(end - length, due_ns))
+        self._fruitless = 0 if self._blocking else self._fruitless + self.stepping
         self._blocking.clear()
         self._lags.append(lag)
         self._blamed.append(min(blamed, lag))
         window = max(0, (woke_ns - self._start_ns) // self._window_ns)
         if lag > self._windows.get(window, -1):
             self._windows[window] = lag
-        if lag >= STEPPING_LAG_NS:
+        if self._rest:  # backing off: the lag was not the target's lately
+            self._rest -= 1
+        elif lag >= STEPPING_LAG_NS:
             self._quiet = 0
             self._step(True)
         elif self.stepping:
             self._quiet += 1
             self._step(self._quiet < QUIET_WAKES)
+        if self._fruitless >= QUIET_WAKES:  # timing found no blocking step: the harness's lag
+            self._step(False)
+            self._rest, self._fruitless = REST_WAKES, 0
 
     def _step(self, on: bool) -> None:
         if on != self.stepping:
