@@ -82,7 +82,7 @@ def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
     meter = LoopMeter(lagging=lagging)
 
     def wake(lag: int) -> None:
-        meter.blocked("op", end_ns=0, length_ns=1)  # a target that blocks: timing stays on
+        meter.blocked("op", end_ns=lag, length_ns=lag)  # the target's lag: timing stays on
         meter.wake(0, lag)
 
     seen = [meter.stepping]  # a healthy loop pays no step timing
@@ -105,8 +105,9 @@ def test_steps_are_timed_from_a_late_wake_up_until_the_loop_is_quiet() -> None:
 
 
 def test_timing_backs_off_when_it_finds_no_blocking_step() -> None:
-    """Lag without blocking steps (the harness, the machine): timing stops after QUIET_WAKES
-    and lag does not turn it on again for REST_WAKES; a target that blocks keeps it on."""
+    """Lag the target's steps do not explain (the harness, the machine): timing stops after
+    QUIET_WAKES and lag does not turn it on again for REST_WAKES; a target whose steps cause
+    the lag keeps it on."""
     meter = LoopMeter()
     for _ in range(QUIET_WAKES + 1):  # the first turns timing on
         meter.wake(0, STEPPING_LAG_NS)
@@ -116,8 +117,8 @@ def test_timing_backs_off_when_it_finds_no_blocking_step() -> None:
     seen.append(meter.stepping)
     meter.wake(0, STEPPING_LAG_NS)
     seen.append(meter.stepping)
-    for i in range(3 * QUIET_WAKES):
-        meter.blocked("op", end_ns=i, length_ns=STEPPING_LAG_NS)
+    for _ in range(3 * QUIET_WAKES):
+        meter.blocked("op", end_ns=STEPPING_LAG_NS, length_ns=STEPPING_LAG_NS)
         meter.wake(0, STEPPING_LAG_NS)
     seen.append(meter.stepping)
     assert seen == [False, False, True, True]

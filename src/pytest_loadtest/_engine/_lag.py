@@ -14,8 +14,9 @@ Steps are timed only while the loop lags (:attr:`LoopMeter.stepping`: from a wak
 :data:`STEPPING_LAG_NS` or more until :data:`QUIET_WAKES` wake-ups in a row were not), so a
 healthy loop pays one truthiness check per call; a target that blocks the loop makes it lag,
 which turns the timing on for the calls that follow (the first blocking calls go untimed, and
-their lag unblamed). When :data:`QUIET_WAKES` wake-ups in a row of timing found no blocking
-step, the lag is not the target's: the timing backs off for :data:`REST_WAKES` wake-ups.
+their lag unblamed). When, for :data:`QUIET_WAKES` wake-ups in a row of timing, no lag was
+mostly the target's steps', the lag is the harness's or the machine's: the timing backs off for
+:data:`REST_WAKES` wake-ups.
 
 Everything here runs on the loop's thread; the summary (:meth:`LoopMeter.health`) is read once
 the loop has ended.
@@ -57,8 +58,8 @@ STEP_FLOOR_NS: Final = 5_000_000
 #: A wake-up at least this late (ns) turns step timing on (half the rule's lag threshold).
 STEPPING_LAG_NS: Final = 10_000_000
 #: Wake-ups in a row late by less than that after which steps are no longer timed (2 s); also
-#: wake-ups in a row of timing that found no blocking step, after which the timing backs off
-#: for :data:`REST_WAKES` (lag from the harness or the machine, not the target, costs less).
+#: wake-ups in a row of timing in which the target's steps explained no lag, after which the
+#: timing backs off for :data:`REST_WAKES` (lag from the harness or the machine costs less).
 QUIET_WAKES: Final = 40
 #: Wake-ups of a back-off (10 s), during which lag does not turn step timing on.
 REST_WAKES: Final = 200
@@ -126,10 +127,12 @@ class LoopMeter:
         blamed = 0
         for end, length in self._blocking:
             blamed += max(0, min(end, woke_ns) - max(end - length, due_ns))
-        self._fruitless = 0 if self._blocking else self._fruitless + self.stepping
         self._blocking.clear()
+        blamed = min(blamed, lag)
+        explained = lag >= STEPPING_LAG_NS and 2 * blamed >= lag  # the target's lag, mostly
+        self._fruitless = 0 if explained else self._fruitless + self.stepping
         self._lags.append(lag)
-        self._blamed.append(min(blamed, lag))
+        self._blamed.append(blamed)
         window = max(0, (woke_ns - self._start_ns) // self._window_ns)
         if lag > self._windows.get(window, -1):
             self._windows[window] = lag
@@ -141,7 +144,7 @@ class LoopMeter:
         elif self.stepping:
             self._quiet += 1
             self._step(self._quiet < QUIET_WAKES)
-        if self._fruitless >= QUIET_WAKES:  # timing found no blocking step: the harness's lag
+        if self._fruitless >= QUIET_WAKES:  # the timing explained no lag: not the target's
             self._step(False)
             self._rest, self._fruitless = REST_WAKES, 0
 
