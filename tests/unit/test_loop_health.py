@@ -278,6 +278,7 @@ def _health(**fields: Any) -> LoopHealth:
         "lag_max": 70.0,
         "blamed_p99": 50.0,
         "blamed_max": 55.0,
+        "blamed_top": [55.0, 52.0, 51.0, 50.0, 50.0, 50.0],
         "windows": {0: 70.0},
         "operations": {"checkout": BlockingSteps(100, 5_000.0, 51.0)},
     }
@@ -292,6 +293,7 @@ def test_health_round_trips_and_merges_as_the_worst_loop() -> None:
         lag_max=90.0,
         blamed_p99=0.0,
         blamed_max=0.0,
+        blamed_top=[],
         windows={0: 1.0, 1: 3.0},
         operations={"checkout": BlockingSteps(1, 6.0, 6.0)},
     )
@@ -301,6 +303,10 @@ def test_health_round_trips_and_merges_as_the_worst_loop() -> None:
     assert merged.windows == {0: 70.0, 1: 3.0}
     assert merged.operations == {"checkout": BlockingSteps(101, 5_006.0, 51.0)}
     assert (merged.loops, merged.wakes) == (2, 200)
+    assert merged.blamed_top == [55.0, 52.0, 51.0, 50.0, 50.0, 50.0]
+    doubled = LoopHealth.merge([health, health])
+    assert doubled is not None
+    assert doubled.blamed_top[:3] == [55.0, 55.0, 52.0]
     assert LoopHealth.merge([]) is None
     empty = LoopHealth.of([], [], interval_ms=50.0, step_floor_ms=5.0)
     assert LoopHealth.from_dict(empty.to_dict()).wakes == 0

@@ -18,9 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import Any, Final, final
 
 __all__ = ["BlockingSteps", "LoopHealth", "percentile"]
+
+#: The largest blamed lags kept (``LoopHealth.blamed_top``): how often the target's steps held
+#: the loop long, whatever a detector's threshold.
+TOP: Final = 20
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -65,7 +69,8 @@ class LoopHealth:
 
     ``wakes``: probe wake-ups; ``lag_*``: how late they were; ``blamed_*``: the part of each
     lag that the target's blocking steps overlapped (0 for a wake-up whose lag they did not
-    cause). ``windows``: the worst lag of each timeline window, by window index.
+    cause); ``blamed_top``: the largest blamed lags (at most :data:`TOP`), largest first.
+    ``windows``: the worst lag of each timeline window, by window index.
     ``operations``: blocking steps by operation. ``loops``: loops summarised (merged: the worst
     loop's figures).
     """
@@ -78,6 +83,7 @@ class LoopHealth:
     lag_max: float = math.nan
     blamed_p99: float = math.nan
     blamed_max: float = math.nan
+    blamed_top: list[float] = field(default_factory=list)
     windows: dict[int, float] = field(default_factory=dict)
     operations: dict[str, BlockingSteps] = field(default_factory=dict)
     loops: int = 1
@@ -103,6 +109,7 @@ class LoopHealth:
             lag_max=max(lags_ms, default=math.nan),
             blamed_p99=percentile(blamed_ms, 99),
             blamed_max=max(blamed_ms, default=math.nan),
+            blamed_top=_top(blamed_ms),
             windows=dict(windows or {}),
             operations=dict(operations or {}),
         )
@@ -130,6 +137,7 @@ class LoopHealth:
             lag_max=_worst(p.lag_max for p in parts),
             blamed_p99=_worst(p.blamed_p99 for p in parts),
             blamed_max=_worst(p.blamed_max for p in parts),
+            blamed_top=_top([lag for p in parts for lag in p.blamed_top]),
             windows=windows,
             operations=operations,
             loops=sum(p.loops for p in parts),
@@ -155,6 +163,7 @@ class LoopHealth:
                     ("blamed_max", self.blamed_max),
                 )
             },
+            "blamed_top": list(self.blamed_top),
             "windows": {str(k): v for k, v in self.windows.items()},
             "operations": {name: s.to_dict() for name, s in self.operations.items()},
             "loops": self.loops,
@@ -177,6 +186,7 @@ class LoopHealth:
             lag_max=figure("lag_max"),
             blamed_p99=figure("blamed_p99"),
             blamed_max=figure("blamed_max"),
+            blamed_top=[float(v) for v in data.get("blamed_top") or ()],
             windows={int(k): float(v) for k, v in (data.get("windows") or {}).items()},
             operations={
                 str(name): BlockingSteps.from_dict(s)
@@ -184,6 +194,11 @@ class LoopHealth:
             },
             loops=int(data.get("loops", 1)),
         )
+
+
+def _top(values: Sequence[float]) -> list[float]:
+    """The :data:`TOP` largest of ``values`` above 0, largest first."""
+    return sorted((v for v in values if v > 0), reverse=True)[:TOP]
 
 
 def _finite(value: float) -> float:

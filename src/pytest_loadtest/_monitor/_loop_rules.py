@@ -29,15 +29,18 @@ def _ms(value: float) -> str:
 @final
 @dataclass(frozen=True)
 class EventLoopBlocked:
-    """The target's blocking steps caused event-loop lag of ``min_lag_ms`` or more at the 99th
-    percentile of the probe's wake-ups, or held the loop for ``min_share`` of the run or more
-    (many shorter blocks: each delays every other user a little, all the time). Names the
+    """The target's blocking steps caused event-loop lag of ``min_lag_ms`` or more at
+    ``min_wakes`` of the probe's wake-ups or more (a block or two, such as SQLAlchemy's first
+    compile of a statement, is not a pattern), or held the loop for ``min_share`` of the run or
+    more (many shorter blocks: each delays every other user a little, all the time). Names the
     operations whose blocking steps (each at least the engine's floor, 5 ms) held the loop
     longest in all, with their longest step; operations whose longest step is below
-    ``min_step_ms`` are left out. High severity from ``high_lag_ms`` of blamed lag at p99."""
+    ``min_step_ms`` are left out. Severity: high from ``high_lag_ms`` of blamed lag at p99,
+    medium from ``min_lag_ms`` at p99, low below (blocks that recur, rarely)."""
 
     name: ClassVar[str] = "event_loop_blocked"
     min_lag_ms: float = 20.0
+    min_wakes: int = 5
     min_step_ms: float = 10.0
     min_share: float = 0.25
     high_lag_ms: float = 100.0
@@ -57,7 +60,8 @@ class EventLoopBlocked:
         )
         held_s = sum(s.total_ms for _, s in culprits) / 1000
         share = held_s / (facts.duration * loop.loops) if facts.duration > 0 else 0.0
-        if not culprits or (loop.blamed_p99 < self.min_lag_ms and share < self.min_share):
+        late = sum(1 for lag in loop.blamed_top if lag >= self.min_lag_ms)
+        if not culprits or (late < self.min_wakes and share < self.min_share):
             return []
         named = [name for name, _ in culprits[:_NAMED]]
         more = f" (+{len(culprits) - _NAMED} more)" if len(culprits) > _NAMED else ""
@@ -80,7 +84,11 @@ class EventLoopBlocked:
                     "wrap a blocking call that must stay in `await asyncio.to_thread(...)`, and "
                     "move CPU work out of the loop (a process pool via `run_in_executor`)"
                 ),
-                severity="high" if loop.blamed_p99 >= self.high_lag_ms else "medium",
+                severity="high"
+                if loop.blamed_p99 >= self.high_lag_ms
+                else "medium"
+                if loop.blamed_p99 >= self.min_lag_ms or share >= self.min_share
+                else "low",
                 data={
                     "operations": {name: s.to_dict() for name, s in culprits},
                     "lag_p99_ms": loop.lag_p99,
@@ -88,6 +96,7 @@ class EventLoopBlocked:
                     "blamed_p99_ms": loop.blamed_p99,
                     "blamed_max_ms": loop.blamed_max,
                     "held_share": share,
+                    "blamed_wakes": late,
                     "probe_interval_ms": loop.interval_ms,
                     "loops": loop.loops,
                 },
