@@ -242,6 +242,7 @@ def test_timeline_row_to_dict() -> None:
         "dropped": 0,
         "cpu": None,
         "rss_mb": None,
+        "loop_lag": None,
     }
     assert ErrorSample("E", 2, "m", "tb").to_dict() == {
         "type": "E",

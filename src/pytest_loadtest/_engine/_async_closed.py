@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, final
 
 from pytest_loadtest._engine._async import LoopUsers
 from pytest_loadtest._engine._driver import DriverFigures
+from pytest_loadtest._engine._lag import Meters, merged_health, probing, stepped_calls
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
 
@@ -31,6 +32,8 @@ class AsyncClosedDriver(LoopUsers):
 
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         super().__init__(context, work, settings)
+        self._meters = Meters()  # loop health (_lag.py): each loop's probe, blocking steps
+        self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
         self.profile = settings.profile()
         self.threads = settings.peak_users
         self.think = settings.think_time
@@ -48,8 +51,11 @@ class AsyncClosedDriver(LoopUsers):
         return len(self._began) - len(self._ended)
 
     def finish(self) -> DriverFigures:
-        """The most users that were inside their loop at once; the loop threads."""
-        return DriverFigures(peak_active=self._peak, threads=self.loop_threads)
+        """The most users that were inside their loop at once; the loop threads; the loops'
+        health."""
+        return DriverFigures(
+            peak_active=self._peak, threads=self.loop_threads, loop=merged_health(self._meters)
+        )
 
     def main(self) -> None:
         """Wait for the deadline, or for every user to finish (iterations ran out: then a user
@@ -62,7 +68,8 @@ class AsyncClosedDriver(LoopUsers):
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:
-        await self._until_stopped([self._spawn(self._user(vu), vu) for vu in users])
+        async with probing(self._meters, self.context, enabled=self._real):
+            await self._until_stopped([self._spawn(self._user(vu), vu) for vu in users])
 
     async def _user(self, vu: VirtualUser) -> None:
         """One user: each of its turns in the profile, looped through."""

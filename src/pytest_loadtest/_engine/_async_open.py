@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, final
 
 from pytest_loadtest._engine._async import LoopUsers
 from pytest_loadtest._engine._driver import DriverFigures, OpenLedger
+from pytest_loadtest._engine._lag import Meters, merged_health, probing, stepped_calls
 from pytest_loadtest._engine._open import PREALLOCATED, SERVICE, START_LAG
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
@@ -38,6 +39,8 @@ class AsyncOpenDriver(LoopUsers):
 
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         super().__init__(context, work, settings)
+        self._meters = Meters()  # loop health (_lag.py): the loop's probe, blocking steps
+        self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
         profile = settings.profile()
         self.arrivals = Arrivals(profile)
         self.max_users = settings.max_users
@@ -67,13 +70,20 @@ class AsyncOpenDriver(LoopUsers):
             context.settle(lambda: self._busy == 0, lambda: self._last_done, self.stop_timeout)
 
     def finish(self) -> DriverFigures:
-        """Every due iteration started or dropped: see :class:`OpenLedger`; one loop thread."""
+        """Every due iteration started or dropped: see :class:`OpenLedger`; one loop thread, and
+        its health."""
         figures = self.ledger.figures()
         figures.threads = 1
+        figures.loop = merged_health(self._meters)
         return figures
 
     # -- the loop thread ------------------------------------------------------------------------
     async def _main(self, users: list[VirtualUser]) -> None:
+        async with probing(self._meters, self.context, enabled=self._real):
+            await self._serve(users)
+
+    async def _serve(self, users: list[VirtualUser]) -> None:
+        """Dispatch iterations until the run stops; then the end of the run."""
         self._free = list(reversed(users))  # user 0 on top
         self._pool = len(users)
         dispatcher = asyncio.ensure_future(self._dispatch())

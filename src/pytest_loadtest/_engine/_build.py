@@ -18,6 +18,7 @@ from pytest_loadtest._model._stats import LatencyHistogram
 
 if TYPE_CHECKING:
     from pytest_loadtest._engine._record import RunRecord
+    from pytest_loadtest._model._loop import LoopHealth
     from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = ["build_result", "run_facts"]
@@ -106,7 +107,7 @@ def build_result(
         spike_end=profile.spike_end() if staged else None,
         window=record.window,
     )
-    _monitoring(result, settings, watched or {}, soak)
+    _monitoring(result, settings, watched or {}, soak, figures.loop)
     result.sla_breaches = result.evaluate_sla()
     return result
 
@@ -118,9 +119,18 @@ def _leak_warmup(settings: LoadSettings) -> float:
 
 
 def _monitoring(
-    result: LoadResult, settings: LoadSettings, watched: Mapping[str, Any], soak: bool
+    result: LoadResult,
+    settings: LoadSettings,
+    watched: Mapping[str, Any],
+    soak: bool,
+    loop: LoopHealth | None = None,
 ) -> None:
-    """Join resource samples to the timeline; the RSS trend; database stats; findings."""
+    """Join resource samples and the event loop's lag to the timeline; the RSS trend; database
+    stats; findings."""
+    if loop is not None:
+        result.loop = loop.to_dict()
+        for row in result.timeline:
+            row.loop_lag = loop.lag_at(row.t, result.window)
     resources = watched.get("resources")
     databases = watched.get("database", [])
     allocations = watched.get("allocations", [])
@@ -147,7 +157,7 @@ def _monitoring(
                 "text": trend.describe(),
             }
     result.databases = [database.to_dict() for database in databases]
-    if resources is None and not databases and not allocations:
+    if resources is None and not databases and not allocations and loop is None:
         return
     facts = run_facts(
         result,
@@ -156,6 +166,7 @@ def _monitoring(
         allocations=allocations,
         soak=soak,
         warmup_s=_leak_warmup(settings),
+        loop=loop,
     )
     rules = _monitor.build_rules(settings.detectors) if settings.detectors else None
     result.findings = _monitor.detect(facts, rules)
@@ -169,6 +180,7 @@ def run_facts(
     allocations: Sequence[Any] = (),
     soak: bool = False,
     warmup_s: float = 0.0,
+    loop: LoopHealth | None = None,
 ) -> Any:
     """The detectors' view (a ``RunFacts``) of a result and what its watchers saw."""
     return _monitor.RunFacts(
@@ -182,4 +194,5 @@ def run_facts(
         allocations=allocations,
         soak=soak,
         warmup_s=warmup_s,
+        loop=loop,
     )

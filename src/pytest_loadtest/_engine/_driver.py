@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
     from pytest_loadtest._engine._users import VirtualUser, Work
+    from pytest_loadtest._model._loop import LoopHealth
     from pytest_loadtest._model._shapes import Arrivals
     from pytest_loadtest._settings._settings import LoadSettings
 
@@ -32,6 +33,8 @@ class DriverFigures:
     from each iteration's intended start, with service times and start lags recorded beside them
     (coordinated omission corrected). ``threads``: the threads the users ran on, when not one
     per user (async users: their event-loop threads); 0 for one thread per user.
+    ``loop``: the health of the async users' event loops (lag, blocking steps; :mod:`._lag`),
+    ``None`` for users on threads.
     """
 
     peak_active: int = 0
@@ -40,6 +43,7 @@ class DriverFigures:
     dropped_by_window: dict[int, int] = field(default_factory=dict)
     corrected: bool = False
     threads: int = 0
+    loop: LoopHealth | None = None
 
 
 class Driver(Protocol):

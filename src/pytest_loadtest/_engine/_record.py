@@ -21,6 +21,7 @@ from typing import Any, final
 from pytest_loadtest._engine._driver import DriverFigures
 from pytest_loadtest._engine._recorder import TIMELINE_PERCENTILES, OperationRecord, Recorder
 from pytest_loadtest._model._abort import Abort
+from pytest_loadtest._model._loop import LoopHealth
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
@@ -149,6 +150,7 @@ class RunRecord:
                 "dropped_by_window": {str(k): v for k, v in figures.dropped_by_window.items()},
                 "corrected": figures.corrected,
                 "threads": figures.threads,
+                "loop": figures.loop.to_dict() if figures.loop else None,
             },
             "late_calls": self.late_calls,
             "hung": dict(self.hung),
@@ -186,6 +188,7 @@ class RunRecord:
                 dropped_by_window={int(k): int(v) for k, v in figures["dropped_by_window"].items()},
                 corrected=bool(figures["corrected"]),
                 threads=int(figures.get("threads", 0)),
+                loop=LoopHealth.from_dict(figures["loop"]) if figures.get("loop") else None,
             ),
             late_calls=int(data["late_calls"]),
             hung={str(k): int(v) for k, v in data["hung"].items()},
@@ -322,4 +325,5 @@ def _merge_figures(figures: Sequence[DriverFigures]) -> DriverFigures:
         dropped_by_window=dropped_by_window,
         corrected=any(f.corrected for f in figures),
         threads=sum(f.threads for f in figures),
+        loop=LoopHealth.merge([f.loop for f in figures if f.loop is not None]),
     )

@@ -123,6 +123,7 @@ class LoadResult(CallStatsMixin):
     databases: list[dict[str, Any]] = field(default_factory=list)  # each watched engine's stats
     findings: list[Finding] = field(default_factory=list)  # bottlenecks and recommendations
     memory: dict[str, Any] | None = None  # the RSS trend after warm-up (MB/hour, with its CI)
+    loop: dict[str, Any] | None = None  # async users: event-loop health (LoopHealth.to_dict)
     #: the last recovery_time() a test asked for (see recovery_record): shown in the reports
     recovery: dict[str, Any] | None = None
     #: this run in the earlier runs of its test, when the test breached and was run again
@@ -336,6 +337,7 @@ class LoadResult(CallStatsMixin):
             "databases": self.databases,
             "findings": [f.to_dict() for f in self.findings],
             "memory": self.memory,
+            "loop": self.loop,
             "recovery": self.recovery,
             "attempts": self.attempts,
             "regressed": self.regressed,
@@ -387,6 +389,7 @@ class LoadResult(CallStatsMixin):
             databases=list(data.get("databases", [])),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             memory=data.get("memory"),
+            loop=data.get("loop"),
             recovery=dict(data["recovery"]) if data.get("recovery") else None,
             attempts=list(data.get("attempts", [])),
             regressed=bool(data.get("regressed", False)),

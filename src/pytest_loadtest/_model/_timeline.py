@@ -29,6 +29,7 @@ class TimelineRow:
     dropped: int = 0  # open model: iterations due in this window that found no free user
     cpu: float = math.nan  # process CPU in the window, 100 = one core (resource monitor)
     rss_mb: float = math.nan  # resident memory at the window's sample, MB
+    loop_lag: float = math.nan  # async users: the event loop's worst lag in the window, ms
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; latencies in ms, ``None`` for an empty window."""
@@ -45,6 +46,7 @@ class TimelineRow:
             "dropped": self.dropped,
             "cpu": none_if_nan(self.cpu),
             "rss_mb": none_if_nan(self.rss_mb),
+            "loop_lag": none_if_nan(self.loop_lag),
         }
 
     @classmethod
@@ -63,6 +65,7 @@ class TimelineRow:
             dropped=int(row.get("dropped", 0)),
             cpu=nan_if_none(row.get("cpu")),
             rss_mb=nan_if_none(row.get("rss_mb")),
+            loop_lag=nan_if_none(row.get("loop_lag")),
         )
 
 

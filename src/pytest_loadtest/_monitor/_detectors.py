@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._monitor._db_rules import MissingIndex, NPlusOne, PoolSaturation, SlowStatement
 from pytest_loadtest._monitor._facts import RunFacts
+from pytest_loadtest._monitor._loop_rules import EventLoopBlocked
 from pytest_loadtest._monitor._process_rules import CpuBound, MemorySpike, SoakLeak
 
 __all__ = ["DEFAULT_RULES", "Rule", "build_rules", "detect"]
@@ -40,6 +41,7 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     MissingIndex(),
     NPlusOne(),
     PoolSaturation(),
+    EventLoopBlocked(),
     CpuBound(),
     MemorySpike(),
     SoakLeak(),

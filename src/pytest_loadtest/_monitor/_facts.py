@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol, final
 
+from pytest_loadtest._model._loop import LoopHealth
 from pytest_loadtest._monitor._leaks import AllocationSite
 from pytest_loadtest._monitor._resources import ResourceSamples
 from pytest_loadtest._monitor._statements import DatabaseStats
@@ -60,7 +61,8 @@ class RunFacts:
     statements per call. ``operation_timelines``: each operation's windows (its calls per
     window; ``users`` unused). ``warmup_s``: seconds at the start that leak fitting ignores
     (at least ``SoakLeak.warmup_fraction`` of the duration is ignored anyway). ``soak``: the
-    test is a soak test (the leak rule runs only then, unless told otherwise).
+    test is a soak test (the leak rule runs only then, unless told otherwise). ``loop``: the
+    health of the async users' event loop (lag, blocking steps), ``None`` for users on threads.
     """
 
     duration: float = 0.0
@@ -73,6 +75,7 @@ class RunFacts:
     allocations: Sequence[AllocationSite] = ()
     soak: bool = False
     warmup_s: float = 0.0
+    loop: LoopHealth | None = None
 
 
 def short_sql(sql: str, width: int = _SQL_WIDTH) -> str:

@@ -77,6 +77,9 @@ def latency_figure(view: ResultView) -> Figure:
         )
         for key in ("p50", "p95", "p99", "max")
     ]
+    lag = [_value(row.get("loop_lag")) for row in rows]
+    if any(value is not None for value in lag):  # async users: the event loop's worst lag
+        data.append(series("event loop lag (max)", lag, "#d62728", width=1, dash=True))
     tasks = [op for op in view.operations if op.kind == "task"]
     if len(tasks) > 1:
         for i, op in enumerate(tasks):

@@ -55,6 +55,7 @@ TIMELINE_COLUMNS: Final = (
     "warmup",
     "cpu_percent",
     "rss_mb",
+    "loop_lag_ms",
 )
 
 SUMMARY_COLUMNS: Final = (
@@ -129,6 +130,7 @@ def _timeline(view: ResultView, op: OperationStats | None) -> Iterator[dict[str,
             "warmup": bool(row.get("warmup", False)),
             "cpu_percent": row.get("cpu"),
             "rss_mb": row.get("rss_mb"),
+            "loop_lag_ms": row.get("loop_lag"),
         }
 
 

@@ -34,6 +34,7 @@ from pytest_loadtest._report._library import (
     ReportError,
     load_chart_library,
 )
+from pytest_loadtest._report._loop import loop_text
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -206,6 +207,8 @@ def _notes(view: ResultView) -> str:
         notes.append(f"{result.idle_users} users never completed a call")
     if result.late_calls > 0:
         notes.append(f"{result.late_calls} calls reached the timeline after their window")
+    if loop := loop_text(result):
+        notes.append(loop[:1].upper() + loop[1:])
     if result.recovery:
         told = recovery_text(result.recovery)
         notes.append(told[:1].upper() + told[1:])

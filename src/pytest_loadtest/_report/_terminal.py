@@ -23,6 +23,7 @@ from pytest_loadtest._report._escape import (
     one_line,
     xml_text,
 )
+from pytest_loadtest._report._loop import loop_text
 from pytest_loadtest._report._view import (
     ResultView,
     Verdict,
@@ -266,6 +267,8 @@ def _notes(view: ResultView, no_sla: bool, verbose: int = 1) -> list[str]:
             f"with the interpreter's 5ms switch interval a call can wait up to ~{worst:,}ms for "
             "the GIL, and latencies above include that wait"
         )
+    if loop := loop_text(result, always=verbose > 1):
+        notes.append(f"{name}: {loop}")
     if result.recovery:
         notes.append(f"{name}: {recovery_text(result.recovery)}")
     notes.extend(f"{name}: {line}" for line in view.plans_not_taken)
