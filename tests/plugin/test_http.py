@@ -232,3 +232,53 @@ def test_loopback(load_runner):
 """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_an_asgi_apps_lifespan_runs_around_the_users(pytester: pytest.Pytester) -> None:
+    """Started once before the first request, shut down after the last (app=, in process)."""
+    pytest.importorskip("starlette")
+    pytester.makepyfile(
+        test_lifespan="""
+import contextlib
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+events = []
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    events.append("startup")
+    app.state.ready = True
+    yield
+    events.append("shutdown")
+
+async def item(request):
+    ready = getattr(request.app.state, "ready", False)
+    return PlainTextResponse("ok" if ready else "not started", status_code=200 if ready else 503)
+
+app = Starlette(routes=[Route("/items/{id}", item)], lifespan=lifespan)
+
+def test_lifespan(load_runner):
+    async def visit(vu):
+        await vu.http.get("/items/1")
+
+    result = load_runner.run(visit, users=3, iterations=30, app=app)
+    assert result.operations["GET /items/1"].errors == 0, result.operations["GET /items/1"]
+    assert events == ["startup", "shutdown"]
+
+async def plain(scope, receive, send):  # no lifespan support: called without it
+    if scope["type"] != "http":
+        raise RuntimeError("only http")
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+def test_no_lifespan(load_runner):
+    async def visit(vu):
+        await vu.http.get("/")
+
+    result = load_runner.run(visit, users=2, iterations=10, app=plain)
+    assert result.operations["GET /"].errors == 0
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=2)

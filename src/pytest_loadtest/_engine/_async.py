@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest import _monitor
+from pytest_loadtest._engine._lifespan import lifespan
 from pytest_loadtest._engine._loops import (
     Loop,
     close_clients,
@@ -215,7 +216,10 @@ class LoopUsers(ABC):
         try:
             if self.context.stopping:
                 return
-            await self._main(users)
+            app = getattr(self.work.http, "app", None)  # an ASGI app in process: its lifespan
+            first = bool(users) and users[0].id == 0  # once, on the loop of user 0
+            async with lifespan(app) if app is not None and first else contextlib.nullcontext():
+                await self._main(users)
             await close_clients(users)
         finally:
             self._loops.pop(loop, None)
