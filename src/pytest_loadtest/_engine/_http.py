@@ -139,6 +139,13 @@ class _Http:
         parent = vu._outer if vu._outer is not None else vu.current
         return vu._recorder.operation(label, "step", parent)
 
+    def _done(self, op: int, t0: int, error: BaseException | None) -> None:
+        """A request of ``op`` that began at ``t0`` is over: its time, and its error if any."""
+        vu = self.vu
+        vu.buffer(op).append(vu._clock() - t0)
+        if error is not None:
+            vu.record_error(op, t0, error, getattr(error, "type_name", None))
+
     def _judge(
         self, response: Any, method: str, expect: int | Collection[int] | None, check: Check | None
     ) -> BaseException | None:
@@ -176,20 +183,13 @@ class SyncHttp(_Http):
         **kwargs: Any,
     ) -> Any:
         """Send a request, timed as operation ``"METHOD path"`` (or ``"METHOD name"``)."""
-        vu = self.vu
-        op = self._op(method, url, name)
-        now = vu._clock
-        t0 = now()
+        op, t0 = self._op(method, url, name), self.vu._clock()
         try:
             response = self.client.request(method, url, **kwargs)
         except Exception as exc:
-            vu.buffer(op).append(now() - t0)
-            vu.record_error(op, t0, exc)
+            self._done(op, t0, exc)
             raise
-        vu.buffer(op).append(now() - t0)
-        error = self._judge(response, method, expect, check)
-        if error is not None:
-            vu.record_error(op, t0, error, getattr(error, "type_name", None))
+        self._done(op, t0, self._judge(response, method, expect, check))
         return response
 
     def get(self, url: str, **kwargs: Any) -> Any:
@@ -226,20 +226,13 @@ class AsyncHttp(_Http):
         **kwargs: Any,
     ) -> Any:
         """Send a request, timed as operation ``"METHOD path"`` (or ``"METHOD name"``)."""
-        vu = self.vu
-        op = self._op(method, url, name)
-        now = vu._clock
-        t0 = now()
+        op, t0 = self._op(method, url, name), self.vu._clock()
         try:
             response = await self.client.request(method, url, **kwargs)
         except Exception as exc:
-            vu.buffer(op).append(now() - t0)
-            vu.record_error(op, t0, exc)
+            self._done(op, t0, exc)
             raise
-        vu.buffer(op).append(now() - t0)
-        error = self._judge(response, method, expect, check)
-        if error is not None:
-            vu.record_error(op, t0, error, getattr(error, "type_name", None))
+        self._done(op, t0, self._judge(response, method, expect, check))
         return response
 
     async def get(self, url: str, **kwargs: Any) -> Any:
