@@ -65,3 +65,16 @@ def test_without_httpx_vu_http_says_how_to_install_it(monkeypatch: pytest.Monkey
 def test_a_base_url_beats_an_app() -> None:
     setup = HttpSetup(base_url="http://127.0.0.1:1", app=wsgi, is_async=False)
     assert setup.app is None
+
+
+def test_app_and_base_url_in_one_layer_is_an_error_a_higher_base_url_wins() -> None:
+    from pytest_loadtest._settings._layers import Layers, SettingError
+
+    marker = ("@pytest.mark.load", {"app": wsgi, "base_url": "http://127.0.0.1:1"})
+    with pytest.raises(SettingError, match=r"app= and base_url='http://127\.0\.0\.1:1' both say"):
+        Layers(below=(marker,)).resolve()
+    above = (("--load-base-url", {"base_url": "http://127.0.0.1:2"}),)
+    below = (("@pytest.mark.load", {"app": wsgi}),)
+    settings = Layers(above=above, below=below).resolve()
+    assert settings.base_url == "http://127.0.0.1:2"
+    assert HttpSetup.of(settings, is_async=False).app is None

@@ -221,6 +221,11 @@ def _check_consistency(settings: LoadSettings) -> None:
             f"{settings.think_time.describe()} (from {src['think_time']}) both set the pause "
             "between iterations; give one"
         )
+    if settings.app is not None and settings.base_url and src["app"] == src["base_url"]:
+        raise SettingError(
+            f"{src['app']}: app= and base_url={settings.base_url!r} both say where requests go; "
+            "give one (a base URL from a higher layer, such as --load-base-url, replaces app=)"
+        )
     if settings.loops > 1 and settings.model == "open":
         raise SettingError(
             f"loops={settings.loops} (from {src['loops']}) spreads a closed model's users over "
