@@ -238,11 +238,11 @@ def test_slowed_target_fails_its_own_test(
     head = "test_slowed.py::test_shop [[]search+checkout[]]"
     interval = "(95% intervals: baseline *ms..*ms, current *ms..*ms)"
     p50 = (
-        f"{head}: p50 of operation checkout was *ms, baseline *ms (+*%), past the threshold +50%"
+        f"{head}: p50 of operation checkout was *ms, baseline *ms (+*%), *past the threshold +50%"
         f" and beyond sampling noise {interval}"
     )
     p95 = (
-        f"{head}: p95 of operation checkout was *ms, baseline *ms (+*ms), past the threshold "
+        f"{head}: p95 of operation checkout was *ms, baseline *ms (+*ms), *past the threshold "
         f"+10.0ms and beyond sampling noise {interval}"
     )
     # the failure of the test itself, with every regression of that test
@@ -315,7 +315,7 @@ def test_noise_alone_does_not_fail_a_check(
     result.stdout.fnmatch_lines(
         [
             f"not a regression: {head}: p95 of all operations was *ms, baseline *s (+*%),"
-            " past the threshold +10% but within sampling noise (95% intervals: *)",
+            " *past the threshold +10% but within sampling noise (95% intervals: *)",
             f"not a regression: {head}: error_rate of all operations was 3.25%, baseline 2.50%"
             " (+0.75 points), past the threshold +0.5 points but within sampling noise (*)",
         ]

@@ -315,10 +315,16 @@ def compare(
 
 def speed_allowance(baseline: Entry, current: Entry) -> float:
     """How many times slower the machine ran for ``current`` than for ``baseline``, by their
-    reference times; 1 when it ran as fast or faster, or either is unknown (never stricter)."""
+    reference times; 1 when it ran less than :data:`MIN_ALLOWANCE` times slower (the probe's
+    own spread), faster, or either is unknown (never stricter)."""
     if not baseline.reference_ms or not current.reference_ms:
         return 1.0
-    return max(1.0, current.reference_ms / baseline.reference_ms)
+    ratio = current.reference_ms / baseline.reference_ms
+    return ratio if ratio >= MIN_ALLOWANCE else 1.0
+
+
+#: The least slowdown (reference time ratio) allowed for: below it, the probe's own spread.
+MIN_ALLOWANCE: Final = 1.1
 
 
 def _where(key: EntryKey, kind: str) -> str:
