@@ -294,22 +294,21 @@ class LoadSession:
         """Does this attempt of a test fail on an SLA breach or a regression against the
         baseline (``--load-compare-fail``) that a run of the test again may not confirm? Not
         on a breach when breaches do not fail (``--load-no-sla``), nor after a run that was
-        interrupted, stopped or left calls hung."""
+        interrupted, stopped or left calls hung. (Regressions as :meth:`test_failure` marked
+        them: ``result.regressed``.)"""
         runs = [r for r in results if r.probe is None]
         if any(r.interrupted or r.stopped_by or r.hung for r in runs):
             return False
         if not self.no_sla and any(not r.passed for r in runs):
             return True
-        return self.baseline is not None and bool(self.baseline.test_failure(test_id, results))
+        return any(r.regressed for r in runs)
 
     def attempts(self, test_id: str, results: Sequence[LoadResult]) -> list[dict[str, Any]]:
         """This attempt of a test's runs in brief (``result.attempts`` of the next one): each
         run's SLA breaches, and the test's regressions against the baseline on its first run."""
         attempts = [r.attempt() for r in results]
-        regression = self.baseline.test_failure(test_id, results) if self.baseline else ""
-        if regression and attempts:
-            lines = [line.strip(" -") for line in regression.splitlines()[1:]]
-            attempts[0]["regressions"] = lines or [regression]
+        if self.baseline is not None and attempts and any(r.regressed for r in results):
+            attempts[0]["regressions"] = self.baseline.regressions(test_id, results)
         return attempts
 
     def spool_for_workers(self) -> str:

@@ -80,6 +80,13 @@ class BaselineSession:
             return None
         return compare(self.baseline, [r for r in results if r.probe is None], self.checks)
 
+    def regressions(self, test_id: str, results: Sequence[LoadResult]) -> list[str]:
+        """The message of each regression of this test (none without checks)."""
+        comparison = self.compare(results) if self.checks else None
+        if comparison is None:
+            return []
+        return [check.message() for check in comparison.failures_for(test_id)]
+
     def test_failure(self, test_id: str, results: Sequence[LoadResult]) -> str:
         """The regression message that fails this test, or ``""``."""
         if not self.checks:
