@@ -133,9 +133,6 @@ class AsyncOpenDriver(LoopUsers):
                 k += 1
                 due = arrivals.due_ns(k, start)
             k = self.ledger.close(arrivals, k, min(deadline, now()), limit)
-            if limit is not None and k >= limit:
-                context.exhausted_at = now()
-                context.exhausted = True
         finally:
             self.ledger.scheduled = k
             self._dispatched = True

@@ -120,15 +120,19 @@ class OpenLedger:
     def close(self, arrivals: Arrivals, k: int, end_ns: int, limit: int | None) -> int:
         """Dispatching stopped at iteration ``k``: those still due before ``end_ns`` (within
         ``limit``) were never handed over (the dispatcher was starved, or the run stopped
-        first), so they are dropped, never left out of what was due. Sets and returns
-        :attr:`scheduled`."""
-        start = self.context.start_ns
+        first), so they are dropped, never left out of what was due. A limited run whose
+        iterations were all due is exhausted. Sets and returns :attr:`scheduled`."""
+        context = self.context
+        start = context.start_ns
         due = arrivals.due_ns(k, start)
         while due < end_ns and (limit is None or k < limit):
             self.drop(due)
             k += 1
             due = arrivals.due_ns(k, start)
         self.scheduled = k
+        if limit is not None and k >= limit:
+            context.exhausted_at = context.clock.now_ns()
+            context.exhausted = True
         return k
 
     def figures(self) -> DriverFigures:

@@ -117,9 +117,7 @@ class OpenDriver:
             k += 1
             due = arrivals.due_ns(k, start)
         k = self.ledger.close(arrivals, k, min(deadline, now()), limit)
-        if limit is not None and k >= limit:
-            context.exhausted_at = now()
-            context.exhausted = True
+        if context.exhausted:
             context.settle(
                 lambda: len(free) + len(context.exited) >= len(self._slots),
                 lambda: self._last_done,
