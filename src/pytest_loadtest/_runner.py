@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._engine._http import check_app
-from pytest_loadtest._engine._interrupts import readable_traceback
 from pytest_loadtest._engine._thread import in_thread
 from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
 from pytest_loadtest._model._clock import Clock
@@ -110,9 +109,8 @@ class LoadRunner:
         the test to ``on_interrupt`` (no test report will carry them), then let it through."""
         try:
             yield
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt:
             self.keep_on_interrupt()
-            exc.__traceback__ = readable_traceback(exc.__traceback__)
             raise
 
     def keep_on_interrupt(self) -> None:
