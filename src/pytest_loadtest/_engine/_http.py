@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, Final, final
+from urllib.parse import urlsplit
 
 from pytest_loadtest._model._text import safe_text
 from pytest_loadtest._settings._parsers import app_kind
@@ -129,11 +130,7 @@ class _Http:
 
     def _op(self, method: str, url: object, name: str | None) -> int:
         if name is None:
-            text = str(url)
-            path = text.split("?", 1)[0].split("#", 1)[0]
-            if "://" in path:  # an absolute URL: its path
-                path = "/" + path.split("://", 1)[1].partition("/")[2]
-            name = path or "/"
+            name = urlsplit(str(url)).path or "/"  # relative or absolute: without its query
         label = safe_text(f"{method.upper()} {name}", MAX_NAME)
         vu = self.vu
         parent = vu._outer if vu._outer is not None else vu.current
