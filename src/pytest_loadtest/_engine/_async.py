@@ -217,7 +217,7 @@ class LoopUsers(ABC):
             if self.context.stopping:
                 return
             app = getattr(self.work.http, "app", None)  # an ASGI app in process: its lifespan
-            first = bool(users) and users[0].id == 0  # once, on the loop of user 0
+            first = bool(users) and users[0].index == 0  # once, on the loop of user 0
             async with lifespan(app) if app is not None and first else contextlib.nullcontext():
                 await self._main(users)
             await close_clients(users)

@@ -34,8 +34,8 @@ class AsyncClosedDriver(LoopUsers):
         super().__init__(context, work, settings)
         self._meters = Meters()  # loop health (_lag.py): each loop's probe, blocking steps
         self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
-        self.profile = settings.profile()
-        self.threads = settings.peak_users
+        self.profile = context.share.users(settings.profile())
+        self.threads = context.share.peak_users(settings.peak_users)
         self.think = settings.think_time
         self.flat = len(set(self.profile.values)) == 1
         self.pacing_ns = int(settings.pacing * NS)
@@ -78,7 +78,7 @@ class AsyncClosedDriver(LoopUsers):
         try:
             after = 0.0
             while True:
-                begin = self.profile.first_above(vu.id, after)
+                begin = self.profile.first_above(vu.index, after)
                 if begin is None or not await self._sleep_until(context.start_ns + int(begin * NS)):
                     return
                 self._began.append(vu.id)
@@ -103,7 +103,7 @@ class AsyncClosedDriver(LoopUsers):
         check = self.context.next_check(t)
         if check < 0 or self.flat:
             return check
-        return check if self.profile.at((t - self.context.start_ns) / NS) > vu.id else -1
+        return check if self.profile.at((t - self.context.start_ns) / NS) > vu.index else -1
 
     async def _iterations(self, vu: VirtualUser) -> bool:
         """Loop until the run or this user's turn ends; False if an ``on_start`` hook failed."""

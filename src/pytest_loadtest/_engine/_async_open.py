@@ -41,10 +41,12 @@ class AsyncOpenDriver(LoopUsers):
         super().__init__(context, work, settings)
         self._meters = Meters()  # loop health (_lag.py): the loop's probe, blocking steps
         self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
-        profile = settings.profile()
-        self.arrivals = Arrivals(profile)
-        self.max_users = settings.max_users
-        self.threads = min(self.max_users, max(PREALLOCATED, math.ceil(profile.peak * 0.1)))
+        profile, share = settings.profile(), context.share
+        self.arrivals = share.arrivals(Arrivals(profile))
+        self.max_users = share.max_users(settings.max_users)
+        self.threads = min(
+            self.max_users, max(PREALLOCATED, math.ceil(share.rate(profile.peak) * 0.1))
+        )
         self.service_ops = work.shadow_ops(SERVICE)
         self.lag_ops = work.shadow_ops(START_LAG)
         self._free: list[VirtualUser] = []

@@ -30,8 +30,8 @@ class ClosedDriver:
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         self.context = context
         self.work = work
-        self.profile = settings.profile()
-        self.threads = settings.peak_users
+        self.profile = context.share.users(settings.profile())
+        self.threads = context.share.peak_users(settings.peak_users)
         self.think = settings.think_time
         self.stop_timeout = settings.stop_timeout
         # With a flat profile every user runs from its start to the end: skip the per-tick check.
@@ -79,21 +79,21 @@ class ClosedDriver:
     def _check(self, vu: VirtualUser, t: int) -> int:
         """Next check time, or -1 when the run ends or the profile no longer wants this user."""
         check = self.context.next_check(t)
-        if check >= 0 and not self.flat and not self._wanted(vu.id, t):
+        if check >= 0 and not self.flat and not self._wanted(vu.index, t):
             return -1
         return check
 
     def user_main(self, vu: VirtualUser) -> None:
         """Wait for each of this user's turns in the profile and loop through it."""
-        self._go[vu.id].wait()
+        self._go[vu.index].wait()
         context = self.context
         clock = context.clock
         after = 0.0
         while True:
-            begin = self.profile.first_above(vu.id, after)
+            begin = self.profile.first_above(vu.index, after)
             if begin is None or not context.sleep_until(context.start_ns + int(begin * NS)):
                 return
-            self._began.append(vu.id)
+            self._began.append(vu.index)
             # keep the peak exact even between collector ticks
             self._peak = max(self._peak, self.active())
             vu.span_start = clock.now_ns()
@@ -103,7 +103,7 @@ class ClosedDriver:
                     self._fast_loop(vu)
             finally:
                 vu.flush(clock.now_ns())
-                self._ended.append(vu.id)
+                self._ended.append(vu.index)
             if not started or self.flat or context.stopping or context.exhausted:
                 return  # a user whose on_start failed does not come back
             after = (clock.now_ns() - context.start_ns) / NS

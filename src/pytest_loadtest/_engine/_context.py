@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, final
 
+from pytest_loadtest._engine._share import WHOLE, Share
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._metrics import NS
 
@@ -45,6 +46,7 @@ class RunContext:
         "last_exit",
         "limit",
         "poll",
+        "share",
         "spawn",
         "start_ns",
         "stop_event",
@@ -63,8 +65,10 @@ class RunContext:
         window_ns: int,
         poll: float,
         limit: int | None,
+        share: Share = WHOLE,
     ) -> None:
         self.clock = clock
+        self.share = share  # this process's part of a run spread over several
         self.tick_ns = tick_ns
         self.window_ns = window_ns
         self.poll = poll

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 if TYPE_CHECKING:
     from pytest_loadtest._engine._context import RunContext
+    from pytest_loadtest._engine._share import SharedArrivals
     from pytest_loadtest._engine._users import VirtualUser, Work
     from pytest_loadtest._model._loop import LoopHealth
     from pytest_loadtest._model._shapes import Arrivals
@@ -117,7 +118,9 @@ class OpenLedger:
         window = (due - self.context.start_ns) // self.context.window_ns
         self.by_window[window] = self.by_window.get(window, 0) + 1
 
-    def close(self, arrivals: Arrivals, k: int, end_ns: int, limit: int | None) -> int:
+    def close(
+        self, arrivals: Arrivals | SharedArrivals, k: int, end_ns: int, limit: int | None
+    ) -> int:
         """Dispatching stopped at iteration ``k``: those still due before ``end_ns`` (within
         ``limit``) were never handed over (the dispatcher was starved, or the run stopped
         first), so they are dropped, never left out of what was due. A limited run whose

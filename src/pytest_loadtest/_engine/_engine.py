@@ -16,10 +16,9 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, final
 
-from pytest_loadtest import _monitor
 from pytest_loadtest._engine._abort import AbortMonitor
 from pytest_loadtest._engine._async_closed import AsyncClosedDriver
 from pytest_loadtest._engine._async_open import AsyncOpenDriver
@@ -33,7 +32,9 @@ from pytest_loadtest._engine._interrupts import deferred_interrupts
 from pytest_loadtest._engine._open import OpenDriver
 from pytest_loadtest._engine._record import RunRecord
 from pytest_loadtest._engine._recorder import Recorder
+from pytest_loadtest._engine._share import WHOLE, Share
 from pytest_loadtest._engine._users import VirtualUser, Work
+from pytest_loadtest._engine._watchers import watchers
 from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._text import describe_exception
@@ -85,6 +86,8 @@ class Engine:
         watch: Sequence[Any] = (),
         soak: bool = False,
         exact_windows: bool = False,
+        share: Share = WHOLE,
+        gate: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
         self.settings = settings
@@ -100,8 +103,16 @@ class Engine:
         if window_ns % tick_ns:
             raise ValueError("window must be a whole number of ticks")
         self.context = RunContext(
-            self.clock, tick_ns=tick_ns, window_ns=window_ns, poll=poll, limit=settings.iterations
+            self.clock,
+            tick_ns=tick_ns,
+            window_ns=window_ns,
+            poll=poll,
+            limit=share.limit(settings.iterations),
+            share=share,
         )
+        #: called once the users are ready, before the clock starts (a worker process waits
+        #: there for the common start of a run spread over several)
+        self.gate = gate
         self.interrupted = False
         self._give_up = False  # a second Ctrl-C: stop waiting for users
         #: what stopped the run other than its end or Ctrl-C (``sys.exit()`` in a target, a bug)
@@ -148,7 +159,14 @@ class Engine:
         # what the run allocates; pauses of tens of ms otherwise showed in the start lag.
         gc.freeze()
         try:
-            return self._run(self._watchers())
+            found = watchers(
+                self.settings,
+                self.watch,
+                self.clock,
+                self.context.window_ns,
+                real=self.system_clock,
+            )
+            return self._run(found)
         finally:
             gc.unfreeze()
 
@@ -157,32 +175,13 @@ class Engine:
         self.interrupted = True
         self._give_up = True
 
-    def _watchers(self) -> list[tuple[str, Any]]:
-        """The resource sampler, database watches and allocation tracker this run asks for."""
-        settings = self.settings
-        watchers: list[tuple[str, Any]] = []
-        if settings.monitor_interval > 0 and self.system_clock:
-            try:
-                sampler = _monitor.ResourceSampler(settings.monitor_interval)
-            except _monitor.NoProcessReader:
-                pass  # not Linux and no psutil: README "Monitoring"
-            else:
-                watchers.append(("resources", sampler))
-        for database in self.watch:  # SQLAlchemy engines
-            window = self.context.window_ns / NS
-            watch = _monitor.DatabaseWatch(database, window=window, clock=self.clock.now_ns)
-            watchers.append(("database", watch))
-        if settings.tracemalloc:
-            warmup = settings.warmup
-            watchers.append(("allocations", _monitor.AllocationTracker(warmup_s=warmup)))
-        watchers += [("speed", _monitor.SpeedProbe())] if self.system_clock else []  # machine speed
-        return watchers
-
     def _run(self, watchers: list[tuple[str, Any]]) -> RunRecord:
         now = self.clock.now_ns
         wall_start, cpu_start = time.time(), time.process_time()
         started: list[tuple[str, Any]] = []
         try:
+            if self.gate is not None:
+                self.gate()
             start = now()
             for kind, watcher in watchers:
                 watcher.start(start)
@@ -292,7 +291,7 @@ class Engine:
         return vu
 
     def _new_user(self, user_id: int) -> VirtualUser:
-        vu = self.work.user(user_id, self.settings.seed)
+        vu = self.work.user(user_id, self.settings.seed, self.context.share)
         self.recorder.users += 1  # its share of the backlog limit
         return vu
 

@@ -56,15 +56,17 @@ class OpenDriver:
     def __init__(self, context: RunContext, work: Work, settings: LoadSettings) -> None:
         self.context = context
         self.work = work
-        profile = settings.profile()
-        self.arrivals = Arrivals(profile)
-        self.max_users = settings.max_users
+        profile, share = settings.profile(), context.share
+        self.arrivals = share.arrivals(Arrivals(profile))
+        self.max_users = share.max_users(settings.max_users)
         self.stop_timeout = settings.stop_timeout
         self._last_done = 0  # when an iteration last finished (clock ns)
         # Threads started before the clock: enough for iterations of up to 100 ms at the peak
         # rate. More are started while it runs (as k6 does past its pre-allocated users), up to
         # max_users; a thread started then costs the iteration waiting for it some start lag.
-        self.threads = min(self.max_users, max(PREALLOCATED, math.ceil(profile.peak * 0.1)))
+        self.threads = min(
+            self.max_users, max(PREALLOCATED, math.ceil(share.rate(profile.peak) * 0.1))
+        )
         self._slots = [_Slot() for _ in range(self.threads)]
         self._free = list(reversed(self._slots))  # user 0 on top
         self.ledger = OpenLedger(context)
@@ -133,7 +135,7 @@ class OpenDriver:
     def user_main(self, vu: VirtualUser) -> None:
         """Run each iteration handed over, measured from its intended start."""
         context, work = self.context, self.work
-        slot = self._slots[vu.id]
+        slot = self._slots[vu.index]
         now = context.clock.now_ns
         plan, callers, ops = work.plan, work.callers, work.task_ops
         service_ops, lag_ops = self.service_ops, self.lag_ops

@@ -17,6 +17,7 @@ from typing import Any, final
 
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._recorder import Recorder
+from pytest_loadtest._engine._share import WHOLE, Share
 from pytest_loadtest._model._text import describe_exception, safe_text
 from pytest_loadtest._scenario._target import MAX_NAME, Plan, Task
 
@@ -51,17 +52,28 @@ class VirtualUser:
         "current",
         "drained",
         "id",
+        "index",
         "iteration",
         "random",
         "span_start",
         "state",
         "watching",
+        "worker",
     )
 
     def __init__(
-        self, user_id: int, seed: int, recorder: Recorder, clock: Callable[[], int]
+        self,
+        user_id: int,
+        seed: int,
+        recorder: Recorder,
+        clock: Callable[[], int],
+        *,
+        index: int | None = None,
+        worker: int = 0,
     ) -> None:
-        self.id = user_id
+        self.id = user_id  # unique in the whole run, over every worker process
+        self.index = user_id if index is None else index  # the driver's number in this process
+        self.worker = worker  # the worker process running this user (0 without processes)
         self.iteration = 0
         self.state: dict[str, Any] = {}
         self.random = random.Random(seed * 1_000_003 + user_id)
@@ -280,9 +292,17 @@ class Work:
             self.recorder.operation(f"{t.name}\x00{kind}", kind, t.name) for t in self.plan.tasks
         ]
 
-    def user(self, user_id: int, seed: int) -> VirtualUser:
-        """A new virtual user of this run."""
-        vu = VirtualUser(user_id, seed, self.recorder, self.now)
+    def user(self, index: int, seed: int, share: Share = WHOLE) -> VirtualUser:
+        """A new virtual user of this run: the ``index``-th of this process, with its id in the
+        whole run (see :class:`~pytest_loadtest._engine._share.Share`)."""
+        vu = VirtualUser(
+            share.global_id(index),
+            seed,
+            self.recorder,
+            self.now,
+            index=index,
+            worker=share.worker,
+        )
         vu.watching = self.watching
         vu._http = self.http
         return vu
