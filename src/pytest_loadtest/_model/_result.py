@@ -16,6 +16,7 @@ from pytest_loadtest._model._finding import Finding
 from pytest_loadtest._model._latency import CallStatsMixin, LatencyStats
 from pytest_loadtest._model._metrics import none_if_nan
 from pytest_loadtest._model._recovery import recovery_record, recovery_time
+from pytest_loadtest._model._run_checks import run_breaches
 from pytest_loadtest._model._sla import SLA, Breach, Check, parse_sla
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
@@ -132,6 +133,9 @@ class LoadResult(CallStatsMixin):
     attempts: list[dict[str, Any]] = field(default_factory=list)
     regressed: bool = False  # its test failed on a regression against the baseline
     reference_ms: float | None = None  # how fast the machine ran: a reference loop's median time
+    #: processes=N: each worker process's part (host, pid, users, calls, CPU, RSS, start skew;
+    #: ``lost``: why and when a worker was lost, or None)
+    workers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def memory_growth(self) -> float:
@@ -169,79 +173,12 @@ class LoadResult(CallStatsMixin):
         return not self.sla_breaches
 
     def evaluate_sla(self) -> list[Breach]:
-        """Compute the breaches of this result's SLA (and the checks every run gets)."""
-        breaches: list[Breach] = []
-        if self.total == 0:
-            breaches.append(
-                Breach(
-                    "calls",
-                    None,
-                    0.0,
-                    1.0,
-                    "no call of the target completed in the measured period",
-                )
-            )
-        if self.hung:
-            listed = ", ".join(f"{name} x{count}" for name, count in sorted(self.hung.items()))
-            breaches.append(
-                Breach(
-                    "hung",
-                    None,
-                    float(sum(self.hung.values())),
-                    0.0,
-                    "calls still running after stop_timeout (left out of the statistics): "
-                    + listed,
-                )
-            )
-        if self.stopped_by:
-            breaches.append(
-                Breach(
-                    "stopped",
-                    None,
-                    math.nan,
-                    0.0,
-                    f"the run was stopped early by {self.stopped_by}; figures cover what was "
-                    "measured before",
-                )
-            )
-        if self.aborted is not None:
-            breaches.append(
-                Breach(
-                    "aborted",
-                    None,
-                    self.aborted.at,
-                    self.aborted.grace,
-                    self.aborted.message(float(self.settings.get("duration", self.duration))),
-                )
-            )
-        breaches.extend(self._hook_breaches())
+        """Compute the breaches of this result's SLA (and the checks every run gets: see
+        :func:`~pytest_loadtest._model._run_checks.run_breaches`)."""
+        breaches = run_breaches(self)
         if self.sla is not None:
             min_samples = int(self.settings.get("min_samples") or 0)
             breaches.extend(self.sla.evaluate(self, self.operations, min_samples))
-        return breaches
-
-    def _hook_breaches(self) -> list[Breach]:
-        """A failed ``on_start``/``on_stop`` hook fails the run (a user whose ``on_start``
-        fails never runs: its failure hides from the tasks' error rate), unless the SLA gives
-        that hook targets of its own, which then judge it."""
-        own = self.sla.operations() if self.sla is not None else set()
-        breaches = []
-        for op in self.operations.values():
-            if op.kind != "hook" or not op.errors or op.name in own:
-                continue
-            first = next(iter(op.errors_by_type.values()), None)
-            why = f"; first: {first.type_name}: {first.message}" if first is not None else ""
-            breaches.append(
-                Breach(
-                    "hook_errors",
-                    op.name,
-                    float(op.errors),
-                    0.0,
-                    f"hook {op.name!r} failed {op.errors:,} of {op.total:,} times{why} (a user "
-                    "whose on_start fails does not run; an error_rate target for the hook under "
-                    "the SLA's operations tolerates some)",
-                )
-            )
         return breaches
 
     def recovery_time(
@@ -342,6 +279,7 @@ class LoadResult(CallStatsMixin):
             "attempts": self.attempts,
             "regressed": self.regressed,
             "reference_ms": self.reference_ms,
+            "workers": self.workers,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
             "timeline": [row.to_dict() for row in self.timeline],
@@ -394,4 +332,5 @@ class LoadResult(CallStatsMixin):
             attempts=list(data.get("attempts", [])),
             regressed=bool(data.get("regressed", False)),
             reference_ms=float(data["reference_ms"]) if data.get("reference_ms") else None,
+            workers=[dict(w) for w in data.get("workers") or []],
         )
