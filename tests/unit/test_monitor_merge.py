@@ -189,6 +189,23 @@ def test_resources_sum_at_aligned_instants() -> None:
     assert (merged.interval, merged.cpu_count, merged.missed) == (1.0, 2, 2)
     assert merged.rss_peak == 331
     assert merged.cpu_peak == 100
+    assert merged.by_window(2.0)[0.0].rss_bytes == 315  # not the later one lacking a process
+    c = samples_of(1.0, (0.0, 0.0, NAN, 1000, 1), (1.0, 1.0, 5, 1000, 1))
+    nested = ResourceSamples.merge([merged, c])
+    assert [(s.processes, s.rss_bytes) for s in nested.samples] == [
+        (3, 1300), (3, 1315), (1, 120), (2, 331)
+    ]  # fmt: skip
+
+
+def test_only_the_watchers_objects_serialise() -> None:
+    with pytest.raises(TypeError, match="watched resources is dict, not ResourceSamples"):
+        watched_to_dict({"resources": {}})
+    with pytest.raises(TypeError, match="watched database is str, not a list"):
+        watched_to_dict({"database": "sqlite://"})
+    with pytest.raises(TypeError, match=re.escape("watched allocations[0] is int")):
+        watched_to_dict({"allocations": [1]})
+    with pytest.raises(ValueError, match="unknown watched kind 'gpu'"):
+        watched_to_dict({"gpu": 1.0})
 
 
 def test_two_samples_of_one_process_at_one_instant_become_one() -> None:

@@ -179,14 +179,18 @@ class ResourceSamples:
         A sample's CPU covers the interval before it, so it belongs to the window holding the
         middle of that interval; when several do, the last one wins (its RSS is the window's
         latest). The first sample (t = 0, no CPU figure) describes window 0 only if no other does.
+        In a merged series, a sample that counts every process wins over one that lacks some.
         """
         if window <= 0:
             raise ValueError("window must be positive")
+        full = self.processes
         out: dict[float, ResourceSample] = {}
         for sample in self.samples:
             middle = sample.t - sample.span / 2
             key = math.floor(max(middle, 0.0) / window + 1e-9) * window
-            out[key] = sample
+            held = out.get(key)
+            if held is None or sample.processes == full or held.processes != full:
+                out[key] = sample
         return out
 
     def to_dict(self) -> dict[str, Any]:
