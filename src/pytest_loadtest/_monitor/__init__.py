@@ -11,7 +11,9 @@ watchers, each with ``start(start_ns)`` before a run and ``stop(end_ns)`` after 
 then :func:`detect` turns a :class:`RunFacts` into findings
 (:mod:`pytest_loadtest._model._finding`),
 which the report package prints. :func:`set_operation` names the operation running in this context
-for the database watch.
+for the database watch. With several worker processes (scale-out), :func:`watched_to_dict` /
+:func:`watched_from_dict` carry what each process's watchers saw (``Engine.watched``) and
+:func:`merge_watched` adds the processes' into one.
 
 This facade holds what the engine uses; tests and tools import the submodules.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 from pytest_loadtest._monitor._detectors import build_rules, detect
 from pytest_loadtest._monitor._facts import RunFacts
 from pytest_loadtest._monitor._leaks import AllocationTracker, soak_trend
+from pytest_loadtest._monitor._merge import merge_watched, watched_from_dict, watched_to_dict
 from pytest_loadtest._monitor._process import NoProcessReader
 from pytest_loadtest._monitor._resources import ResourceSampler
 from pytest_loadtest._monitor._speed import SpeedProbe
@@ -35,7 +38,10 @@ __all__ = [
     "SpeedProbe",
     "build_rules",
     "detect",
+    "merge_watched",
     "reset_operation",
     "set_operation",
     "soak_trend",
+    "watched_from_dict",
+    "watched_to_dict",
 ]

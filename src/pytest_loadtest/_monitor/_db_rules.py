@@ -46,6 +46,8 @@ class SlowStatement:
     getting the GIL back once the driver returns: when the process was CPU-bound (at least
     ``busy_cores`` of CPU in the busiest windows), each of ``U`` users may wait about a switch
     interval, so the threshold grows by ``U * gil_wait_ms`` (``gil_wait_ms = 0`` turns this off).
+    With users spread over several worker processes (merged samples), ``U`` is the users of one
+    process, as each GIL is contended only by its own process's threads.
     """
 
     name: ClassVar[str] = "slow_statement"
@@ -58,8 +60,9 @@ class SlowStatement:
     def threshold_ms(self, facts: RunFacts) -> float:
         """``p95_ms``, plus the GIL allowance when the run was CPU-bound."""
         busiest = busiest_cpu(facts)
-        if busiest is not None and busiest[0] >= self.busy_cores:
-            return self.p95_ms + busiest[1] * self.gil_wait_ms
+        if busiest is not None and facts.resources is not None and busiest[0] >= self.busy_cores:
+            users = math.ceil(busiest[1] / facts.resources.processes)  # of one process
+            return self.p95_ms + users * self.gil_wait_ms
         return self.p95_ms
 
     def check(self, facts: RunFacts) -> list[Finding]:

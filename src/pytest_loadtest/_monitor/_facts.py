@@ -14,7 +14,7 @@ from typing import Final, Protocol, final
 
 from pytest_loadtest._model._loop import LoopHealth
 from pytest_loadtest._monitor._leaks import AllocationSite
-from pytest_loadtest._monitor._resources import ResourceSamples
+from pytest_loadtest._monitor._samples import ResourceSamples
 from pytest_loadtest._monitor._statements import DatabaseStats
 
 __all__ = ["RunFacts", "Window", "WindowRow", "busiest_cpu", "short_sql"]
@@ -90,7 +90,12 @@ def busiest_cpu(facts: RunFacts, *, min_samples: int = 2) -> tuple[float, int] |
     """``(cores, users)``: the process's CPU (in cores) over the timeline windows with the most
     users, and that number of users; ``None`` with fewer than ``min_samples`` resource samples
     there. Samples count by the middle of the interval they cover, weighted by its length (a
-    short interval's CPU figure is mostly clock-tick noise)."""
+    short interval's CPU figure is mostly clock-tick noise).
+
+    Samples merged from several worker processes sum their CPU: each is divided by the
+    processes it sums, so ``cores`` is always one process's (their mean), which is what the
+    GIL's one core is compared with (two processes at half a core each are not one GIL-bound
+    process at one core). ``users`` stays the run's total: the timeline's."""
     timeline = list(facts.timeline)
     if facts.resources is None or not timeline:
         return None
@@ -101,7 +106,7 @@ def busiest_cpu(facts: RunFacts, *, min_samples: int = 2) -> tuple[float, int] |
     for sample in facts.resources.samples:
         window = math.floor((sample.t - sample.span / 2) / facts.window + 1e-9)
         if sample.span > 0 and math.isfinite(sample.cpu_percent) and window in busiest:
-            weighted += sample.cpu_percent * sample.span
+            weighted += sample.cpu_percent / sample.processes * sample.span
             total += sample.span
             count += 1
     if count < min_samples or total <= 0:

@@ -24,12 +24,13 @@ import numpy as np
 
 from pytest_loadtest._model._clock import Clock, SystemClock
 from pytest_loadtest._model._tdist import t_quantile
-from pytest_loadtest._monitor._resources import ResourceSamples
+from pytest_loadtest._monitor._samples import ResourceSamples
 
 __all__ = [
     "AllocationSite",
     "AllocationTracker",
     "LeakEstimate",
+    "merge_allocations",
     "rss_trend",
     "soak_trend",
     "t_quantile",
@@ -146,10 +147,13 @@ def soak_trend(
 ) -> LeakEstimate | None:
     """The RSS trend of a run's resource samples, after its warm-up but at least
     ``warmup_fraction`` of ``duration``: what the leak detector and the ``memory_growth`` SLA
-    both judge (``estimate.exceeds(limit, min_growth_mb=5)``)."""
+    both judge (``estimate.exceeds(limit, min_growth_mb=5)``). Samples merged from several
+    processes count only where every process sampled (:meth:`ResourceSamples.complete`): a sum
+    lacking one process's RSS would bend the line."""
+    samples = resources.complete()
     return rss_trend(
-        [s.t for s in resources.samples],
-        [s.rss_bytes for s in resources.samples],
+        [s.t for s in samples],
+        [s.rss_bytes for s in samples],
         warmup_s=max(warmup_s, warmup_fraction * duration),
         confidence=confidence,
     )
@@ -191,6 +195,30 @@ class AllocationSite:
             int(data["count_diff"]),
             int(data["size_bytes"]),
         )
+
+
+def merge_allocations(parts: Sequence[Sequence[AllocationSite]]) -> list[AllocationSite]:
+    """The growing sites of several processes (each a tracker's list) as one list: sites of one
+    ``file:line`` merged, their growth, count growth and live size summed; the largest growth
+    first. Each process reports only its own top sites, so a site one process left out of its
+    top counts only where it was reported."""
+    merged: dict[tuple[str, int], AllocationSite] = {}
+    for sites in parts:
+        for site in sites:
+            key = (site.file, site.line)
+            into = merged.get(key)
+            merged[key] = (
+                site
+                if into is None
+                else AllocationSite(
+                    site.file,
+                    site.line,
+                    into.size_diff_bytes + site.size_diff_bytes,
+                    into.count_diff + site.count_diff,
+                    into.size_bytes + site.size_bytes,
+                )
+            )
+    return sorted(merged.values(), key=lambda site: site.size_diff_bytes, reverse=True)
 
 
 _IGNORED: Final = (tracemalloc.__file__, __file__, "<frozen importlib._bootstrap>", "<unknown>")

@@ -1,11 +1,21 @@
 """Process detectors: CPU-bound under the GIL, memory spikes, and leaks in soak tests.
 
 They read the resource samples (``facts.resources``) beside the run's timeline.
+
+Samples merged from several worker processes (scale-out, :meth:`ResourceSamples.merge`) sum
+the processes: CPU 100 is one core of all of them together, RSS their sum. Summed as is, they
+would trip these rules wrongly: two processes at half a core each would read as one process
+stuck at one core (``cpu_bound``), and an instant one process did not sample would drop the sum
+by its whole RSS and the next jump it back (``memory_spike``; the trend of ``soak_leak`` would
+bend). So ``cpu_bound`` judges one process's CPU (each sample divided by the processes it sums,
+:func:`busiest_cpu`) and its users per process, and the memory rules read only the samples
+that count every process (:meth:`ResourceSamples.complete`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import ClassVar, final
@@ -53,8 +63,10 @@ class CpuBound:
         busiest = busiest_cpu(facts, min_samples=self.min_samples)
         if busiest is None or facts.resources is None:
             return []
-        cores, top_users = busiest
-        if top_users < self.min_users or not self.min_cores <= cores <= self.max_cores:
+        cores, top_users = busiest  # one process's cores; the users of all processes
+        processes = facts.resources.processes
+        per_process = math.ceil(top_users / processes)  # threads contending for one GIL
+        if per_process < self.min_users or not self.min_cores <= cores <= self.max_cores:
             return []
         rates = _throughput_by_users(list(facts.timeline), facts.window)
         lower = [u for u in rates if u * 2 <= top_users and rates[u] > 0]
@@ -72,11 +84,12 @@ class CpuBound:
             return []  # busy, but nothing shows that threads stopped paying off
         else:
             ramp = "; no lower user level in the run to compare scaling with"
+        each = f" per process (the mean of {processes})" if processes > 1 else ""
         return [
             Finding(
                 kind=self.name,
                 title=f"CPU-bound on one core (the GIL) at {top_users} users",
-                evidence=f"process CPU {cores * 100:.0f}% of one core{ramp}",
+                evidence=f"process CPU {cores * 100:.0f}% of one core{each}{ramp}",
                 recommendation=(
                     "More threads will not help: run the work in several processes "
                     "(worker processes, multiprocessing, pytest-xdist for the test), or move "
@@ -88,6 +101,7 @@ class CpuBound:
                     "users": top_users,
                     "scaling": scaling,
                     "cpu_count": facts.resources.cpu_count,
+                    "processes": processes,
                 },
             )
         ]
@@ -125,7 +139,7 @@ class MemorySpike:
         """At most one finding: the largest jump."""
         if facts.resources is None:
             return []
-        samples = facts.resources.samples
+        samples = facts.resources.complete()  # a merged sum lacking a process is no jump
         jumps = [
             (after.rss_bytes - before.rss_bytes, before, after)
             for before, after in itertools.pairwise(samples)

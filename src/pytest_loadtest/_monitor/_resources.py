@@ -12,192 +12,28 @@ percentages are computed here from cumulative CPU times and the sampler's own cl
 
 RSS, threads and open file descriptors are read at the sample's instant; IO bytes are counted
 from the start of the run. Timestamps are seconds since the ``start_ns`` the engine passes, in
-the engine's clock (``time.perf_counter_ns`` unless a test injects another).
+the engine's clock (``time.perf_counter_ns`` unless a test injects another). The samples are
+plain data (:mod:`._samples`, re-exported here), serialisable and mergeable across processes.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import final
 
 from pytest_loadtest._model._clock import Clock, SystemClock
-from pytest_loadtest._model._metrics import NS, nan_if_none, none_if_nan
+from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._monitor._process import NoProcessReader, ProcessReader, Reading
 from pytest_loadtest._monitor._procfs import default_reader
+from pytest_loadtest._monitor._samples import ResourceSample, ResourceSamples
 
 __all__ = [
     "ResourceSample",
     "ResourceSampler",
     "ResourceSamples",
 ]
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ResourceSample:
-    """The process at ``t`` seconds since the start; CPU figures cover ``(t - span, t]``."""
-
-    t: float
-    span: float  # seconds since the previous sample (0 for the first)
-    cpu_percent: float  # process; 100 = one core; nan for the first sample
-    system_cpu_percent: float  # machine, 0..100 of all cores; nan for the first sample
-    rss_bytes: int
-    threads: int
-    open_fds: int | None
-    read_bytes: int | None  # since the start of the run
-    write_bytes: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``None`` for nan)."""
-        return {
-            "t": self.t,
-            "span": self.span,
-            "cpu_percent": none_if_nan(self.cpu_percent),
-            "system_cpu_percent": none_if_nan(self.system_cpu_percent),
-            "rss_bytes": self.rss_bytes,
-            "threads": self.threads,
-            "open_fds": self.open_fds,
-            "read_bytes": self.read_bytes,
-            "write_bytes": self.write_bytes,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResourceSample:
-        """Inverse of :meth:`to_dict`."""
-
-        def optional(key: str) -> int | None:
-            value = data.get(key)
-            return None if value is None else int(value)
-
-        return cls(
-            t=float(data["t"]),
-            span=float(data.get("span", 0.0)),
-            cpu_percent=nan_if_none(data.get("cpu_percent")),
-            system_cpu_percent=nan_if_none(data.get("system_cpu_percent")),
-            rss_bytes=int(data["rss_bytes"]),
-            threads=int(data.get("threads", 0)),
-            open_fds=optional("open_fds"),
-            read_bytes=optional("read_bytes"),
-            write_bytes=optional("write_bytes"),
-        )
-
-
-def _finite(values: Sequence[float]) -> list[float]:
-    return [v for v in values if math.isfinite(v)]
-
-
-@final
-@dataclass(frozen=True)
-class ResourceSamples:
-    """What the sampler saw during a run: the samples, their peaks and means."""
-
-    interval: float
-    cpu_count: int
-    samples: tuple[ResourceSample, ...] = ()
-    sample_cost_s: float = 0.0  # mean wall time of one reading: the monitor's own cost
-    missed: int = 0  # samples that were due and not taken (the sampler's thread was starved)
-
-    @property
-    def cpu_peak(self) -> float:
-        """Highest process CPU % of a sample (100 = one core); nan without CPU samples."""
-        values = _finite([s.cpu_percent for s in self.samples])
-        return max(values) if values else math.nan
-
-    @property
-    def cpu_mean(self) -> float:
-        """Process CPU % over the whole sampled period, weighted by each sample's span."""
-        pairs = [(s.cpu_percent, s.span) for s in self.samples if math.isfinite(s.cpu_percent)]
-        total = sum(span for _, span in pairs)
-        return sum(v * span for v, span in pairs) / total if total > 0 else math.nan
-
-    @property
-    def system_cpu_peak(self) -> float:
-        """Highest machine CPU % (0..100 of all cores)."""
-        values = _finite([s.system_cpu_percent for s in self.samples])
-        return max(values) if values else math.nan
-
-    @property
-    def rss_peak(self) -> int:
-        """Highest RSS seen, in bytes (0 without samples)."""
-        return max((s.rss_bytes for s in self.samples), default=0)
-
-    @property
-    def rss_mean(self) -> float:
-        """Mean RSS of the samples, in bytes."""
-        return sum(s.rss_bytes for s in self.samples) / len(self.samples) if self.samples else 0.0
-
-    @property
-    def threads_peak(self) -> int:
-        """Most threads seen at once."""
-        return max((s.threads for s in self.samples), default=0)
-
-    @property
-    def open_fds_peak(self) -> int | None:
-        """Most open file descriptors seen at once (``None`` where unavailable)."""
-        values = [s.open_fds for s in self.samples if s.open_fds is not None]
-        return max(values) if values else None
-
-    def summary(self) -> dict[str, Any]:
-        """Peaks and means, JSON-ready (what ``result.resources`` shows first)."""
-
-        def clean(value: float) -> float | None:
-            return value if math.isfinite(value) else None
-
-        last = self.samples[-1] if self.samples else None
-        return {
-            "cpu_peak_percent": clean(self.cpu_peak),
-            "cpu_mean_percent": clean(self.cpu_mean),
-            "system_cpu_peak_percent": clean(self.system_cpu_peak),
-            "rss_peak_bytes": self.rss_peak,
-            "rss_mean_bytes": self.rss_mean,
-            "threads_peak": self.threads_peak,
-            "open_fds_peak": self.open_fds_peak,
-            "read_bytes": last.read_bytes if last else None,
-            "write_bytes": last.write_bytes if last else None,
-            "cpu_count": self.cpu_count,
-            "samples": len(self.samples),
-            "interval": self.interval,
-            "sample_cost_ms": self.sample_cost_s * 1e3,
-            "samples_missed": self.missed,
-        }
-
-    def by_window(self, window: float = 1.0) -> dict[float, ResourceSample]:
-        """The sample that best describes each timeline window, keyed by the window's start.
-
-        A sample's CPU covers the interval before it, so it belongs to the window holding the
-        middle of that interval; when several do, the last one wins (its RSS is the window's
-        latest). The first sample (t = 0, no CPU figure) describes window 0 only if no other does.
-        """
-        if window <= 0:
-            raise ValueError("window must be positive")
-        out: dict[float, ResourceSample] = {}
-        for sample in self.samples:
-            middle = sample.t - sample.span / 2
-            key = math.floor(max(middle, 0.0) / window + 1e-9) * window
-            out[key] = sample
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the summary plus every sample."""
-        return {
-            **self.summary(),
-            "sample_cost_s": self.sample_cost_s,
-            "samples": [s.to_dict() for s in self.samples],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResourceSamples:
-        """Inverse of :meth:`to_dict` (the summary is recomputed from the samples)."""
-        return cls(
-            interval=float(data["interval"]),
-            cpu_count=int(data.get("cpu_count", 1)),
-            samples=tuple(ResourceSample.from_dict(s) for s in data.get("samples", [])),
-            sample_cost_s=float(data.get("sample_cost_s", 0.0)),
-            missed=int(data.get("samples_missed", 0)),
-        )
 
 
 @dataclass

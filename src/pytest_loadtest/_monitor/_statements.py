@@ -1,13 +1,15 @@
 """What a :class:`~pytest_loadtest._monitor.DatabaseWatch` measured, as plain data.
 
 Nothing here imports SQLAlchemy: statements are strings, plans and histograms plain objects, so
-detectors and reports can be tested (and results reloaded from JSON) without a database.
+detectors and reports can be tested (and results reloaded from JSON) without a database. The
+``merge`` class methods add what one engine did in several worker processes of a load test
+(scale-out) into one, exactly: counts summed, histograms added.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
@@ -163,6 +165,21 @@ class StatementStats:
         }
 
     @classmethod
+    def merge(cls, parts: Sequence[StatementStats]) -> StatementStats:
+        """One statement as several processes ran it: histograms added, executions per
+        operation summed, the plan of the first part that has one."""
+        if not parts:
+            raise ValueError("no statement to merge")
+        histogram = LatencyHistogram()
+        by_operation: dict[str, int] = {}
+        for part in parts:
+            histogram.add(part.histogram)
+            for op, n in part.by_operation.items():
+                by_operation[op] = by_operation.get(op, 0) + n
+        plan = next((part.plan for part in parts if part.plan is not None), None)
+        return cls(parts[0].sql, histogram, by_operation, plan)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatementStats:
         """Inverse of :meth:`to_dict`."""
         plan = data.get("plan")
@@ -226,6 +243,43 @@ class PoolStats:
         }
 
     @classmethod
+    def merge(cls, parts: Sequence[PoolStats]) -> PoolStats:
+        """The pools of one engine in several processes, as one ``PoolStats``.
+
+        Each process has a pool of its own, of the settings (``kind``, ``size``,
+        ``max_overflow``, ``timeout_s``) of the first part: the figures compared with them
+        stay those of one pool, the fullest: ``peak_checked_out``, ``peak_waiting`` and each
+        window of ``peak_by_window`` are the highest of the parts' (so ``pool_saturation``
+        reads "a pool was at its limit", never a sum of pools against one pool's size).
+        What happened over time adds up: ``checkouts``, ``connects`` and ``timeouts`` are
+        summed, the ``wait`` and ``hold`` histograms added exactly.
+        """
+        if not parts:
+            raise ValueError("no pool to merge")
+        first = parts[0]
+        wait, hold = LatencyHistogram(), LatencyHistogram()
+        peaks: dict[float, int] = {}
+        for part in parts:
+            wait.add(part.wait)
+            hold.add(part.hold)
+            for t, n in part.peak_by_window.items():
+                peaks[t] = max(peaks.get(t, 0), n)
+        return cls(
+            kind=first.kind,
+            size=first.size,
+            max_overflow=first.max_overflow,
+            timeout_s=first.timeout_s,
+            checkouts=sum(part.checkouts for part in parts),
+            connects=sum(part.connects for part in parts),
+            timeouts=sum(part.timeouts for part in parts),
+            peak_checked_out=max(part.peak_checked_out for part in parts),
+            peak_waiting=max(part.peak_waiting for part in parts),
+            wait=wait,
+            hold=hold,
+            peak_by_window=dict(sorted(peaks.items())),
+        )
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PoolStats:
         """Inverse of :meth:`to_dict`."""
 
@@ -284,6 +338,30 @@ class DatabaseStats:
             "pool": self.pool.to_dict(),
             "errors": self.errors,
         }
+
+    @classmethod
+    def merge(cls, parts: Sequence[DatabaseStats]) -> DatabaseStats:
+        """One engine as several processes watched it: statements merged by normalised text
+        (:meth:`StatementStats.merge`), the pools by :meth:`PoolStats.merge`, errors summed;
+        the name of the first part. ``ValueError`` for no part or parts of other dialects
+        (not one engine)."""
+        if not parts:
+            raise ValueError("no database stats to merge")
+        first = parts[0]
+        dialects = sorted({part.dialect for part in parts})
+        if len(dialects) > 1:
+            raise ValueError(f"database stats of different dialects cannot merge: {dialects}")
+        by_sql: dict[str, list[StatementStats]] = {}
+        for part in parts:
+            for sql, statement in part.statements.items():
+                by_sql.setdefault(sql, []).append(statement)
+        return cls(
+            name=first.name,
+            dialect=first.dialect,
+            statements={sql: StatementStats.merge(same) for sql, same in by_sql.items()},
+            pool=PoolStats.merge([part.pool for part in parts]),
+            errors=sum(part.errors for part in parts),
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatabaseStats:
