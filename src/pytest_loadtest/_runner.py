@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
@@ -14,6 +15,8 @@ from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdic
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._units import MAX_RATE, MAX_USERS, parse_duration
+from pytest_loadtest._scale._coordinate import Coordinator
+from pytest_loadtest._scale._run import scaled_run
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import Layer, Layers, SettingError
 from pytest_loadtest._settings._settings import LoadSettings
@@ -21,6 +24,7 @@ from pytest_loadtest._validate import check_settings
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress
+    from pytest_loadtest._scale._worker import WorkerLink
 
 __all__ = ["LoadRunner"]
 
@@ -65,6 +69,7 @@ class LoadRunner:
         clock: Clock | None = None,
         progress: Callable[[], Progress] | None = None,
         soak: bool = False,
+        scale: Coordinator | WorkerLink | None = None,
     ) -> None:
         self.test_id = test_id
         self.results: list[LoadResult] = []
@@ -77,6 +82,9 @@ class LoadRunner:
         self._soak = soak
         self._watched: list[Any] = []
         self._kept = False  # the results were handed to on_interrupt
+        #: processes=N: the coordinator of this test's workers, or (in a worker process) the
+        #: line to its coordinator
+        self.scale = scale
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -282,14 +290,38 @@ class LoadRunner:
         *,
         name: str = "",
         probe: dict[str, object] | None = None,
+        host_loop: asyncio.AbstractEventLoop | None = None,
     ) -> LoadResult:
+        """One run: here, over worker processes, or (in a worker) this worker's share."""
+        scaled = scaled_run(
+            self.scale,
+            len(self.results),
+            plan,
+            resolved,
+            name=self._name(plan, name),
+            progress=self._progress,
+            engine={"clock": self.clock, "watch": self._watched, "soak": self._soak},
+            host_loop=host_loop,
+            fail=self._fail,
+        )
+        if scaled is not None:
+            return self._keep(scaled, probe)
         engine, printer = self._engine(plan, resolved, name)
+        engine.context.host_loop = host_loop
         try:
             result = engine.run()
         finally:
             if printer is not None:
                 printer.finish()
+        if isinstance(self.scale, Coordinator):  # workers that reach this run get its result
+            self.scale.replay(len(self.results), result)
         return self._keep(result, probe)
+
+    def _name(self, plan: Plan, name: str) -> str:
+        if name:
+            return name
+        taken = sum(1 for r in self.results if r.probe is None)
+        return plan.name if not taken else f"{plan.name} (run {taken + 1})"
 
     def _keep(self, result: LoadResult, probe: dict[str, object] | None) -> LoadResult:
         """A run's result joins the test's (and the session's); Ctrl-C in it goes on up."""
@@ -303,9 +335,7 @@ class LoadRunner:
 
     def _engine(self, plan: Plan, resolved: LoadSettings, name: str) -> tuple[Engine, Any]:
         """The engine of one run, and its live progress printer (or None)."""
-        if not name:
-            taken = sum(1 for r in self.results if r.probe is None)
-            name = plan.name if not taken else f"{plan.name} (run {taken + 1})"
+        name = self._name(plan, name)
         printer = self._progress() if self._progress is not None else None
         engine = Engine(
             plan,
@@ -349,6 +379,11 @@ class LoadRunner:
         probe: dict[str, object] | None = None,
     ) -> LoadResult:
         with self._interruptible():
+            if self.scale is not None:  # the coordinator's or worker's wait, off the loop
+                work = functools.partial(
+                    self._run, plan, resolved, name=name, probe=probe, host_loop=loop
+                )
+                return await in_thread(loop, work, name="loadtest-arun")
             engine, printer = self._engine(plan, resolved, name)
             engine.context.host_loop = loop
             done = in_thread(loop, engine.run, name="loadtest-arun")

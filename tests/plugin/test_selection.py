@@ -180,8 +180,8 @@ def test_markers_are_registered_with_their_signature(pytester: pytest.Pytester) 
             "warmup=0, stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, "
             "abort_grace=0, abort_window='5s', monitor_interval='1s', tracemalloc=False, "
             "watch=(), detectors=None, min_samples=0, confirm=0, loops=1, loop='asyncio', "
-            "base_url=None, app=None): a load test*",
-            "@pytest.mark.soak(users=10, duration='5s', *app=None): a soak (endurance) test*",
+            "base_url=None, app=None, processes=1): a load test*",
+            "@pytest.mark.soak(users=10, duration='5s', *processes=1): a soak (endurance) test*",
         ],
         consecutive=False,
     )

@@ -84,7 +84,7 @@ def test_the_marker_signature_is_the_one_users_know() -> None:
         "think_time=0, pacing=0, rate=None, rate_stages=None, max_users=1000, warmup=0, "
         "stop_timeout='5s', seed=None, sla=None, abort_on_breach=False, abort_grace=0, "
         "abort_window='5s', monitor_interval='1s', tracemalloc=False, watch=(), detectors=None, "
-        "min_samples=0, confirm=0, loops=1, loop='asyncio', base_url=None, app=None"
+        "min_samples=0, confirm=0, loops=1, loop='asyncio', base_url=None, app=None, processes=1"
     )
 
 

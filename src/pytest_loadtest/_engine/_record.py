@@ -125,7 +125,7 @@ class RunRecord:
             hung=_sum_counts([r.hung for r in records]),
             idle_users=sum(r.idle_users for r in records),
             interrupted=any(r.interrupted for r in records),
-            cpu_utilisation=sum(r.cpu_utilisation for r in records),
+            cpu_utilisation=max(r.cpu_utilisation for r in records),  # each process its own GIL
             aborted=next((r.aborted for r in records if r.aborted is not None), None),
             stopped_by=next((r.stopped_by for r in records if r.stopped_by), ""),
             windows=windows,

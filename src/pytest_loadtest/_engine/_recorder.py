@@ -338,6 +338,11 @@ class Recorder(Backpressure):
             self._recycle([overall, *(w for w in parts.values() if id(w) not in kept_ids)])
         self._finalized_upto = max(self._finalized_upto, limit)
 
+    @property
+    def folding(self) -> threading.Lock:
+        """Held while calls are folded: hold it to read the folded figures at one instant."""
+        return self._drain_lock
+
     def rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:
         """Measured calls of windows ``first``..``last`` (inclusive) merged per operation, as
         ``{operation: (histogram, errors)}``; windows must be open or kept."""

@@ -89,6 +89,14 @@ SESSION_OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "'p95:10%,p99:15%,throughput:-5%,error_rate:+0.5%'.",
         {"metavar": "CHECKS"},
     ),
+    OptionSpec(
+        "--load-tx",
+        "start load tests' worker processes (processes=N) at SPEC, pytest-xdist's --tx syntax: "
+        "popen, ssh=HOST//python=PATH, socket=HOST:PORT, N*SPEC; repeatable. With it, a test "
+        "that sets no processes uses one worker per place. Needs pytest-loadtest[scale].",
+        {"metavar": "SPEC", "action": "append"},
+        ini="load_tx",
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,6 +154,21 @@ LOOPS: Final = {"asyncio": "asyncio", "uvloop": "uvloop"}
 def parse_loops(value: object) -> int:
     """Event-loop threads for async users: a whole number from 1 to :data:`MAX_LOOPS`."""
     return parse_count(value, MAX_LOOPS)
+
+
+#: Most worker processes of one run (``processes``).
+MAX_PROCESSES: Final = 256
+
+
+def parse_processes(value: object) -> int:
+    """Worker processes of a run: a whole number from 1 to :data:`MAX_PROCESSES`, or ``"auto"``
+    (one per core of the machine the session runs on)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return min(MAX_PROCESSES, max(1, os.cpu_count() or 1))
+    try:
+        return parse_count(value, MAX_PROCESSES)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (or 'auto': one process per core)") from None
 
 
 def parse_loop(value: object) -> str:

@@ -54,6 +54,7 @@ class LoadSettings:
     loop: str = DEFAULTS["loop"]
     base_url: str | None = DEFAULTS["base_url"]
     app: Any = DEFAULTS["app"]
+    processes: int = DEFAULTS["processes"]
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -30,6 +30,7 @@ from pytest_loadtest._settings._parsers import (
     parse_min_samples,
     parse_optional_count,
     parse_positive_duration,
+    parse_processes,
     parse_rate,
     parse_rate_stages,
     parse_seed,
@@ -293,6 +294,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         cli=False,
         ini=False,
         show=app_text,
+    ),
+    SettingSpec(
+        "processes",
+        1,
+        parse_processes,
+        "worker processes the run is spread over (users i on worker i % N; results merged "
+        "exactly), or 'auto' for one per core; with --load-tx, where they start. Needs execnet "
+        "(pytest-loadtest[scale]). Default 1 (the test's own process).",
+        "N|auto",
     ),
 )
 
