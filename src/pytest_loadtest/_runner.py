@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._engine._http import check_app
 from pytest_loadtest._engine._thread import in_thread
-from pytest_loadtest._model._capacity import Capacity, CapacityStep, step_verdict
+from pytest_loadtest._model._capacity import Capacity, CapacityStep, check_search, step_verdict
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
-from pytest_loadtest._model._units import MAX_RATE, MAX_USERS, parse_duration
 from pytest_loadtest._scale._coordinate import Coordinator
 from pytest_loadtest._scale._run import scaled_run
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
@@ -211,26 +210,9 @@ class LoadRunner:
         step's result, and returns the :class:`Capacity` found."""
         problem = ""
         try:
-            if by not in ("users", "rate"):
-                raise SettingError(f"find_capacity(): by={by!r} must be 'users' or 'rate'")
-            seconds = parse_duration(step_duration)
-            ceiling = MAX_USERS if by == "users" else MAX_RATE
-            for name, value in (("start", start), ("step", step), ("limit", limit)):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                    raise SettingError(f"find_capacity(): {name}={value!r} must be a number > 0")
-                if value != value:
-                    raise SettingError(f"find_capacity(): {name}={value!r} must be a finite number")
-                if value > ceiling:
-                    raise SettingError(
-                        f"find_capacity(): {name}={value!r} is above the most {by} a run takes "
-                        f"({ceiling:,g})"
-                    )
-            if limit < start:
-                raise SettingError(f"find_capacity(): limit={limit!r} is below start={start!r}")
-            if seconds <= 0:
-                raise SettingError(f"find_capacity(): step_duration={step_duration!r} is not > 0")
-        except (SettingError, ValueError) as exc:
-            problem = str(exc)
+            seconds = check_search(start, step, step_duration, limit, by)
+        except ValueError as exc:
+            problem = f"find_capacity(): {exc}"
         if problem:
             self._fail(problem)
         settings.setdefault("abort_on_breach", True)
@@ -316,6 +298,16 @@ class LoadRunner:
         if isinstance(self.scale, Coordinator):  # workers that reach this run get its result
             self.scale.replay(len(self.results), result)
         return self._keep(result, probe)
+
+    def workers_failed(self) -> str:
+        """After the test body (processes=N): wait for the workers' bodies; what failed there."""
+        return "\n".join(self.scale.finish()) if isinstance(self.scale, Coordinator) else ""
+
+    def close_workers(self) -> str | None:
+        """End the test's worker processes; what failed in their teardown (or None)."""
+        if not isinstance(self.scale, Coordinator):
+            return None
+        return "\n".join(self.scale.close()) or None
 
     def _name(self, plan: Plan, name: str) -> str:
         if name:

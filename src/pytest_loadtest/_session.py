@@ -121,6 +121,7 @@ class LoadSession:
     #: under xdist: where workers leave the runs of a test a Ctrl-C cut short (no report carries
     #: them), for the controller to print and report
     spool: Path | None = None
+    places: tuple[Any, ...] = ()  # --load-tx: where worker processes start (_scale._places)
     #: puts SIGINT's handler back once a Ctrl-C shield was raised (see keep_interrupted)
     _unshield: Callable[[], None] | None = None
 

@@ -4,12 +4,12 @@ Every pytest hook of the project lives here, and only hooks and the glue between
 plain modules: the session's state and work are :mod:`._session`'s, the settings and their
 layers :mod:`._settings`'.
 
-Installed, the plugin loads in every pytest run of the environment, so loading it costs next to
-nothing: this module imports only plain data (the options as :mod:`._settings._cli` writes them
-out, the session options, the selection helpers). The session's state (:mod:`._session`, the
-settings table and the model behind it) is made when a test that uses ``load_runner`` is
-collected, or at start-up when an option or ini key of ours is set (so that a bad value stops the
-session at once); numpy, hdrh and the engine only when a load test runs.
+Loading it costs next to nothing: this module imports only plain data (the options as
+:mod:`._settings._cli` writes them out, the session options, the selection helpers). The
+session's state is made when a test that uses ``load_runner`` is collected, or at start-up when
+an option or ini key of ours is set (a bad value stops the session at once); numpy, hdrh and the
+engine only when a load test runs. In a load test worker process (``processes=N``, see
+:mod:`._scale`) the same hooks run one test, its runs driven by the coordinator.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from pytest_loadtest._settings._options import (
     any_option_set,
     setting_option_kwargs,
 )
-from pytest_loadtest._settings._selection import named_files, rerun_ids
+from pytest_loadtest._settings._selection import marker_help, named_files, randomly_seed, rerun_ids
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._scale._worker import WorkerLink
     from pytest_loadtest._session import LoadSession
 
 _STATE: Final = pytest.StashKey["LoadSession"]()
@@ -39,6 +40,8 @@ _NAMED: Final = pytest.StashKey[set[Path]]()
 #: on an xdist worker: where the controller takes in runs a Ctrl-C cut short
 _SPOOL: Final = pytest.StashKey[Path]()
 _RUNNER: Final = pytest.StashKey["LoadRunner"]()
+#: in a load test worker process (processes=N): its line to the coordinator
+_LINK: Final = pytest.StashKey["WorkerLink"]()
 #: each earlier attempt of a test that is confirming a breach (``confirm``): its runs in brief
 _EARLIER: Final = pytest.StashKey[list[list[dict[str, Any]]]]()
 #: this attempt failed on a breach that running the test again may not confirm
@@ -70,54 +73,60 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(option.ini, f"load testing: {option.help}", default="")
 
 
+@pytest.hookimpl(tryfirst=True)  # a load test worker's outputs are off before others configure
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; read the options now if any of ours is set, else on first need."""
-    signature = MARKER_SIGNATURE
     for name in MARKERS:
-        kind = "a soak (endurance) test" if name == "soak" else "a load test"
-        config.addinivalue_line(
-            "markers",
-            f"{name}({signature}): {kind}; virtual users drive a target through the "
-            f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
-            "line, re-run by --lf/--ff/--sw, or run with --load-run-all. Only tests that use "
-            f"load_runner are pytest-loadtest's: a test marked {name} without it runs exactly as "
-            "it would without this plugin (another project's own marker).",
-        )
-    is_worker = hasattr(config, "workerinput")
-    if is_worker:
-        named = config.workerinput.get("loadtest_named_files", [])  # type: ignore[attr-defined]
-        files = {Path(p) for p in named}
+        config.addinivalue_line("markers", marker_help(name, MARKER_SIGNATURE))
+    plugins = config.pluginmanager.get_plugins()
+    link = next((p for p in plugins if getattr(p, "loadtest_worker_link", 0) is True), None)
+    if link is not None:  # a load test worker process (processes=N): see _scale
+        from pytest_loadtest._scale._session import worker_options
+
+        worker_options(config.option)
+        config.stash[_LINK] = link
+        config.pluginmanager.register(_WorkerReports(link), "loadtest-worker-reports")
+    workerinput = getattr(config, "workerinput", None)  # an xdist worker's
+    if workerinput is not None:
+        files = {Path(p) for p in workerinput.get("loadtest_named_files", [])}
     elif config.args_source is pytest.Config.ArgsSource.ARGS:
         files = named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
     config.stash[_NAMED] = files
-    if is_worker and (spool := config.workerinput.get("loadtest_spool")):  # type: ignore[attr-defined]
+    if workerinput is not None and (spool := workerinput.get("loadtest_spool")):
         config.stash[_SPOOL] = Path(spool)
     if any_option_set(config.getoption, config.getini):
         _state(config)  # a bad option or ini value stops the session now
-    if not is_worker:
+    if not _is_worker(config):
         config.pluginmanager.register(_Reporter(config), "loadtest-reporter")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    """An xdist worker or a load test worker: no progress, no summary, no report."""
+    return hasattr(config, "workerinput") or _LINK in config.stash
 
 
 def _state(config: pytest.Config) -> LoadSession:
     """The session's state, read from the options on first use (the progress stream with it:
     first use is at start-up or collection, when pytest captures no output)."""
-    state = config.stash.get(_STATE, None)
-    if state is not None:
+    if (state := config.stash.get(_STATE, None)) is not None:
         return state
+    from pytest_loadtest._scale._places import PlaceError, places_of
     from pytest_loadtest._session import LoadSession, OptionError
 
+    inifile = config.inipath.name if config.inipath else "ini file"
     try:
         state = LoadSession.start(
             config,
-            inifile=config.inipath.name if config.inipath else "ini file",
+            inifile=inifile,
             root=config.invocation_params.dir,
             named=config.stash.get(_NAMED, set()),
-            is_worker=hasattr(config, "workerinput"),
+            is_worker=_is_worker(config),
             verbosity=config.get_verbosity(),
         )
-    except OptionError as exc:
+        state.places = places_of(config.getoption, config.getini, inifile)
+    except (OptionError, PlaceError) as exc:
         raise pytest.UsageError(str(exc)) from None
     state.spool = config.stash.get(_SPOOL, None)
     config.stash[_STATE] = state
@@ -126,8 +135,7 @@ def _state(config: pytest.Config) -> LoadSession:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Close the progress stream."""
-    state = config.stash.get(_STATE, None)
-    if state is not None:
+    if (state := config.stash.get(_STATE, None)) is not None:
         state.close()
 
 
@@ -182,28 +190,22 @@ def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
-def _randomly_seed(config: pytest.Config) -> int | None:
-    """pytest-randomly's seed of this run (``--randomly-seed``), when that plugin is active."""
-    if not config.pluginmanager.hasplugin("randomly"):
-        return None
-    seed = config.getoption("randomly_seed", None)  # an int once pytest-randomly configured
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
 @pytest.fixture
-def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
+def load_runner(request: pytest.FixtureRequest) -> Generator[LoadRunner, None, None]:
     """Drive a target with virtual users: ``result = load_runner.run(target, **settings)``.
 
     Settings come from, highest first: the command line, ``run()`` keyword arguments, the test's
     ``load``/``soak`` marker, ini options, defaults. SLA breaches fail the test after it ends.
     """
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._scale._session import coordinator
     from pytest_loadtest._settings._layers import marker_layer
 
-    item = request.node
-    state = _state(request.config)
+    item, config = request.node, request.config
+    state = _state(config)
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
-    layers = state.test_layers(marker_layer(item.nodeid, markers), _randomly_seed(request.config))
+    seed = randomly_seed(config.pluginmanager.hasplugin, config.getoption)
+    layers = state.test_layers(marker_layer(item.nodeid, markers), seed)
 
     def on_result(result: LoadResult) -> None:
         item.ihook.pytest_loadtest_result(item=item, result=result)
@@ -217,15 +219,19 @@ def load_runner(request: pytest.FixtureRequest) -> LoadRunner:
         fail=_fail,
         progress=state.progress_printers(item.nodeid),
         soak=item.get_closest_marker("soak") is not None,
+        scale=config.stash.get(_LINK, None)
+        or coordinator(item.path, item.nodeid, config, state.places),
     )
     item.stash[_RUNNER] = runner
-    return runner
+    yield runner
+    if (problems := runner.close_workers()) is not None:  # a worker's teardown failed
+        _fail(problems)
 
 
 # -- confirmation ----
 def _confirm_of(item: pytest.Item) -> int:
-    if "load_runner" not in getattr(item, "fixturenames", ()):
-        return 0
+    if "load_runner" not in getattr(item, "fixturenames", ()) or _LINK in item.config.stash:
+        return 0  # a load test worker's coordinator confirms
     from pytest_loadtest._settings._layers import SettingError, marker_layer
 
     state = _state(item.config)
@@ -289,16 +295,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     finally:  # a failing test body still reports what its runs measured
         runner = item.stash.get(_RUNNER, None)
         if runner is not None and runner.results:
-            from pytest_loadtest._report._terminal import user_property
+            from pytest_loadtest._report._pytest_terminal import attach
 
-            earlier = item.stash.get(_EARLIER, [])
-            for i, result in enumerate(runner.results):
-                result.attempts = [attempt[i] for attempt in earlier if i < len(attempt)]
-
-            item.user_properties.extend(user_property(r) for r in runner.results)
+            attach(item.user_properties, runner.results, item.stash.get(_EARLIER, []))
     if problem:
         _fail(problem)
-    if runner is not None and runner.results:
+    if runner is not None and (problem := runner.workers_failed()):
+        _fail(problem)  # a worker's body failed where this one passed
+    if runner is not None and runner.results and _LINK not in item.config.stash:
         state = _state(item.config)
         failure = state.test_failure(item.nodeid, runner.results)
         if failure:
@@ -318,6 +322,26 @@ def pytest_runtest_makereport(
     if call.when == "call" and runner is not None and runner.results:
         report.loadtest_results = [r.to_dict() for r in runner.results]  # type: ignore[attr-defined]
     return report
+
+
+class _WorkerReports:
+    """In a load test worker process: each phase of its test, told to the coordinator."""
+
+    def __init__(self, link: WorkerLink) -> None:
+        self.link = link
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Send the phase's outcome and, when it failed, why."""
+        self.link.report(report.when, report.outcome, str(report.longrepr or ""))
+
+
+def load_worker_session(channel: Any, session: dict[str, Any]) -> None:
+    """A load test worker process (execnet runs it; see ``_scale``): a pytest session of the
+    coordinator's test, whose runs the coordinator drives."""
+    from pytest_loadtest._scale._session import start_worker
+
+    link, args, done = start_worker(channel, session)
+    done(int(pytest.main(args, plugins=[link])))
 
 
 class _Reporter:
@@ -342,14 +366,9 @@ class _Reporter:
         if state is not None and state.take_progress_shown():
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                # pytest's own marker of "the line I am writing": None makes it start a new
-                # line headed by the file again (with -v: by the test id, when it writes the
-                # outcome); without -v the outcome's letter follows at once, so head it now
-                reporter.currentfspath = None
-                if reporter.verbosity <= 0 and reporter.showfspath:
-                    reporter.write_fspath_result(report.nodeid, "")
-                elif reporter.verbosity < 0:  # -q: dots without a file, on a line of their own
-                    reporter.write("\n")
+                from pytest_loadtest._report._pytest_terminal import leave_progress_line
+
+                leave_progress_line(reporter, report.nodeid)
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return
@@ -376,24 +395,7 @@ class _Reporter:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the "load test results" section."""
-        state = self.state
-        if state is None or not state.results:
-            return
-        from pytest_loadtest._report._seeds import seed_lines
-        from pytest_loadtest._report._terminal import summary_lines
+        if self.state is not None and self.state.results:
+            from pytest_loadtest._report._pytest_terminal import write_summary
 
-        terminalreporter.section("load test results")
-        table = summary_lines(
-            state.results,
-            no_sla=state.no_sla,
-            width=terminalreporter.config.get_terminal_writer().fullwidth,
-            verbose=terminalreporter.config.get_verbosity(),
-        )
-        for line in [*table, *seed_lines(state.results), *state.report_lines()]:
-            terminalreporter.write_line(line)
-        if state.report_problem:
-            terminalreporter.write_line(state.report_problem, red=True)
-        if state.baseline_lines:
-            terminalreporter.section("load test baseline")
-            for line in state.baseline_lines:
-                terminalreporter.write_line(line)
+            write_summary(terminalreporter, self.state)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, final
 
 from pytest_loadtest._model._result import LoadResult
-from pytest_loadtest._model._units import format_rate
+from pytest_loadtest._model._units import MAX_RATE, MAX_USERS, format_rate, parse_duration
 
-__all__ = ["DROPPED_LIMIT", "Capacity", "CapacityStep", "step_verdict"]
+__all__ = ["DROPPED_LIMIT", "Capacity", "CapacityStep", "check_search", "step_verdict"]
 
 #: Open model: a step that drops more than this share of its iterations did not hold its rate.
 DROPPED_LIMIT: Final = 0.01
@@ -115,3 +115,24 @@ class Capacity:
                 for s in self.steps
             ],
         }
+
+
+def check_search(start: float, step: float, step_duration: object, limit: float, by: str) -> float:
+    """The arguments of a capacity search checked; the seconds of a step. ``ValueError`` saying
+    which argument is wrong."""
+    if by not in ("users", "rate"):
+        raise ValueError(f"by={by!r} must be 'users' or 'rate'")
+    seconds = parse_duration(step_duration)
+    ceiling = MAX_USERS if by == "users" else MAX_RATE
+    for name, value in (("start", start), ("step", step), ("limit", limit)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{name}={value!r} must be a number > 0")
+        if value != value:
+            raise ValueError(f"{name}={value!r} must be a finite number")
+        if value > ceiling:
+            raise ValueError(f"{name}={value!r} is above the most {by} a run takes ({ceiling:,g})")
+    if limit < start:
+        raise ValueError(f"limit={limit!r} is below start={start!r}")
+    if seconds <= 0:
+        raise ValueError(f"step_duration={step_duration!r} is not > 0")
+    return seconds

@@ -10,9 +10,9 @@ is eight places. Worker ``k`` of a run starts at place ``k % len(places)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, final
+from typing import Any, Final, final
 
 from pytest_loadtest._settings._parsers import MAX_PROCESSES
 
@@ -23,6 +23,7 @@ __all__ = [
     "PlaceError",
     "parse_places",
     "places_for",
+    "places_of",
 ]
 
 _COUNT: Final = re.compile(r"^(\d+)\*(.*)$")
@@ -111,3 +112,17 @@ def places_for(processes: int, places: Sequence[Place]) -> list[Place]:
     when none)."""
     where = places or (LOCAL,)
     return [where[k % len(where)] for k in range(processes)]
+
+
+def places_of(
+    option: Callable[[str], Any], ini: Callable[[str], Any], inifile: str
+) -> tuple[Place, ...]:
+    """The places ``--load-tx`` (repeatable) or the ini key ``load_tx`` (specs separated by
+    spaces) give; :class:`PlaceError` naming the source for a bad spec."""
+    specs = option("load_tx")
+    if specs:
+        return parse_places(list(specs), "--load-tx")
+    text = ini("load_tx")
+    if text:
+        return parse_places(str(text).split(), f"{inifile} option load_tx")
+    return ()

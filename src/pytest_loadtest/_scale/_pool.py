@@ -147,7 +147,10 @@ class Pool:
             channel.setcallback(
                 functools.partial(self._arrived, worker.index), endmarker=(CLOSED, {})
             )
-            channel.send((SESSION, {**self.session, "worker": worker.index}))
+            session = {**self.session, "worker": worker.index}
+            if worker.place.chdir is not None:  # execnet went there already
+                session["chdir"] = None
+            channel.send((SESSION, session))
         except PoolError as exc:
             problems[worker.index] = str(exc)
         except Exception as exc:  # a remote import error, a closed channel, a timeout

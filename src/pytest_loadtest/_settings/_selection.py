@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterable, Set
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-__all__ = ["markexpr_selects", "named_files", "rerun_ids"]
+__all__ = [
+    "marker_help",
+    "markexpr_selects",
+    "named_files",
+    "randomly_seed",
+    "rerun_ids",
+]
 
 _TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
 
@@ -130,3 +136,25 @@ def rerun_ids(option: Callable[[str, Any], Any], cache: _Cache | None) -> set[st
         if isinstance(stepwise, str):
             ids.add(stepwise)
     return ids
+
+
+def marker_help(name: str, signature: str) -> str:
+    """The ``markers`` ini line of marker ``name`` (``load`` or ``soak``)."""
+    kind = "a soak (endurance) test" if name == "soak" else "a load test"
+    return (
+        f"{name}({signature}): {kind}; virtual users drive a target through the "
+        f"load_runner fixture. Skipped unless selected with -m {name}, named on the command "
+        "line, re-run by --lf/--ff/--sw, or run with --load-run-all. Only tests that use "
+        f"load_runner are pytest-loadtest's: a test marked {name} without it runs exactly as "
+        "it would without this plugin (another project's own marker)."
+    )
+
+
+def randomly_seed(
+    hasplugin: Callable[[str], bool], option: Callable[[str, Any], Any]
+) -> int | None:
+    """pytest-randomly's seed of this run (``--randomly-seed``), when that plugin is active."""
+    if not hasplugin("randomly"):
+        return None
+    seed = option("randomly_seed", None)  # an int once pytest-randomly configured
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
