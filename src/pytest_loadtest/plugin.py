@@ -298,10 +298,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
             from pytest_loadtest._report._pytest_terminal import attach
 
             attach(item.user_properties, runner.results, item.stash.get(_EARLIER, []))
-    if problem:
-        _fail(problem)
-    if runner is not None and (problem := runner.workers_failed()):
-        _fail(problem)  # a worker's body failed where this one passed
+    if problem or (runner is not None and (problem := runner.workers_failed())):
+        _fail(problem)  # bad input of ours, or a worker's body failed where this one passed
     if runner is not None and runner.results and _LINK not in item.config.stash:
         state = _state(item.config)
         failure = state.test_failure(item.nodeid, runner.results)
