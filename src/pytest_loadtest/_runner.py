@@ -15,7 +15,7 @@ from pytest_loadtest._model._capacity import Capacity, CapacityStep, check_searc
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scale._coordinate import Coordinator
-from pytest_loadtest._scale._run import scaled_run
+from pytest_loadtest._scale._run import replay, scaled_run, spreads
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import Layer, Layers, SettingError
 from pytest_loadtest._settings._settings import LoadSettings
@@ -222,10 +222,9 @@ class LoadRunner:
         search = Capacity(by)
         load = float(start)
         while load <= limit + 1e-9:
-            key = by if by == "rate" else "users"
             step_layer = (
                 f"find_capacity() step {len(search.steps) + 1}",
-                {key: load, "duration": seconds},
+                {by: load, "duration": seconds},
             )
             unit = f"{load:g} users" if by == "users" else f"{load:g}/s"
             probe = {"search": plan.name, "by": by, "load": load}
@@ -295,8 +294,7 @@ class LoadRunner:
         finally:
             if printer is not None:
                 printer.finish()
-        if isinstance(self.scale, Coordinator):  # workers that reach this run get its result
-            self.scale.replay(len(self.results), result)
+        replay(self.scale, len(self.results), result)
         return self._keep(result, probe)
 
     def workers_failed(self) -> str:
@@ -371,7 +369,7 @@ class LoadRunner:
         probe: dict[str, object] | None = None,
     ) -> LoadResult:
         with self._interruptible():
-            if self.scale is not None:  # the coordinator's or worker's wait, off the loop
+            if spreads(self.scale, resolved):  # the coordinator's or worker's wait, off the loop
                 work = functools.partial(
                     self._run, plan, resolved, name=name, probe=probe, host_loop=loop
                 )
@@ -390,4 +388,5 @@ class LoadRunner:
             finally:
                 if printer is not None:
                     printer.finish()
+            replay(self.scale, len(self.results), result)
             return self._keep(result, probe)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Plan
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["scaled_run"]
+__all__ = ["replay", "scaled_run", "spreads"]
 
 
 def scaled_run(
@@ -75,3 +75,17 @@ def scaled_run(
         if printer is not None:
             printer.finish()
     fail(problem)
+
+
+def spreads(scale: Coordinator | WorkerLink | None, settings: LoadSettings) -> bool:
+    """A run over worker processes, or a worker's share of one."""
+    if isinstance(scale, Coordinator):
+        return scale.processes(settings) > 1
+    return scale is not None
+
+
+def replay(scale: Coordinator | WorkerLink | None, index: int, result: LoadResult) -> None:
+    """Run ``index`` was made in the coordinator's own process: workers that reach it (started
+    for a later run with processes=N) get its result."""
+    if isinstance(scale, Coordinator):
+        scale.replay(index, result)
