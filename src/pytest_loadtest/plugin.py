@@ -20,18 +20,13 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import pytest
 
+from pytest_loadtest._settings import _options, _selection
 from pytest_loadtest._settings._cli import MARKER_SIGNATURE, MARKERS, SETTING_OPTIONS
-from pytest_loadtest._settings._options import (
-    SESSION_OPTIONS,
-    any_option_set,
-    setting_option_kwargs,
-)
-from pytest_loadtest._settings._selection import marker_help, named_files, randomly_seed, rerun_ids
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._result import LoadResult
     from pytest_loadtest._runner import LoadRunner
-    from pytest_loadtest._scale._worker import WorkerLink
+    from pytest_loadtest._scale._worker import LoadWorker, WorkerLink
     from pytest_loadtest._session import LoadSession
 
 _STATE: Final = pytest.StashKey["LoadSession"]()
@@ -62,10 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for row in SETTING_OPTIONS:
         _, flag, _, _, ini, ini_help = row
         if flag:
-            group.addoption(flag, **setting_option_kwargs(row))
+            group.addoption(flag, **_options.setting_option_kwargs(row))
         if ini:
             parser.addini(ini, ini_help, default="")
-    for option in SESSION_OPTIONS:
+    for option in _options.SESSION_OPTIONS:
         # argparse formats help with %: a literal percent sign must be doubled
         help_text = option.help.replace("%", "%%")
         group.addoption(option.flag, dest=option.dest, help=help_text, **option.kwargs)
@@ -77,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; read the options now if any of ours is set, else on first need."""
     for name in MARKERS:
-        config.addinivalue_line("markers", marker_help(name, MARKER_SIGNATURE))
+        config.addinivalue_line("markers", _selection.marker_help(name, MARKER_SIGNATURE))
     plugins = config.pluginmanager.get_plugins()
     link = next((p for p in plugins if getattr(p, "loadtest_worker_link", 0) is True), None)
     if link is not None:  # a load test worker process (processes=N): see _scale
@@ -90,13 +85,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None:
         files = {Path(p) for p in workerinput.get("loadtest_named_files", [])}
     elif config.args_source is pytest.Config.ArgsSource.ARGS:
-        files = named_files(config.args, config.invocation_params.dir)
+        files = _selection.named_files(config.args, config.invocation_params.dir)
     else:
         files = set()
     config.stash[_NAMED] = files
     if workerinput is not None and (spool := workerinput.get("loadtest_spool")):
         config.stash[_SPOOL] = Path(spool)
-    if any_option_set(config.getoption, config.getini):
+    if _options.any_option_set(config.getoption, config.getini):
         _state(config)  # a bad option or ini value stops the session now
     if not _is_worker(config):
         config.pluginmanager.register(_Reporter(config), "loadtest-reporter")
@@ -163,7 +158,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from pytest_loadtest._session import OptionError, check_markers
 
     state = _state(config)
-    rerun = rerun_ids(config.getoption, getattr(config, "cache", None))
+    rerun = _selection.rerun_ids(config.getoption, getattr(config, "cache", None))
     for item in ours:
         markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
         kinds = [name for name, _, _ in markers if name in MARKERS]
@@ -176,13 +171,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.nodeid in rerun:
             continue  # --lf, --ff, --sw chose it again: it runs like a test named on the line
         if not state.selects(item.path, {name for name, _, _ in markers}, set(kinds)):
-            kind = kinds[0]
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"{kind} test: run it with `pytest -m {kind}`, by naming it "
-                    "(pytest path/to/test_file.py::test_name), or with --load-run-all"
-                )
-            )
+            item.add_marker(pytest.mark.skip(reason=_selection.skip_reason(kinds[0])))
 
 
 # -- the fixture ----
@@ -204,7 +193,7 @@ def load_runner(request: pytest.FixtureRequest) -> Generator[LoadRunner, None, N
     item, config = request.node, request.config
     state = _state(config)
     markers = [(m.name, m.kwargs) for m in item.iter_markers()]
-    seed = randomly_seed(config.pluginmanager.hasplugin, config.getoption)
+    seed = _selection.randomly_seed(config.pluginmanager.hasplugin, config.getoption)
     layers = state.test_layers(marker_layer(item.nodeid, markers), seed)
 
     def on_result(result: LoadResult) -> None:
@@ -226,6 +215,17 @@ def load_runner(request: pytest.FixtureRequest) -> Generator[LoadRunner, None, N
     yield runner
     if (problems := runner.close_workers()) is not None:  # a worker's teardown failed
         _fail(problems)
+
+
+@pytest.fixture(scope="session")
+def load_worker(request: pytest.FixtureRequest) -> LoadWorker:
+    """Where this process runs a load test spread over worker processes (``processes=N``): the
+    coordinator (the pytest process you started) or worker ``index``. One-time set-up and
+    checks belong in the coordinator: ``if load_worker.is_coordinator: seed()``."""
+    from pytest_loadtest._scale._worker import LoadWorker
+
+    link = request.config.stash.get(_LINK, None)
+    return LoadWorker() if link is None else LoadWorker(link.index, link.count)
 
 
 # -- confirmation ----
@@ -253,20 +253,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return None
     from _pytest.runner import runtestprotocol  # what pytest-rerunfailures uses too
 
-    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    earlier: list[list[dict[str, Any]]] = []
-    item.stash[_EARLIER] = earlier
-    while True:
-        reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        breached = item.stash.get(_BREACHED, None)
-        if breached is None or len(earlier) >= confirm:
-            break
-        del item.stash[_BREACHED]
-        earlier.append(breached)
-    for report in reports:
-        item.ihook.pytest_runtest_logreport(report=report)
-    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-    return True
+    from pytest_loadtest._confirm import run_attempts
+
+    def breached() -> list[dict[str, Any]] | None:
+        found = item.stash.get(_BREACHED, None)
+        if found is not None:
+            del item.stash[_BREACHED]
+        return found
+
+    item.stash[_EARLIER] = []
+    return run_attempts(item, nextitem, confirm, runtestprotocol, item.stash[_EARLIER], breached)
 
 
 # -- verdicts and reports ----
@@ -362,11 +358,9 @@ class _Reporter:
         writes the outcome: after progress lines it must start a line of its own."""
         state = self.state
         if state is not None and state.take_progress_shown():
-            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                from pytest_loadtest._report._pytest_terminal import leave_progress_line
+            from pytest_loadtest._report._pytest_terminal import leave_progress_line
 
-                leave_progress_line(reporter, report.nodeid)
+            leave_progress_line(self.config.pluginmanager.get_plugin("terminalreporter"), report)
         results = getattr(report, "loadtest_results", None)
         if report.when != "call" or not results:
             return

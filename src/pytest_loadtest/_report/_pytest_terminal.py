@@ -12,15 +12,17 @@ if TYPE_CHECKING:
 __all__ = ["attach", "leave_progress_line", "write_summary"]
 
 
-def leave_progress_line(reporter: Any, nodeid: str) -> None:
-    """Progress lines were written since pytest's current line: make pytest start a new one
-    before it writes the next outcome."""
+def leave_progress_line(reporter: Any, report: Any) -> None:
+    """Progress lines were written since pytest's current line: make pytest's terminal
+    ``reporter`` (if any) start a new one before it writes ``report``'s outcome."""
+    if reporter is None:
+        return
     # pytest's own marker of "the line I am writing": None makes it start a new line headed by
     # the file again (with -v: by the test id, when it writes the outcome); without -v the
     # outcome's letter follows at once, so head it now
     reporter.currentfspath = None
     if reporter.verbosity <= 0 and reporter.showfspath:
-        reporter.write_fspath_result(nodeid, "")
+        reporter.write_fspath_result(report.nodeid, "")
     elif reporter.verbosity < 0:  # -q: dots without a file, on a line of their own
         reporter.write("\n")
 

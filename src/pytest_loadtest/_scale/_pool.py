@@ -95,6 +95,7 @@ class Pool:
         self.inbox: queue.Queue[tuple[int, str, Any]] = queue.Queue()
         self._lock = threading.Lock()
         self._abandoned = False
+        self.planned = 0  # workers started or starting
 
     # -- starting ----------------------------------------------------------------------------
     def grow(self, places: Sequence[Place]) -> list[Worker]:
@@ -102,6 +103,7 @@ class Pool:
         :class:`PoolError` naming the worker if one cannot start within
         :data:`CONNECT_TIMEOUT` (the others are stopped)."""
         first = len(self.workers)
+        self.planned = first + len(places)
         new = [Worker(first + i, place) for i, place in enumerate(places)]
         problems: dict[int, str] = {}
         threads = [
@@ -147,7 +149,7 @@ class Pool:
             channel.setcallback(
                 functools.partial(self._arrived, worker.index), endmarker=(CLOSED, {})
             )
-            session = {**self.session, "worker": worker.index}
+            session = {**self.session, "worker": worker.index, "workers": self.planned}
             if worker.place.chdir is not None:  # execnet went there already
                 session["chdir"] = None
             channel.send((SESSION, session))

@@ -79,7 +79,7 @@ def start_worker(
         os.chdir(session["chdir"])
     base = tempfile.mkdtemp(prefix="pytest-loadtest-worker-")
     output = io.StringIO()
-    sys.stdout = output  # pytest's terminal output: kept for messages, not shown
+    sys.stdout = sys.stderr = output  # pytest's terminal output: kept for messages, not shown
     link = WorkerLink(channel, session)
     args = [*session["args"], f"--basetemp={base}/tmp"]
 

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest import _monitor
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Plan
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["CoordinatorGone", "EngineFactory", "WorkerLink"]
+__all__ = ["CoordinatorGone", "EngineFactory", "LoadWorker", "WorkerLink"]
 
 #: Seconds between two :data:`WINDOW` messages of a running worker.
 STREAM_EVERY: Final = 1.0
@@ -46,6 +47,27 @@ _GONE: Final[tuple[str, dict[str, Any]]] = ("gone", {})
 
 #: Makes the engine of this worker's share: ``(settings, share, gate, progress) -> Engine``.
 EngineFactory = Callable[["LoadSettings", Share, Callable[[], None], Any], "Engine"]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class LoadWorker:
+    """Where this process runs a load test spread over worker processes (the ``load_worker``
+    fixture): the coordinator (the pytest process the user started; ``index`` None) or worker
+    ``index`` of the ``count`` its coordinator started."""
+
+    index: int | None = None
+    count: int = 0
+
+    @property
+    def is_coordinator(self) -> bool:
+        """The user's own pytest process: one-time set-up, checks after the load."""
+        return self.index is None
+
+    @property
+    def is_worker(self) -> bool:
+        """A worker process: runs the test's fixtures and body for its share of the users."""
+        return self.index is not None
 
 
 class CoordinatorGone(Exception):
@@ -62,6 +84,7 @@ class WorkerLink:
     def __init__(self, channel: Any, session: dict[str, Any]) -> None:
         self.channel = channel
         self.index = int(session["worker"])
+        self.count = int(session.get("workers", 0))  # workers the coordinator had started
         self.nodeid = str(session["nodeid"])
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._send_lock = threading.Lock()

@@ -22,6 +22,7 @@ __all__ = [
     "named_files",
     "randomly_seed",
     "rerun_ids",
+    "skip_reason",
 ]
 
 _TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
@@ -158,3 +159,11 @@ def randomly_seed(
         return None
     seed = option("randomly_seed", None)  # an int once pytest-randomly configured
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def skip_reason(kind: str) -> str:
+    """Why a load (or soak) test the run did not ask for is skipped, and how to run it."""
+    return (
+        f"{kind} test: run it with `pytest -m {kind}`, by naming it "
+        "(pytest path/to/test_file.py::test_name), or with --load-run-all"
+    )
