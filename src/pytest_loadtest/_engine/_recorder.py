@@ -1,13 +1,12 @@
 """Folding of measured calls into histograms and per-second windows, off the hot path.
 
-Virtual users append one duration per call to a plain list of their own and, at every tick
-boundary, hand the list over with :meth:`Recorder.submit` together with the time the list was
-started (its *span start*). Ticks divide windows evenly and every warm-up end is a boundary too,
-so all calls in one list started in the same window: attribution to a window by start time is exact
-without a timestamp per call. A collector thread calls :meth:`Recorder.drain`, which folds pending
-lists with numpy into the histogram of their (operation, window, warm-up or not), and turns windows
-that can no longer receive calls into small timeline rows, merging their measured calls into the
-operation's histogram: each duration is folded once.
+Virtual users append one duration per call to a list of their own and, at every tick, hand it
+over with :meth:`Recorder.submit` and the time the list was started (its *span start*). Ticks
+divide windows evenly and a warm-up end is a boundary too, so all calls of a list started in one
+window: attribution to a window is exact without a timestamp per call. A collector thread
+calls :meth:`Recorder.drain`, which folds pending lists with numpy into the histogram of their
+(operation, window, warm-up or not), and turns windows that can no longer receive calls into
+timeline rows, merging their calls into the operation's histogram: each duration is folded once.
 """
 
 from __future__ import annotations
@@ -340,8 +339,25 @@ class Recorder(Backpressure):
 
     @property
     def folding(self) -> threading.Lock:
-        """Held while calls are folded: hold it to read the folded figures at one instant."""
+        """Held while calls are folded: hold it to read figures at one instant."""
         return self._drain_lock
+
+    def snapshot(self) -> list[OperationRecord]:
+        """Copies of every operation's figures so far, the calls of windows still open included
+        (the lateness allowance keeps those out of ``operations`` for a few windows). Hold
+        :attr:`folding` around it."""
+        copies = []
+        for r in list(self.operations):
+            histogram = LatencyHistogram()
+            histogram.add(r.histogram)
+            copy = OperationRecord(r.name, r.kind, r.parent, histogram, r.errors, r.warmup_calls)
+            copy.errors_by_type, copy.timeline = dict(r.errors_by_type), list(r.timeline)
+            copies.append(copy)
+        for per_window in list(self._open.values()):  # only a drain adds windows: held off
+            for (op, warmup), calls in list(per_window.items()):
+                if not warmup:  # errors are counted as they come; calls when the window closes
+                    copies[op].histogram.add(calls.histogram)
+        return copies
 
     def rolling(self, first: int, last: int) -> dict[int, tuple[LatencyHistogram, int]]:
         """Measured calls of windows ``first``..``last`` (inclusive) merged per operation, as

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from pytest_loadtest import _monitor
 from pytest_loadtest._engine._build import build_result
 from pytest_loadtest._engine._record import RunRecord
+from pytest_loadtest._engine._share import Share
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._progress import ProgressSnapshot
 from pytest_loadtest._scale._wire import RECORD, STOP, WINDOW, ScaleError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SILENCE", "Gather"]
 
-#: Seconds a running worker may stay silent (it streams every second), and past the run's end
+#: Seconds a running worker may stay silent (it streams twice a second), and past the run's end
 #: plus ``stop_timeout`` the most it may take to hand over its record, before it counts as lost.
 SILENCE: Final = 10.0
 #: Seconds past ``stop_timeout`` that workers have to hand over their records after Ctrl-C.
@@ -178,6 +179,12 @@ class Gather:
         result.sla_breaches = result.evaluate_sla()  # a lost worker fails the run
         return result
 
+    def _share(self, worker: Worker) -> int:
+        """Users (or the open model's pool) this worker was given."""
+        settings, share = self.settings, Share(worker.index, len(self.workers))
+        whole = settings.peak_users if settings.model == "closed" else settings.max_users
+        return share.count(whole)
+
     def _entry(self, worker: Worker, record: RunRecord | None) -> dict[str, Any]:
         data = self.final.get(worker.index, {})
         tasks = [op for op in record.operations if op.kind == "task"] if record else []
@@ -188,7 +195,7 @@ class Gather:
             "place": worker.place.label,
             "host": worker.host,
             "pid": worker.pid,
-            "users": int(data.get("users") or 0),
+            "users": int(data.get("users") or self._share(worker)),
             "calls": sum(op.histogram.count for op in tasks),
             "errors": sum(op.errors for op in tasks),
             "cpu_s": float(data.get("cpu_s") or 0.0),

@@ -6,7 +6,7 @@ host), answers :data:`PING` with :data:`PONG` (its wall clock, for the clock off
 :data:`SESSION` (the pytest arguments, the directory, its number) and runs a pytest session of
 the one test. Each ``load_runner.run()`` of that test says :data:`READY` and waits: for
 :data:`START` (its share, the seed, the common start time), then streams :data:`WINDOW`
-(progress and its record so far) about once a second and ends with :data:`RECORD`. Every run
+(progress and its record so far) twice a second and ends with :data:`RECORD`. Every run
 is answered with :data:`RESULT`: the merged result, the same in every process (a run the
 coordinator made alone, or that this worker sat out, too). :data:`STOP` ends a run early;
 :data:`QUIT` ends the test. The worker reports each phase of its test (:data:`REPORT`) and the

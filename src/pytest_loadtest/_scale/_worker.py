@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["CoordinatorGone", "EngineFactory", "LoadWorker", "WorkerLink"]
 
 #: Seconds between two :data:`WINDOW` messages of a running worker.
-STREAM_EVERY: Final = 1.0
+STREAM_EVERY: Final = 0.5
 #: What the inbox says when the coordinator's channel closed.
 _GONE: Final[tuple[str, dict[str, Any]]] = ("gone", {})
 
@@ -211,7 +211,7 @@ class _Stream:
         self.link = link
         self.run = run
         self.recorder: Recorder | None = None
-        self._next = time.monotonic() + STREAM_EVERY
+        self._next = 0.0  # the first tick of the run
 
     def due(self) -> bool:
         return time.monotonic() >= self._next
@@ -221,9 +221,14 @@ class _Stream:
         recorder = self.recorder
         record = None
         if recorder is not None:
-            with recorder.folding:
-                record = RunRecord.from_recorder(
-                    recorder, name="", duration=snapshot.elapsed, started_at=0.0
+            with recorder.folding:  # a lost worker's figures count up to here
+                record = RunRecord(
+                    name="",
+                    window=recorder.window_ns / NS,
+                    duration=snapshot.elapsed,
+                    started_at=0.0,
+                    operations=recorder.snapshot(),
+                    timeline=list(recorder.timeline),
                 ).to_dict()
         self.link.send(
             WINDOW,
