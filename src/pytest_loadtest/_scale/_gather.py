@@ -70,7 +70,7 @@ class Gather:
             self._wait(end)
         except KeyboardInterrupt:  # stop every worker, keep what they measured
             self.interrupted = True
-            self._stop("Ctrl-C")
+            self._stop("")  # the run is interrupted, not stopped by something in it
             with contextlib.suppress(KeyboardInterrupt):  # a second: those not in are lost
                 self._wait(time.monotonic() + settings.stop_timeout + INTERRUPT_GRACE)
             for worker in self._pending():
