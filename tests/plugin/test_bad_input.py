@@ -47,8 +47,8 @@ def test_unknown_marker_kwarg(pytester: pytest.Pytester) -> None:
             "ERROR: @pytest.mark.load of test_bad.py::test_bad: unknown setting 'userz' "
             "(known: abort_grace, abort_on_breach, abort_window, app, base_url, confirm, "
             "detectors, duration, "
-            "iterations, loop, loops, max_users, min_samples, monitor_interval, pacing, processes, ramp_down, "
-            "ramp_up, "
+            "iterations, loop, loops, max_users, min_samples, monitor_interval, pacing, processes, "
+            "ramp_down, ramp_up, "
             "rate, rate_stages, seed, sla, stages, stop_timeout, think_time, tracemalloc, users, "
             "warmup, watch)"
         ]

@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -74,7 +75,8 @@ def start_worker(
 ) -> tuple[WorkerLink, list[str], Callable[[int], None]]:
     """Prepare this process for a worker session: ``(link, pytest arguments, done)``; call
     ``done(status)`` when ``pytest.main`` returns."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to pass on
+    if threading.current_thread() is threading.main_thread():  # not in a socket server's
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to pass on
     if session.get("chdir"):
         os.chdir(session["chdir"])
     base = tempfile.mkdtemp(prefix="pytest-loadtest-worker-")
