@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -42,7 +43,7 @@ def test_spread(load_runner, load_worker):
 """
 
 
-def _outputs(directory: Path) -> list[dict[str, object]]:
+def _outputs(directory: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(directory.glob("out-*.json"))]
 
 

@@ -95,10 +95,10 @@ def test_a_worker_runs_the_coordinators_options_on_its_one_test() -> None:
 
 def test_a_worker_writes_no_output_of_the_coordinators() -> None:
     class Options:
-        xmlpath = "junit.xml"
-        load_report = "report"
-        lf = True
-        numprocesses = 4
+        xmlpath: object = "junit.xml"
+        load_report: object = "report"
+        lf: object = True
+        numprocesses: object = 4
         custom = "kept"
 
     option = Options()
