@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from pytest_loadtest._engine._engine import Engine
@@ -16,6 +17,7 @@ from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scale._coordinate import Coordinator
 from pytest_loadtest._scale._run import replay, scaled_run, spreads
+from pytest_loadtest._scale._serial import one_at_a_time
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import Layer, Layers, SettingError
 from pytest_loadtest._settings._settings import LoadSettings
@@ -69,6 +71,7 @@ class LoadRunner:
         progress: Callable[[], Progress] | None = None,
         soak: bool = False,
         scale: Coordinator | WorkerLink | None = None,
+        turns: Path | None = None,
     ) -> None:
         self.test_id = test_id
         self.results: list[LoadResult] = []
@@ -84,6 +87,8 @@ class LoadRunner:
         #: processes=N: the coordinator of this test's workers, or (in a worker process) the
         #: line to its coordinator
         self.scale = scale
+        #: under pytest-xdist: the session's directory, whose lock each run holds (one at a time)
+        self._turns = None if turns is None else turns / "runs.lock"
 
     def run(self, target: Any, **settings: Any) -> LoadResult:
         """Drive ``target`` with virtual users and return what was measured.
@@ -273,29 +278,31 @@ class LoadRunner:
         probe: dict[str, object] | None = None,
         host_loop: asyncio.AbstractEventLoop | None = None,
     ) -> LoadResult:
-        """One run: here, over worker processes, or (in a worker) this worker's share."""
-        scaled = scaled_run(
-            self.scale,
-            len(self.results),
-            plan,
-            resolved,
-            name=self._name(plan, name),
-            progress=self._progress,
-            engine={"clock": self.clock, "watch": self._watched, "soak": self._soak},
-            host_loop=host_loop,
-            fail=self._fail,
-        )
-        if scaled is not None:
-            return self._keep(scaled, probe)
-        engine, printer = self._engine(plan, resolved, name)
-        engine.context.host_loop = host_loop
-        try:
-            result = engine.run()
-        finally:
-            if printer is not None:
-                printer.finish()
-        replay(self.scale, len(self.results), result)
-        return self._keep(result, probe)
+        """One run: here, over worker processes, or (in a worker) this worker's share; under
+        pytest-xdist, once no other worker's load test runs."""
+        with one_at_a_time(self._turns):  # under pytest-xdist: one load test at a time
+            scaled = scaled_run(
+                self.scale,
+                len(self.results),
+                plan,
+                resolved,
+                name=self._name(plan, name),
+                progress=self._progress,
+                engine={"clock": self.clock, "watch": self._watched, "soak": self._soak},
+                host_loop=host_loop,
+                fail=self._fail,
+            )
+            if scaled is not None:
+                return self._keep(scaled, probe)
+            engine, printer = self._engine(plan, resolved, name)
+            engine.context.host_loop = host_loop
+            try:
+                result = engine.run()
+            finally:
+                if printer is not None:
+                    printer.finish()
+            replay(self.scale, len(self.results), result)
+            return self._keep(result, probe)
 
     def workers_failed(self) -> str:
         """After the test body (processes=N): wait for the workers' bodies; what failed there."""

@@ -210,6 +210,8 @@ def load_runner(request: pytest.FixtureRequest) -> Generator[LoadRunner, None, N
         soak=item.get_closest_marker("soak") is not None,
         scale=config.stash.get(_LINK, None)
         or coordinator(item.path, item.nodeid, config, state.places),
+        # xdist's workers take turns (the spool is the session's directory)
+        turns=None if config.getoption("load_xdist_parallel") else state.spool,
     )
     item.stash[_RUNNER] = runner
     yield runner

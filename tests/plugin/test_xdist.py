@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("xdist")
@@ -87,3 +89,46 @@ def test_result_hook_runs_on_the_worker(pytester: pytest.Pytester) -> None:
     assert len(logs) == 1
     assert logs[0].startswith("hook-gw")
     assert (pytester.path / logs[0]).read_text() == "a+b 30"
+
+
+OVERLAPPING = """
+import time
+import pytest
+
+def work():
+    time.sleep(0.001)
+
+@pytest.mark.load(users=1, duration="1.5s")
+def test_one(load_runner):
+    load_runner.run(work)
+
+@pytest.mark.load(users=1, duration="1.5s")
+def test_two(load_runner):
+    load_runner.run(work)
+"""
+
+
+def test_load_tests_on_xdist_workers_take_turns(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_overlap=OVERLAPPING)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-m", "load", "--load-report=report", timeout=120
+    )
+    result.assert_outcomes(passed=2)
+    assert "ran at the same time" not in result.stdout.str()
+    runs = json.loads((pytester.path / "report" / "results.json").read_text())["results"]
+    first, second = sorted((r["started_at"], r["started_at"] + r["duration"]) for r in runs)
+    assert second[0] >= first[1] - 0.05  # the second began once the first had ended
+
+
+def test_load_tests_let_run_together_are_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_overlap=OVERLAPPING)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-m", "load", "--load-xdist-parallel", timeout=120
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "note: load tests ran at the same time*--load-xdist-parallel*"
+            "test_overlap.py::test_*and test_overlap.py::test_* for *s.*processes=N*"
+        ]
+    )

@@ -31,7 +31,7 @@ def write_summary(reporter: Any, state: Any) -> None:
     """The "load test results" section (and "load test baseline") of a session's ``state``."""
     from pytest_loadtest._report._seeds import seed_lines
     from pytest_loadtest._report._terminal import summary_lines
-    from pytest_loadtest._report._workers import worker_lines
+    from pytest_loadtest._report._workers import overlap_lines, worker_lines
 
     reporter.section("load test results")
     table = summary_lines(
@@ -40,7 +40,8 @@ def write_summary(reporter: Any, state: Any) -> None:
         width=reporter.config.get_terminal_writer().fullwidth,
         verbose=reporter.config.get_verbosity(),
     )
-    lines = [*table, *worker_lines(state.results), *seed_lines(state.results)]
+    workers = [*worker_lines(state.results), *overlap_lines(state.results)]
+    lines = [*table, *workers, *seed_lines(state.results)]
     for line in [*lines, *state.report_lines()]:
         reporter.write_line(line)
     if state.report_problem:

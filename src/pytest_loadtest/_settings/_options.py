@@ -90,6 +90,12 @@ SESSION_OPTIONS: Final[tuple[OptionSpec, ...]] = (
         {"metavar": "CHECKS"},
     ),
     OptionSpec(
+        "--load-xdist-parallel",
+        "under pytest-xdist, let load tests on different workers run at the same time (by "
+        "default they take turns: each one's figures would include the others' load).",
+        _FLAG,
+    ),
+    OptionSpec(
         "--load-tx",
         "start load tests' worker processes (processes=N) at SPEC, pytest-xdist's --tx syntax: "
         "popen, ssh=HOST//python=PATH, socket=HOST:PORT, N*SPEC; repeatable. With it, a test "
