@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._model._timeline import ErrorSample, TimelineRow
     from pytest_loadtest._report._findings import assert_no_findings
     from pytest_loadtest._runner import LoadRunner
+    from pytest_loadtest._scale._worker import LoadWorker
     from pytest_loadtest._scenario._file import ScenarioFileError
     from pytest_loadtest._scenario._target import Scenario, TargetError
     from pytest_loadtest._settings._layers import SettingError
@@ -41,6 +42,7 @@ __all__ = [
     "LoadResult",
     "LoadRunner",
     "LoadSettings",
+    "LoadWorker",
     "OperationStats",
     "Profile",
     "Scenario",
@@ -70,6 +72,7 @@ _HOMES = {
     "LoadResult": "_model._result",
     "LoadRunner": "_runner",
     "LoadSettings": "_settings._settings",
+    "LoadWorker": "_scale._worker",
     "OperationStats": "_model._result",
     "Profile": "_model._shapes",
     "Scenario": "_scenario._target",

@@ -74,10 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in MARKERS:
         config.addinivalue_line("markers", _selection.marker_help(name, MARKER_SIGNATURE))
     plugins = config.pluginmanager.get_plugins()
-    link = next((p for p in plugins if getattr(p, "loadtest_worker_link", 0) is True), None)
-    if link is not None:  # a load test worker process (processes=N): see _scale
+    holder = next((p for p in plugins if hasattr(p, "loadtest_worker_channel")), None)
+    if holder is not None:  # a load test worker process (processes=N): see _scale._wire
         from pytest_loadtest._scale._session import worker_options
+        from pytest_loadtest._scale._worker import WorkerLink
 
+        channel, session = holder.loadtest_worker_channel, holder.loadtest_worker_session
+        link = holder.link = WorkerLink(channel, session)
         worker_options(config.option)
         config.stash[_LINK] = link
         config.pluginmanager.register(_WorkerReports(link), "loadtest-worker-reports")
@@ -329,15 +332,6 @@ class _WorkerReports:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Send the phase's outcome and, when it failed, why."""
         self.link.report(report.when, report.outcome, str(report.longrepr or ""))
-
-
-def load_worker_session(channel: Any, session: dict[str, Any]) -> None:
-    """A load test worker process (execnet runs it; see ``_scale``): a pytest session of the
-    coordinator's test, whose runs the coordinator drives."""
-    from pytest_loadtest._scale._session import start_worker
-
-    link, args, done = start_worker(channel, session)
-    done(int(pytest.main(args, plugins=[link])))
 
 
 class _Reporter:

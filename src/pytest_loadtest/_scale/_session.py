@@ -1,28 +1,20 @@
-"""A worker process's pytest session: which arguments it runs, which of the coordinator's
-options it must not act on, and what surrounds it (Ctrl-C left to the coordinator, a temporary
-directory of its own, its terminal output kept for messages)."""
+"""A worker process's pytest session: which arguments it runs and which of the coordinator's
+options it must not act on (what surrounds the session is the bootstrap's, see
+:data:`~pytest_loadtest._scale._wire.BOOTSTRAP`); and the coordinator of a test."""
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
-import signal
-import sys
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_loadtest._scale._coordinate import Coordinator
-from pytest_loadtest._scale._worker import WorkerLink
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_loadtest._scale._places import Place
 
-__all__ = ["WORKER_OPTIONS", "coordinator", "start_worker", "worker_args", "worker_options"]
+__all__ = ["WORKER_OPTIONS", "coordinator", "worker_args", "worker_options"]
 
 #: Options of the coordinator's command line that a worker's session must not act on: outputs
 #: the coordinator writes (junit XML, HTML, JSON, benchmark and load baselines, reports), other
@@ -68,28 +60,6 @@ def worker_args(invocation: Sequence[str], positional: Iterable[str], target: st
     options too), the test ``target`` instead of the paths it named (``positional``)."""
     named = set(positional)
     return [arg for arg in invocation if arg not in named] + [target]
-
-
-def start_worker(
-    channel: Any, session: dict[str, Any]
-) -> tuple[WorkerLink, list[str], Callable[[int], None]]:
-    """Prepare this process for a worker session: ``(link, pytest arguments, done)``; call
-    ``done(status)`` when ``pytest.main`` returns."""
-    if threading.current_thread() is threading.main_thread():  # not in a socket server's
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to pass on
-    if session.get("chdir"):
-        os.chdir(session["chdir"])
-    base = tempfile.mkdtemp(prefix="pytest-loadtest-worker-")
-    output = io.StringIO()
-    sys.stdout = sys.stderr = output  # pytest's terminal output: kept for messages, not shown
-    link = WorkerLink(channel, session)
-    args = [*session["args"], f"--basetemp={base}/tmp"]
-
-    def done(status: int) -> None:
-        shutil.rmtree(base, ignore_errors=True)
-        link.exit(status, output.getvalue())
-
-    return link, args, done
 
 
 def coordinator(path: Path, nodeid: str, config: Any, places: Sequence[Place]) -> Coordinator:

@@ -64,9 +64,10 @@ QUIT: Final = "quit"
 REPORT: Final = "report"
 EXIT: Final = "exit"
 
-#: What execnet runs in a new worker process (``channel`` is execnet's). It needs nothing but
-#: the standard library until the versions are known to match, so that a host with another
-#: plugin version (or none) gets a clear message, not an import error halfway.
+#: What execnet runs in a new worker process (``channel`` is execnet's): the greeting, then the
+#: worker's pytest session (Ctrl-C left to the coordinator, a temporary directory of its own,
+#: its terminal output kept for messages). It imports nothing of pytest-loadtest itself: the
+#: versions must be known to match first, and pytest must load the plugin itself to rewrite it.
 BOOTSTRAP: Final = f"""
 import os, platform, socket, sys, time
 try:
@@ -84,8 +85,32 @@ while True:
         break
     channel.send(("{PONG}", {{"t0": message[1], "t": time.time_ns()}}))
 if message[0] == "{SESSION}":
-    from pytest_loadtest.plugin import load_worker_session
-    load_worker_session(channel, message[1])
+    import io, shutil, signal, tempfile, threading
+    session = message[1]
+    if threading.current_thread() is threading.main_thread():  # not in a socket server's
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to pass on
+    if session.get("chdir"):
+        os.chdir(session["chdir"])
+    base = tempfile.mkdtemp(prefix="pytest-loadtest-worker-")
+    output = io.StringIO()
+    sys.stdout = sys.stderr = output  # pytest's terminal output: kept for messages, not shown
+
+    class Holder:  # plugin.py finds it among the session's plugins and makes the link
+        loadtest_worker_channel = channel
+        loadtest_worker_session = session
+        link = None
+
+    holder, status = Holder(), -1
+    try:
+        import pytest  # not before: pytest rewrites the asserts of the plugins it loads
+        status = int(pytest.main([*session["args"], "--basetemp=" + base + "/tmp"], [holder]))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        text = output.getvalue()[-20000:]
+        if holder.link is not None:
+            holder.link.exit(status, text)
+        else:
+            channel.send(("{EXIT}", {{"status": status, "output": text}}))
 """
 
 

@@ -78,9 +78,6 @@ class CoordinatorGone(Exception):
 class WorkerLink:
     """A worker process's line to its coordinator, for the one test its session runs."""
 
-    #: how ``plugin.py`` finds the link among the session's plugins
-    loadtest_worker_link: Final = True
-
     def __init__(self, channel: Any, session: dict[str, Any]) -> None:
         self.channel = channel
         self.index = int(session["worker"])

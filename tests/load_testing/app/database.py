@@ -108,6 +108,24 @@ class Database:
         return database
 
     @classmethod
+    def attach(
+        cls,
+        url: str | None,
+        *,
+        path: str | None = None,
+        schema: str | None = None,
+        pool: PoolSettings = PoolSettings(),
+    ) -> Database:
+        """The database another process created (its SQLite file, or its PostgreSQL schema):
+        a worker process of a load test spread over several (``processes=N``) opens what the
+        coordinator created and seeded. Only its creator drops it."""
+        if url is not None and schema is not None:
+            return cls._postgresql(url, pool, {}, schema=schema)
+        if path is None:
+            raise ValueError("attach: a SQLite path or a PostgreSQL schema, please")
+        return cls._sqlite(Path(path), pool)
+
+    @classmethod
     def _sqlite(cls, path: Path, pool: PoolSettings) -> Database:
         engine = create_engine(
             f"sqlite:///{path}",
@@ -142,11 +160,16 @@ class Database:
 
     @classmethod
     def _postgresql(
-        cls, url: str, pool: PoolSettings, server_settings: Mapping[str, str]
+        cls,
+        url: str,
+        pool: PoolSettings,
+        server_settings: Mapping[str, str],
+        schema: str | None = None,
     ) -> Database:
-        schema = f"loadtest_{uuid.uuid4().hex[:16]}"  # unique: test processes may share a server
-        with _admin(url) as admin:
-            admin.execute(text(f'CREATE SCHEMA "{schema}"'))
+        if schema is None:
+            schema = f"loadtest_{uuid.uuid4().hex[:16]}"  # unique: processes may share a server
+            with _admin(url) as admin:
+                admin.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine = create_engine(
             url,
             pool_size=pool.size,
