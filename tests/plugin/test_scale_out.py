@@ -304,3 +304,30 @@ def test_an_unreachable_place_fails_the_test_within_seconds(pytester: pytest.Pyt
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*worker 0 (socket=127.0.0.1:9)*"])
+
+
+ABORTED = """
+import time
+import pytest
+
+def work(vu):
+    time.sleep(0.001)
+    if vu.worker == 0:
+        raise ConnectionError("worker 0's share fails")  # its share breaches the SLA
+
+@pytest.mark.load(users=4, duration="30s", processes=2, abort_on_breach=True,
+                  abort_window="1s", sla={"error_rate": "1%"})
+def test_load(load_runner):
+    started = time.monotonic()
+    result = load_runner.run(work)
+    print("TOOK", time.monotonic() - started)
+"""
+
+
+def test_one_workers_abort_stops_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_aborted=ABORTED)
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*aborted*"])
+    took = float(next(line for line in result.outlines if "TOOK" in line).split("TOOK")[1])
+    assert took < 20  # planned: 30 s; both workers stopped soon after the abort

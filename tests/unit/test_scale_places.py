@@ -119,3 +119,20 @@ def test_differences_name_each_setting() -> None:
     theirs = {"users": "6", "duration": "10.0"}
     assert differences(mine, theirs) == ["target: ['t'] here, - there", "users: 4 here, 6 there"]
     assert differences(mine, dict(mine)) == []
+
+
+def test_processes_take_a_count_or_auto() -> None:
+    import os
+
+    from pytest_loadtest._settings._parsers import MAX_PROCESSES, parse_processes
+
+    assert parse_processes("auto") == min(MAX_PROCESSES, os.cpu_count() or 1)
+    assert parse_processes(" AUTO ") == parse_processes("auto")
+    assert parse_processes("4") == 4
+    assert parse_processes(2) == 2
+    for bad, said in [(0, "must be at least 1"), ("many", "is not a whole number"), (1.5, "")]:
+        with pytest.raises(ValueError, match="or 'auto': one process per core") as caught:
+            parse_processes(bad)
+        assert said in str(caught.value)
+    with pytest.raises(ValueError, match="above the limit of 256"):
+        parse_processes(257)

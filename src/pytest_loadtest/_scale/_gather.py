@@ -103,6 +103,9 @@ class Gather:
         self.heard[index] = max(self.heard.get(index, now), now)
         if kind == RECORD:
             self.final[index] = data
+            record = data.get("record") or {}
+            if record.get("aborted") or record.get("stopped_by"):  # abort_on_breach, sys.exit()
+                self._stop("")  # one worker's stop is the run's: its figures say why
         elif kind == WINDOW:
             if data.get("record") is not None:
                 self.partial[index] = data["record"]
