@@ -331,3 +331,32 @@ def test_one_workers_abort_stops_the_run(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*aborted*"])
     took = float(next(line for line in result.outlines if "TOOK" in line).split("TOOK")[1])
     assert took < 20  # planned: 30 s; both workers stopped soon after the abort
+
+
+HUNG = """
+import os, signal, time
+import pytest
+
+START = []
+
+def work(vu):
+    if not START:
+        START.append(time.monotonic())
+    if vu.worker == 1 and time.monotonic() - START[0] > 1.0:
+        os.kill(os.getpid(), signal.SIGSTOP)  # the whole worker process freezes
+    time.sleep(0.002)
+
+@pytest.mark.load(users=4, duration="2s", processes=2)
+def test_load(load_runner):
+    result = load_runner.run(work)
+    print("PIDS", [w["pid"] for w in result.workers])
+"""
+
+
+def test_a_worker_that_hangs_is_lost_and_ended(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_hung=HUNG)
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*worker 1 (popen, pid *) was lost *s into the run: silent for*"])
+    pids = json.loads(next(line for line in result.outlines if "PIDS" in line).split("PIDS")[1])
+    assert _gone(pids) == []

@@ -198,7 +198,7 @@ class Coordinator:
             report = worker.reports.get("call") or worker.reports.get("setup")
             if report is not None and report.get("outcome") == "failed":
                 problems.append(f"{worker.label} failed: {report.get('text', '').strip()}")
-            elif report is None:
+            elif report is None and not worker.lost:  # a lost one fails its run already
                 problems.append(f"{worker.label} did not finish its test within the time")
         return problems
 
@@ -218,7 +218,7 @@ class Coordinator:
 
 
 def _call_done(worker: Worker) -> bool:
-    return worker.closed or "call" in worker.reports or _failed(worker, "setup")
+    return worker.closed or worker.lost or "call" in worker.reports or _failed(worker, "setup")
 
 
 def _failed(worker: Worker, when: str) -> bool:

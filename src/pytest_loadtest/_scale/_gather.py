@@ -113,6 +113,7 @@ class Gather:
             self._show()
 
     def _lose(self, worker: Worker, why: str) -> None:
+        worker.lost = True
         at = max(0.0, (time.time_ns() - self.at) / NS)
         self.lost[worker.index] = (at, f"{at:.1f}s into the run: {why}")
 

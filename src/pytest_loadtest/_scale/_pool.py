@@ -60,6 +60,7 @@ class Worker:
     offset_ns: int = 0
     rtt_ns: int = 0
     closed: bool = False
+    lost: bool = False  # lost during a run (silent, or gone): nothing more is waited for
     exited: dict[str, Any] | None = None  # its session's end: status, output
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # by phase
 
@@ -204,7 +205,11 @@ class Pool:
         give_up = time.monotonic() + grace
         for worker in self.workers:
             gateway = worker.gateway
-            while gateway is not None and not worker.closed and time.monotonic() < give_up:
+            while (
+                gateway is not None
+                and not (worker.closed or worker.lost)
+                and time.monotonic() < give_up
+            ):
                 self.drain(0.05)
         killed = [w.pid for w in self.workers if w.gateway is not None and not w.closed]
         with contextlib.suppress(Exception):
