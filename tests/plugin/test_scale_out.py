@@ -360,3 +360,13 @@ def test_a_worker_that_hangs_is_lost_and_ended(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*worker 1 (popen, pid *) was lost *s into the run: silent for*"])
     pids = json.loads(next(line for line in result.outlines if "PIDS" in line).split("PIDS")[1])
     assert _gone(pids) == []
+
+
+def test_a_test_on_an_xdist_worker_spreads_too(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_spread=SPREAD)
+    # the worker sessions do not start xdist workers of their own (-n 2 is on the command line)
+    result = pytester.runpytest_subprocess("-n", "2", "-m", "load", timeout=120)
+    result.assert_outcomes(passed=1)
+    assert len(_outputs(pytester.path)) == 4
+    result.stdout.fnmatch_lines(["*3 worker processes*"])

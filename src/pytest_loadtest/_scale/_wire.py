@@ -133,7 +133,8 @@ def hello() -> dict[str, Any]:
     }
 
 
-#: The settings every process of a run must resolve alike (the seed is the coordinator's).
+#: The settings every process of a run must resolve alike (the seed and the number of
+#: processes are the coordinator's: ``processes="auto"`` counts each host's own cores).
 _SAME: Final = (
     "model",
     "users",
@@ -149,7 +150,6 @@ _SAME: Final = (
     "warmup",
     "pacing",
     "stop_timeout",
-    "processes",
 )
 
 
