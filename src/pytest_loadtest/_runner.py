@@ -16,7 +16,7 @@ from pytest_loadtest._model._capacity import Capacity, CapacityStep, check_searc
 from pytest_loadtest._model._clock import Clock
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scale._coordinate import Coordinator
-from pytest_loadtest._scale._run import replay, scaled_run, spreads
+from pytest_loadtest._scale._run import off_the_loop, replay, scaled_run, spreads
 from pytest_loadtest._scale._serial import one_at_a_time
 from pytest_loadtest._scenario._target import Plan, Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import Layer, Layers, SettingError
@@ -380,7 +380,7 @@ class LoadRunner:
                 work = functools.partial(
                     self._run, plan, resolved, name=name, probe=probe, host_loop=loop
                 )
-                return await in_thread(loop, work, name="loadtest-arun")
+                return await off_the_loop(loop, work, self.scale)
             engine, printer = self._engine(plan, resolved, name)
             engine.context.host_loop = loop
             done = in_thread(loop, engine.run, name="loadtest-arun")

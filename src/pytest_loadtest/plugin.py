@@ -200,7 +200,8 @@ def load_runner(request: pytest.FixtureRequest) -> Generator[LoadRunner, None, N
     layers = state.test_layers(marker_layer(item.nodeid, markers), seed)
 
     def on_result(result: LoadResult) -> None:
-        item.ihook.pytest_loadtest_result(item=item, result=result)
+        if _LINK not in config.stash:  # once per run: in the coordinator, not in its workers
+            item.ihook.pytest_loadtest_result(item=item, result=result)
 
     runner = LoadRunner(
         test_id=item.nodeid,

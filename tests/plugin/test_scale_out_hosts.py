@@ -82,3 +82,29 @@ def test_workers_on_socket_hosts_run_their_share_and_merge(
     result = pytester.runpytest_subprocess("-m", "load", *hosts, timeout=120)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*2 worker processes*", "  worker 0 socket=127.0.0.1:* pid *"])
+
+
+ONE_HOST = """
+import pytest
+
+@pytest.mark.load(users=4, iterations=100)
+def test_load(load_runner):
+    result = load_runner.run(lambda: None)
+    print("PLACES", [w["place"] for w in result.workers])
+"""
+
+
+def test_one_place_is_one_worker_there_and_n_star_socket_is_n(
+    pytester: pytest.Pytester, hosts: list[str]
+) -> None:
+    pytester.makepyfile(test_one=ONE_HOST)
+    place = hosts[0].split("=", 1)[1]  # socket=127.0.0.1:PORT
+    # one place: the load runs there, not in this process
+    result = pytester.runpytest_subprocess("-m", "load", "-s", hosts[0], timeout=120)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*PLACES ['{place}']"])
+    # a socket server serves one connection at a time: each worker is a fresh interpreter
+    # started through it
+    result = pytester.runpytest_subprocess("-m", "load", "-s", f"--load-tx=2*{place}", timeout=120)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*PLACES ['{place}', '{place}']"])

@@ -12,6 +12,7 @@ to its last message count, and the result fails naming it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, final
@@ -61,13 +62,29 @@ class Coordinator:
         self.results: list[dict[str, Any]] = []  # every run of the test so far, as results
         self._asked: dict[int, set[int]] = {}  # run -> workers that said READY for it
         self._digests: dict[tuple[int, int], dict[str, Any]] = {}
+        #: set to end the run being gathered (a cancelled ``arun``); the why
+        self.cancelled = threading.Event()
+        self.cancel_why = ""
 
     def processes(self, settings: LoadSettings) -> int:
         """Workers a run under ``settings`` uses: ``processes``, or with ``--load-tx`` and no
-        ``processes`` of the test's own, one per place."""
-        if self.places and settings.sources.get("processes", "default") == "default":
-            return len(self.places)
-        return settings.processes
+        ``processes`` of the test's own, one per place. A count the test did not give itself
+        (the command line, the ini file, ``auto``) is capped at the run's users, iterations or
+        ``max_users``, so that small tests still run; a test's own count is checked instead."""
+        source = settings.sources.get("processes", "default")
+        count = len(self.places) if self.places and source == "default" else settings.processes
+        if source.startswith(("@pytest.mark", "load_runner", "find_capacity", "scenario")):
+            return count
+        return max(1, min(count, _most(settings)))
+
+    def spreads(self, settings: LoadSettings) -> bool:
+        """Does a run under ``settings`` use worker processes? With ``--load-tx``, always."""
+        return bool(self.places) or self.processes(settings) > 1
+
+    def cancel(self, why: str) -> None:
+        """End the run being gathered early (its figures are kept)."""
+        self.cancel_why = why
+        self.cancelled.set()
 
     # -- runs ---------------------------------------------------------------------------------
     def run(
@@ -97,7 +114,10 @@ class Coordinator:
                 "at": at + worker.offset_ns,
             }
             worker.send(START, start)
+        self.cancelled.clear()
         gather = Gather(pool, workers, index, settings, at=at, progress=progress, name=name)
+        gather.note = self._note  # a READY of a worker sitting this run out
+        gather.cancelled, gather.cancel_why = self.cancelled, lambda: self.cancel_why
         result = gather.collect(soak=soak)
         self._answer(index, result.to_dict())
         return result
@@ -119,21 +139,23 @@ class Coordinator:
             self._serve(0.0)
 
     def _serve(self, timeout: float) -> tuple[int, str, Any] | None:
-        """Take the next message: READY for a run already made is answered at once; others
-        are noted. Returns the message (or None after ``timeout``)."""
+        """Take the next message (see :meth:`_note`); None after ``timeout``."""
         assert self.pool is not None
         message = self.pool.drain(timeout)
-        if message is None:
-            return None
-        index, kind, data = message
-        if kind == READY:
+        if message is not None:
+            self._note(*message)
+        return message
+
+    def _note(self, index: int, kind: str, data: Any) -> None:
+        """A READY for a run already made is answered at once; one for a later run noted."""
+        assert self.pool is not None
+        if kind == READY and isinstance(data, dict):
             run = int(data.get("run", -1))
             self._digests[(index, run)] = dict(data.get("digest", {}))
             if 0 <= run < len(self.results) and self.results[run]:
                 self.pool.workers[index].send(RESULT, {"run": run, "result": self.results[run]})
             else:
                 self._asked.setdefault(run, set()).add(index)
-        return message
 
     def _grow(self, count: int) -> Pool:
         if self.pool is None:
@@ -198,8 +220,11 @@ class Coordinator:
             report = worker.reports.get("call") or worker.reports.get("setup")
             if report is not None and report.get("outcome") == "failed":
                 problems.append(f"{worker.label} failed: {report.get('text', '').strip()}")
-            elif report is None and not worker.lost:  # a lost one fails its run already
-                problems.append(f"{worker.label} did not finish its test within the time")
+            elif "call" not in worker.reports and not (worker.lost or worker.closed):
+                problems.append(
+                    f"{worker.label} did not finish its test within {FINISH_TIMEOUT:g}s of this "
+                    "one (it waited for a run this test did not make?)"
+                )
         return problems
 
     def close(self) -> list[str]:
@@ -228,6 +253,8 @@ def _failed(worker: Worker, when: str) -> bool:
 
 def _gone_before(worker: Worker, index: int) -> str:
     """Why ``worker`` cannot take part in run ``index`` (``""``: it can)."""
+    if worker.lost:
+        return f"{worker.label} was lost in an earlier run: it takes no part in run {index + 1}"
     if _failed(worker, "setup"):
         text = worker.reports["setup"].get("text", "")
         outcome = worker.reports["setup"].get("outcome")
@@ -242,6 +269,12 @@ def _gone_before(worker: Worker, index: int) -> str:
             f":\n{output}" if output else ""
         )
     return ""
+
+
+def _most(settings: LoadSettings) -> int:
+    """Most processes a run can be spread over: one user (or iteration) each at least."""
+    users = settings.peak_users if settings.model == "closed" else settings.max_users
+    return min(users, settings.iterations) if settings.iterations is not None else users
 
 
 def _check_split(settings: LoadSettings, count: int) -> None:

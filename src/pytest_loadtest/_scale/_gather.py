@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_loadtest import _monitor
@@ -56,11 +58,16 @@ class Gather:
         self.progress = progress
         self.name = name
         self.final: dict[int, dict[str, Any]] = {}
-        self.partial: dict[int, dict[str, Any]] = {}
+        self.partial: dict[int, RunRecord] = {}  # what each worker streamed so far
         self.shown: dict[int, dict[str, Any]] = {}
         self.lost: dict[int, tuple[float, str]] = {}
         self.heard = {w.index: time.monotonic() + (at - time.time_ns()) / NS for w in workers}
         self.interrupted = False
+        #: a message of another run (a READY of a worker sitting this one out), for the
+        #: coordinator to note
+        self.note: Callable[[int, str, Any], None] = lambda index, kind, data: None
+        self.cancelled = threading.Event()  # set: end the run now (why: ``cancel_why()``)
+        self.cancel_why: Callable[[], str] = lambda: ""
 
     def collect(self, *, soak: bool) -> LoadResult:
         """Wait for every worker's record (or its loss); the merged result."""
@@ -81,11 +88,15 @@ class Gather:
         return [w for w in self.workers if w.index not in self.final and w.index not in self.lost]
 
     def _wait(self, end: float) -> None:
+        cancelled = False
         while self._pending():
             message = self.pool.drain(0.2)
             now = time.monotonic()
             if message is not None:
                 self._take(*message, now)
+            if self.cancelled.is_set() and not cancelled:
+                cancelled = True
+                self._stop(self.cancel_why())
             for worker in self._pending():
                 if worker.closed or worker.exited is not None:
                     status = (worker.exited or {}).get("status")
@@ -99,6 +110,7 @@ class Gather:
 
     def _take(self, index: int, kind: str, data: Any, now: float) -> None:
         if not isinstance(data, dict) or int(data.get("run", -1)) != self.index:
+            self.note(index, kind, data)
             return
         self.heard[index] = max(self.heard.get(index, now), now)
         if kind == RECORD:
@@ -108,12 +120,28 @@ class Gather:
                 self._stop("")  # one worker's stop is the run's: its figures say why
         elif kind == WINDOW:
             if data.get("record") is not None:
-                self.partial[index] = data["record"]
+                self._add_partial(index, RunRecord.from_dict(data["record"]))
             self.shown[index] = dict(data.get("progress") or {})
             self._show()
 
+    def _add_partial(self, index: int, new: RunRecord) -> None:
+        """A worker's figures so far: its histograms and counts (the latest), its timeline rows
+        (each message carries the rows finished since the last)."""
+        known = self.partial.get(index)
+        if known is None:
+            self.partial[index] = new
+            return
+        known.duration, known.started_at = new.duration, new.started_at
+        known.timeline.extend(new.timeline)
+        ops = {op.name: op for op in known.operations}
+        for op in new.operations:
+            if op.name in ops:
+                op.timeline = ops[op.name].timeline + op.timeline
+        known.operations = new.operations
+
     def _lose(self, worker: Worker, why: str) -> None:
         worker.lost = True
+        worker.send(STOP, {"run": self.index, "why": ""})  # alive but late: no more load
         at = max(0.0, (time.time_ns() - self.at) / NS)
         self.lost[worker.index] = (at, f"{at:.1f}s into the run: {why}")
 
@@ -161,7 +189,7 @@ class Gather:
                 record = RunRecord.from_dict(data["record"])
                 watched.append(_monitor.watched_from_dict(data["watched"]))
             elif worker.index in self.partial:
-                record = RunRecord.from_dict(self.partial[worker.index])
+                record = self.partial[worker.index]
             parts.append((worker, record))
         records = [record for _, record in parts if record is not None]
         if not records:
@@ -199,7 +227,7 @@ class Gather:
             "place": worker.place.label,
             "host": worker.host,
             "pid": worker.pid,
-            "users": int(data.get("users") or self._share(worker)),
+            "users": self._share(worker),
             "calls": sum(op.histogram.count for op in tasks),
             "errors": sum(op.errors for op in tasks),
             "cpu_s": float(data.get("cpu_s") or 0.0),

@@ -96,6 +96,8 @@ class Pool:
         self.inbox: queue.Queue[tuple[int, str, Any]] = queue.Queue()
         self._lock = threading.Lock()
         self._abandoned = False
+        self._masters: dict[str, str] = {}  # socket= place -> id of its gateway
+        self._masters_lock = threading.Lock()
         self.planned = 0  # workers started or starting
 
     # -- starting ----------------------------------------------------------------------------
@@ -128,10 +130,25 @@ class Pool:
             raise PoolError("\n".join(problems[k] for k in sorted(problems)))
         return new
 
+    def _spec(self, worker: Worker) -> str:
+        """The execnet spec of ``worker``'s gateway. A ``socket=`` place is a server that runs
+        one connection at a time in one long-lived process: its connection (made once, by the
+        first worker there) only starts a fresh interpreter for each worker (``popen//via=``)."""
+        place, name = worker.place, f"loadtest-worker-{worker.index}"
+        if not place.label.startswith("socket="):
+            return f"{place.spec}//id={name}"
+        with self._masters_lock:
+            master = self._masters.get(place.label)
+            if master is None:
+                master = f"loadtest-host-{len(self._masters)}"
+                self.group.makegateway(f"{place.label}//id={master}")
+                self._masters[place.label] = master
+        options = "".join(f"//{part}" for part in place.spec.split("//")[1:])
+        return f"popen//via={master}{options}//id={name}"
+
     def _start(self, worker: Worker, problems: dict[int, str]) -> None:
-        spec = f"{worker.place.spec}//id=loadtest-worker-{worker.index}"
         try:
-            gateway = self.group.makegateway(spec)
+            gateway = self.group.makegateway(self._spec(worker))
         except Exception as exc:  # execnet raises what the transport raised
             problems[worker.index] = f"worker {worker.index} ({worker.place.label}): {exc}"
             return
@@ -203,17 +220,19 @@ class Pool:
         for worker in self.workers:
             worker.send(QUIT, {})
         give_up = time.monotonic() + grace
-        for worker in self.workers:
-            gateway = worker.gateway
-            while (
-                gateway is not None
-                and not (worker.closed or worker.lost)
-                and time.monotonic() < give_up
-            ):
-                self.drain(0.05)
-        killed = [w.pid for w in self.workers if w.gateway is not None and not w.closed]
-        with contextlib.suppress(Exception):
-            self.group.terminate(timeout=1.0)  # exits the gateways; kills what does not exit
+        try:
+            for worker in self.workers:
+                gateway = worker.gateway
+                while (
+                    gateway is not None
+                    and not (worker.closed or worker.lost)
+                    and time.monotonic() < give_up
+                ):
+                    self.drain(0.05)
+        finally:  # a Ctrl-C while waiting too
+            killed = [w.pid for w in self.workers if w.gateway is not None and not w.closed]
+            with contextlib.suppress(Exception):
+                self.group.terminate(timeout=1.0)  # exits the gateways; kills what does not
         return killed
 
     def drain(self, timeout: float) -> tuple[int, str, Any] | None:

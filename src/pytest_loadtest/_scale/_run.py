@@ -4,10 +4,12 @@ as this worker's share (a worker process); ``None`` when the run is the process'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pytest_loadtest._engine._engine import Engine
+from pytest_loadtest._engine._thread import in_thread
 from pytest_loadtest._scale._coordinate import Coordinator
 from pytest_loadtest._scale._wire import ScaleError
 from pytest_loadtest._scale._worker import CoordinatorGone, WorkerLink
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._scenario._target import Plan
     from pytest_loadtest._settings._settings import LoadSettings
 
-__all__ = ["replay", "scaled_run", "spreads"]
+__all__ = ["cancel", "off_the_loop", "replay", "scaled_run", "spreads"]
 
 
 def scaled_run(
@@ -61,7 +63,7 @@ def scaled_run(
         except CoordinatorGone as exc:
             problem = str(exc)
         fail(problem)
-    if not isinstance(scale, Coordinator) or scale.processes(settings) <= 1:
+    if not isinstance(scale, Coordinator) or not scale.spreads(settings):
         return None
     printer = progress() if progress is not None else None
     problem = ""
@@ -80,7 +82,7 @@ def scaled_run(
 def spreads(scale: Coordinator | WorkerLink | None, settings: LoadSettings) -> bool:
     """A run over worker processes, or a worker's share of one."""
     if isinstance(scale, Coordinator):
-        return scale.processes(settings) > 1
+        return scale.spreads(settings)
     return scale is not None
 
 
@@ -89,3 +91,30 @@ def replay(scale: Coordinator | WorkerLink | None, index: int, result: LoadResul
     for a later run with processes=N) get its result."""
     if isinstance(scale, Coordinator):
         scale.replay(index, result)
+
+
+def cancel(scale: Coordinator | WorkerLink | None, why: str) -> None:
+    """End the spread run in progress early (a cancelled ``arun``); its figures are kept."""
+    if isinstance(scale, Coordinator):
+        scale.cancel(why)
+    elif isinstance(scale, WorkerLink) and (engine := scale.engine) is not None:
+        engine.stopped_by = engine.stopped_by or why
+        engine.context.stop()
+
+
+async def off_the_loop(
+    loop: asyncio.AbstractEventLoop,
+    work: Callable[[], LoadResult],
+    scale: Coordinator | WorkerLink | None,
+) -> LoadResult:
+    """``await`` a spread run (``work``) made in a thread, so that the test's loop stays free
+    (a worker's users run on it). Cancelled, the run ends early, its result is kept (``work``
+    keeps it), and the cancellation goes on."""
+    spread = in_thread(loop, work, name="loadtest-arun")
+    try:
+        return await asyncio.shield(spread)
+    except asyncio.CancelledError:
+        cancel(scale, "a cancellation of the awaiting task")
+        with contextlib.suppress(Exception):  # its result is kept all the same
+            await spread
+        raise

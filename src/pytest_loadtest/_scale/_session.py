@@ -25,6 +25,8 @@ WORKER_OPTIONS: Final = {
     "htmlpath": None,
     "json_report": False,
     "lf": False,
+    "cacheclear": False,
+    "report_log": None,
     "failedfirst": False,
     "stepwise": False,
     "stepwise_skip": False,

@@ -6,7 +6,8 @@ host), answers :data:`PING` with :data:`PONG` (its wall clock, for the clock off
 :data:`SESSION` (the pytest arguments, the directory, its number) and runs a pytest session of
 the one test. Each ``load_runner.run()`` of that test says :data:`READY` and waits: for
 :data:`START` (its share, the seed, the common start time), then streams :data:`WINDOW`
-(progress and its record so far) twice a second and ends with :data:`RECORD`. Every run
+(progress, its histograms so far and the timeline rows finished since the last) twice a second,
+says :data:`ALIVE` twice a second from its start to its end, and ends with :data:`RECORD`. Every run
 is answered with :data:`RESULT`: the merged result, the same in every process (a run the
 coordinator made alone, or that this worker sat out, too). :data:`STOP` ends a run early;
 :data:`QUIT` ends the test. The worker reports each phase of its test (:data:`REPORT`) and the
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_loadtest._settings._settings import LoadSettings
 
 __all__ = [
+    "ALIVE",
     "BOOTSTRAP",
     "EXIT",
     "HELLO",
@@ -60,6 +62,7 @@ WINDOW: Final = "window"
 RECORD: Final = "record"
 RESULT: Final = "result"
 STOP: Final = "stop"
+ALIVE: Final = "alive"
 QUIT: Final = "quit"
 REPORT: Final = "report"
 EXIT: Final = "exit"

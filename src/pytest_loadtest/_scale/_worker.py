@@ -19,6 +19,7 @@ from pytest_loadtest._engine._share import Share
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scale._wire import (
+    ALIVE,
     EXIT,
     QUIT,
     READY,
@@ -42,6 +43,8 @@ __all__ = ["CoordinatorGone", "EngineFactory", "LoadWorker", "WorkerLink"]
 
 #: Seconds between two :data:`WINDOW` messages of a running worker.
 STREAM_EVERY: Final = 0.5
+#: Seconds between two "alive" messages while a worker's share runs.
+HEARTBEAT: Final = 0.5
 #: What the inbox says when the coordinator's channel closed.
 _GONE: Final[tuple[str, dict[str, Any]]] = ("gone", {})
 
@@ -149,23 +152,31 @@ class WorkerLink:
         started: list[int] = []
         self._stopped.clear()
 
+        stream = _Stream(self, index)
+
         def gate() -> None:
             delay = (at - time.time_ns()) / NS
             if delay > 0:
                 self._stopped.wait(delay)
             started.append(time.time_ns())
+            stream.started_at = started[0] / NS
 
-        stream = _Stream(self, index)
         cpu = time.process_time()
         engine = make(settings, share, gate, stream)
         stream.recorder = engine.recorder
         self.engine = engine
         if self._stopped.is_set():
             engine.context.stop()
+        beating = threading.Event()
+        heart = threading.Thread(
+            target=self._beat, args=(index, beating), name="loadtest-heartbeat", daemon=True
+        )
+        heart.start()
         try:
             record = engine.record()
         finally:
             self.engine = None
+            beating.set()
         import psutil
 
         self.send(
@@ -181,6 +192,12 @@ class WorkerLink:
                 "gil": _gil(record, engine.driver.threads),
             },
         )
+
+    def _beat(self, run: int, done: threading.Event) -> None:
+        """Say "alive" every :data:`HEARTBEAT` seconds while this worker's share runs (waiting
+        for the start, running, stopping): silence means a hung process."""
+        while not done.wait(HEARTBEAT):
+            self.send(ALIVE, {"run": run})
 
     def report(self, when: str, outcome: str, text: str) -> None:
         """A phase of this worker's test ended (``setup``, ``call``, ``teardown``)."""
@@ -208,7 +225,9 @@ class _Stream:
         self.link = link
         self.run = run
         self.recorder: Recorder | None = None
+        self.started_at = 0.0  # wall-clock start of the run (the gate sets it)
         self._next = 0.0  # the first tick of the run
+        self._sent: dict[str, int] = {}  # timeline rows sent, by operation ("" for the run)
 
     def due(self) -> bool:
         return time.monotonic() >= self._next
@@ -219,18 +238,26 @@ class _Stream:
         record = None
         if recorder is not None:
             with recorder.folding:  # a lost worker's figures count up to here
-                record = RunRecord(
-                    name="",
-                    window=recorder.window_ns / NS,
-                    duration=snapshot.elapsed,
-                    started_at=0.0,
-                    operations=recorder.snapshot(),
-                    timeline=list(recorder.timeline),
-                ).to_dict()
+                operations, timeline = recorder.snapshot(), list(recorder.timeline)
+            for op in operations:  # rows already sent are not sent again
+                op.timeline = self._new_rows(op.name, op.timeline)
+            record = RunRecord(
+                name="",
+                window=recorder.window_ns / NS,
+                duration=snapshot.elapsed,
+                started_at=self.started_at,
+                operations=operations,
+                timeline=self._new_rows("", timeline),
+            ).to_dict()
         self.link.send(
             WINDOW,
             {"run": self.run, "progress": dataclasses.asdict(snapshot), "record": record},
         )
+
+    def _new_rows(self, name: str, rows: list[Any]) -> list[Any]:
+        sent = self._sent.get(name, 0)
+        self._sent[name] = len(rows)
+        return rows[sent:]
 
     def finish(self) -> None:
         """Nothing: the record follows."""
