@@ -102,9 +102,9 @@ def test_one_place_is_one_worker_there_and_n_star_socket_is_n(
     # one place: the load runs there, not in this process
     result = pytester.runpytest_subprocess("-m", "load", "-s", hosts[0], timeout=120)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"*PLACES ['{place}']"])
+    assert f"PLACES ['{place}']" in result.stdout.str()
     # a socket server serves one connection at a time: each worker is a fresh interpreter
     # started through it
     result = pytester.runpytest_subprocess("-m", "load", "-s", f"--load-tx=2*{place}", timeout=120)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"*PLACES ['{place}', '{place}']"])
+    assert f"PLACES ['{place}', '{place}']" in result.stdout.str()
