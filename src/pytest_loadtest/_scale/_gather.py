@@ -17,7 +17,7 @@ from pytest_loadtest._engine._record import RunRecord
 from pytest_loadtest._engine._share import Share
 from pytest_loadtest._model._metrics import NS
 from pytest_loadtest._model._progress import ProgressSnapshot
-from pytest_loadtest._scale._wire import RECORD, STOP, WINDOW, ScaleError
+from pytest_loadtest._scale._wire import READY, RECORD, STOP, WINDOW, ScaleError
 
 if TYPE_CHECKING:
     from pytest_loadtest._model._progress import Progress
@@ -109,7 +109,12 @@ class Gather:
                     self._lose(worker, "did not hand over its record within stop_timeout")
 
     def _take(self, index: int, kind: str, data: Any, now: float) -> None:
-        if not isinstance(data, dict) or int(data.get("run", -1)) != self.index:
+        if (
+            not isinstance(data, dict)
+            or int(data.get("run", -1)) != self.index
+            or index not in self.heard  # a worker sitting this run out
+            or kind == READY
+        ):
             self.note(index, kind, data)
             return
         self.heard[index] = max(self.heard.get(index, now), now)

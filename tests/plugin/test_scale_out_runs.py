@@ -1,0 +1,161 @@
+"""Scale-out over a test's several runs: other counts of processes, a long stop, a count from the
+command line, the result hook, a cancelled ``arun``, a worker lost in an earlier run. Each
+session runs in a subprocess."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("execnet")
+
+FEWER = """
+import pytest
+
+@pytest.mark.load(iterations=30)
+def test_runs(load_runner):
+    first = load_runner.run(lambda: None, users=3, processes=3)
+    second = load_runner.run(lambda: None, users=2, processes=2)  # worker 2 sits it out
+    print("SPREAD", len(first.workers), len(second.workers), second.total)
+"""
+
+
+def test_a_worker_sitting_a_run_out_gets_its_result(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_fewer=FEWER)
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*SPREAD 3 2 30*"])
+    assert time.monotonic() - started < 50  # not the 60 s a forgotten worker was waited for
+
+
+LONG_STOP = """
+import time
+import pytest
+
+CALLS = []
+
+def work():
+    CALLS.append(1)
+    if len(CALLS) == 1:
+        time.sleep(12)  # in flight at the end, done within stop_timeout: silent that long
+
+@pytest.mark.load(users=2, duration="1s", stop_timeout="20s", processes=2)
+def test_load(load_runner):
+    load_runner.run(work)
+"""
+
+
+def test_a_worker_finishing_calls_within_stop_timeout_is_not_lost(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_long_stop=LONG_STOP)
+    result = pytester.runpytest_subprocess("-m", "load", timeout=120)
+    result.assert_outcomes(passed=1)
+    assert "was lost" not in result.stdout.str()
+
+
+SMALL = """
+import os
+import pytest
+
+@pytest.mark.load(users=1, iterations=10)
+def test_small(load_runner):
+    result = load_runner.run(lambda: None)
+    print("WORKERS", len(result.workers), "PID", os.getpid() == int(os.environ["MAIN_PID"]))
+"""
+
+
+def test_a_count_from_the_command_line_is_capped_at_the_users(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_small=SMALL)
+    pytester.makeconftest("import os\nos.environ['MAIN_PID'] = str(os.getpid())\n")
+    result = pytester.runpytest_subprocess("-m", "load", "-s", "--load-processes=4", timeout=120)
+    result.assert_outcomes(passed=1)  # one user: one process, this one
+    result.stdout.fnmatch_lines(["*WORKERS 0 PID True*"])
+
+
+HOOKED = """
+import pytest
+
+@pytest.mark.load(users=2, iterations=10, processes=2)
+def test_load(load_runner):
+    load_runner.run(lambda: None)
+"""
+
+HOOK = """
+import os
+
+def pytest_loadtest_result(item, result):
+    with open(os.path.join(os.path.dirname(__file__), "hook.log"), "a") as f:
+        f.write(f"{result.total}\\n")
+"""
+
+
+def test_the_result_hook_runs_once_per_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_hooked=HOOKED)
+    pytester.makeconftest(HOOK)
+    result = pytester.runpytest_subprocess("-m", "load", timeout=120)
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "hook.log").read_text() == "10\n"  # the coordinator's, not 3 times
+
+
+CANCELLED = """
+import asyncio
+import pytest
+
+async def work():
+    await asyncio.sleep(0.005)
+
+@pytest.mark.asyncio
+@pytest.mark.load(users=4, duration="60s", processes=2)
+async def test_cancelled(load_runner):
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(load_runner.arun(work), 3)
+    kept = load_runner.results[0]
+    print("KEPT", kept.total > 0, len(kept.workers), kept.stopped_by)
+"""
+
+
+def test_a_cancelled_spread_arun_stops_the_workers_and_keeps_the_figures(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("pytest_asyncio")
+    pytester.makepyfile(test_cancelled=CANCELLED)
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    # the run was stopped early (a failure of its own), long before its 60 s
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*KEPT True 2 a cancellation of the awaiting task*"])
+    assert time.monotonic() - started < 50
+
+
+LOST_BEFORE = """
+import os, time
+import pytest
+
+def work(vu):
+    if vu.worker == 1:
+        os._exit(3)
+    time.sleep(0.002)
+
+@pytest.mark.load(users=2, duration="2s", processes=2)
+def test_runs(load_runner):
+    first = load_runner.run(work)
+    print("STARTED", first.started_at > 1e9)
+    load_runner.run(work)
+"""
+
+
+def test_a_worker_lost_in_a_run_takes_no_part_in_the_next(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_lost_before=LOST_BEFORE)
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*STARTED True*",
+            "*worker 1 (popen, pid *) was lost in an earlier run: it takes no part in run 2*",
+        ]
+    )
