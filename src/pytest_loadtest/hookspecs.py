@@ -15,7 +15,8 @@ def pytest_loadtest_result(item: pytest.Item, result: LoadResult) -> None:
     """Called after every ``load_runner.run()``, in the process that ran it.
 
     Under pytest-xdist that is the worker; the controller gets the same data from the test
-    report (``report.loadtest_results``, a list of ``LoadResult.to_dict()``).
+    report (``report.loadtest_results``, a list of ``LoadResult.to_dict()``). A run spread over
+    worker processes (``processes=N``) calls it once, in the coordinator, with the merged result.
 
     Example, in ``conftest.py``::
 
