@@ -124,12 +124,14 @@ class ClosedDriver:
             t0 = now()
             if t0 >= check_at:
                 vu.iteration += len(buf)
-                vu.flush(t0)
+                vu.flush(t0, wait=False)
+                # drop the buffer handed over before waiting: see VirtualUser.wait_for_collector
+                buf = vu.buffer(op)
+                append = buf.append
+                vu.wait_for_collector()
                 check_at = self._check(vu, t0)
                 if check_at < 0:
                     return
-                buf = vu.buffer(op)
-                append = buf.append
                 vu.span_start = t0 = now()
             if limited and not context.claim():
                 vu.iteration += len(buf)

@@ -123,6 +123,13 @@ class VirtualUser:
         for the collector to fold them (or folds them itself when it does not) before it goes
         on. ``wait=False``: never wait here (a user on a shared event loop, which must not block
         the loop, awaits :meth:`Recorder.relieved` instead)."""
+        self._hand_over(now_ns)
+        if wait:
+            self.wait_for_collector()
+
+    def _hand_over(self, now_ns: int) -> None:
+        # A frame of its own: no local here outlives it to keep a buffer handed over alive
+        # while the user then waits for the collector.
         recorder = self._recorder
         for op, buf in self._buffers.items():
             if buf:
@@ -133,7 +140,15 @@ class VirtualUser:
             recorder.submit_errors(self.span_start, self._errors)
             self._errors = {}
         self.span_start = now_ns
-        if wait and recorder.over_limit(self):
+
+    def wait_for_collector(self) -> None:
+        """Backpressure (see :meth:`flush`): past this user's share of the backlog, wait for
+        the collector to fold it. The caller must hold no buffer handed over: once folded, it
+        is freed only when the last reference goes, and ~1,000 users waiting at once, each
+        holding its last buffer (up to megabytes on a no-op target), grew the heap for the
+        whole run."""
+        recorder = self._recorder
+        if recorder.over_limit(self):
             recorder.relieve(self)
 
     @property
