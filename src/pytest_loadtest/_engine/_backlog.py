@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "BACKLOG_LIMIT",
+    "HAND_OVER",
     "RELIEVE_WAIT",
     "SPARE_WINDOWS",
     "USER_BACKLOG_MIN",
@@ -38,6 +39,11 @@ RELIEVE_WAIT: Final = 0.5
 #: window and operation, then freeing it, grew the process's heap by fragmentation for as long as
 #: a run lasted.
 SPARE_WINDOWS: Final = 64
+#: Calls after which a user on a fast target hands its durations over even within a tick (64 KB
+#: of durations). A user alone on the GIL for a tick filled megabytes; such buffers, grown by
+#: ``realloc`` in the user thread's heap and freed on the collector's, fragmented glibc's heap:
+#: 1,000 users on a no-op grew RSS by a fifth over a minute with nothing live in it.
+HAND_OVER: Final = 8_192
 #: The least backlog a single user may have before it waits (128 KB of durations): with 1,000
 #: users a share of 200 made every user wait at every tick on a fast target, and 1,000 users on a
 #: no-op fell from ~400,000 to ~43,000 calls/s.

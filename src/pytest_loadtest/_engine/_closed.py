@@ -9,8 +9,10 @@ again.
 from __future__ import annotations
 
 import threading
+from itertools import repeat
 from typing import TYPE_CHECKING, final
 
+from pytest_loadtest._engine._backlog import HAND_OVER
 from pytest_loadtest._engine._driver import DriverFigures
 from pytest_loadtest._engine._users import FATAL
 from pytest_loadtest._model._metrics import NS
@@ -121,30 +123,33 @@ class ClosedDriver:
         append = buf.append
         check_at = 0
         while True:
-            t0 = now()
-            if t0 >= check_at:
-                vu.iteration += len(buf)
-                vu.flush(t0, wait=False)
-                # drop the buffer handed over before waiting: see VirtualUser.wait_for_collector
-                buf = vu.buffer(op)
-                append = buf.append
-                vu.wait_for_collector()
-                check_at = self._check(vu, t0)
-                if check_at < 0:
+            # at most HAND_OVER calls between hand-overs, whatever the tick: see HAND_OVER
+            for _ in repeat(None, HAND_OVER):
+                t0 = now()
+                if t0 >= check_at:
+                    vu.iteration += len(buf)
+                    vu.flush(t0, wait=False)
+                    # drop the buffer handed over before waiting: see VirtualUser.wait_for_collector
+                    buf = vu.buffer(op)
+                    append = buf.append
+                    vu.wait_for_collector()
+                    check_at = self._check(vu, t0)
+                    if check_at < 0:
+                        return
+                    vu.span_start = t0 = now()
+                if limited and not context.claim():
+                    vu.iteration += len(buf)
                     return
-                vu.span_start = t0 = now()
-            if limited and not context.claim():
-                vu.iteration += len(buf)
-                return
-            try:
-                func()
-            except BaseException as exc:
-                if isinstance(exc, FATAL):
-                    raise
-                append(now() - t0)
-                vu.record_error(op, t0, exc)
-            else:
-                append(now() - t0)
+                try:
+                    func()
+                except BaseException as exc:
+                    if isinstance(exc, FATAL):
+                        raise
+                    append(now() - t0)
+                    vu.record_error(op, t0, exc)
+                else:
+                    append(now() - t0)
+            check_at = 0  # hand over now
 
     def _generic_loop(self, vu: VirtualUser) -> bool:
         """Loop until the run or this user's turn ends; False if an ``on_start`` hook failed."""
