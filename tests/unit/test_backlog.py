@@ -1,8 +1,9 @@
 """The backlog between users and the collector stays bounded (issue 12, point 1): what a user
-hands over at once, and what a waiting user keeps alive."""
+hands over at once, what a waiting user keeps alive, and no user waiting on the others for good."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from array import array
 from typing import Any
@@ -93,3 +94,45 @@ def test_a_user_alone_on_a_fast_target_hands_over_every_hand_over_calls() -> Non
     assert result.total == calls == sum(spy.sizes)
     assert max(spy.sizes) <= HAND_OVER
     assert len(spy.sizes) >= 4
+
+
+def test_a_waiting_user_goes_on_after_a_fold_though_others_keep_the_backlog_high() -> None:
+    """A user past its share waits for a fold of what it handed over, not for everyone's
+    backlog to fall: with 1,000 users on a no-op, others handed over more while it waited,
+    the backlog seldom fell below half the limit, and some users waited for the whole run."""
+    # woken by the fold's notice, not by a timeout between the fold and the other's hand-over
+    recorder = Recorder(0, backlog_limit=10_000, relieve_wait=5.0)
+    recorder.users = 2
+    recorder.collecting = True
+    op = recorder.operation("noop", "task")
+    waiting, other = (VirtualUser(i, 1, recorder, lambda: 0) for i in range(2))
+    drain = recorder._drain
+
+    def drain_then_other_hands_over(now_ns: int | None) -> None:
+        drain(now_ns)
+        other.buffer(op).extend([1_000] * 20_000)  # more than half the limit, not folded
+        other.flush(0, wait=False)
+
+    recorder._drain = drain_then_other_hands_over  # type: ignore[method-assign]
+
+    def flood() -> None:
+        waiting.buffer(op).extend([1_000] * 20_000)
+        waiting.flush(0)
+
+    user = threading.Thread(target=flood, name="user", daemon=True)
+    user.start()
+    try:
+        while not recorder.wanted.wait(0.01):  # the user asks for a fold...
+            assert user.is_alive()
+        collector = threading.Thread(target=recorder.drain, args=(0,), name="collector")
+        collector.start()
+        collector.join()
+        user.join(30)  # ...and goes on once it is done
+        assert not user.is_alive()
+    finally:
+        recorder.stop_collecting()  # a user still waiting folds for itself and ends
+    assert recorder.pending_total == 20_000 > recorder.backlog_limit // 2
+    assert waiting.backlog == 0
+    recorder._drain = drain  # type: ignore[method-assign]
+    recorder.finish(0)
+    assert recorder.operations[op].histogram.count == 40_000

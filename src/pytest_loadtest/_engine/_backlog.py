@@ -85,6 +85,7 @@ class Backpressure(ABC):
     collecting: bool  # a collector thread drains the recorder
     wanted: threading.Event  # set: the collector drains now
     _drained: threading.Condition  # notified after every drain
+    drains: int = 0  # drains finished so far (see drained_once)
 
     @abstractmethod
     def drain(self, now_ns: int | None = None) -> None:
@@ -101,14 +102,23 @@ class Backpressure(ABC):
         return max(self.backlog_limit // max(self.users, 1), USER_BACKLOG_MIN)
 
     def relieve(self, owner: Owner) -> None:
-        """Backpressure: wait until the collector folded half of this user's backlog and of
-        everyone's (waiting hands it the GIL); fold here only when no collector runs."""
+        """Backpressure: wait until the collector folded half of this user's backlog, and half
+        of everyone's or all that was there when the wait began (waiting hands it the GIL); fold
+        here only when no collector runs.
 
-        def relieved() -> bool:
-            return self.relieved(owner)
+        Not for everyone's backlog alone: with 1,000 users on a no-op, those woken first went on
+        and handed over more before the others looked, the backlog was seldom under half the
+        limit when they did, and some users waited for the whole run."""
 
         self.wanted.set()  # wakes the collector between its ticks
         with self._drained:
+            since = self.drains
+
+            def relieved() -> bool:
+                return self.relieved(owner) or (
+                    self.drains > since and owner.backlog <= self.user_backlog() // 2
+                )
+
             while not self._drained.wait_for(relieved, self.relieve_wait) and self.collecting:
                 self.wanted.set()
         if not relieved():
@@ -119,6 +129,12 @@ class Backpressure(ABC):
         left.) Users on a shared event loop poll this: :meth:`relieve` would block the loop."""
         half = self.user_backlog() // 2
         return owner.backlog <= half and self.pending_total <= self.backlog_limit // 2
+
+    def drained_once(self) -> None:
+        """A drain finished: count it, and wake the users waiting for one."""
+        with self._drained:
+            self.drains += 1
+            self._drained.notify_all()
 
     def stop_collecting(self) -> None:
         """The collector stopped (or failed): users waiting for it fold for themselves."""

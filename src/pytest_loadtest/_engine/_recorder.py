@@ -176,8 +176,7 @@ class Recorder(Backpressure):
         ``now_ns`` is given: the collector). Any thread; one at a time, others wait."""
         with self._drain_lock:
             self._drain(now_ns)
-        with self._drained:
-            self._drained.notify_all()
+        self.drained_once()
 
     def _drain(self, now_ns: int | None) -> None:
         groups: dict[tuple[int, int, bool], list[Durations]] = {}
