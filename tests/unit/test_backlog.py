@@ -8,6 +8,8 @@ import weakref
 from array import array
 from typing import Any
 
+import pytest
+
 from pytest_loadtest._engine._backlog import HAND_OVER, Durations, Owner
 from pytest_loadtest._engine._engine import Engine
 from pytest_loadtest._engine._recorder import Recorder
@@ -82,13 +84,22 @@ def test_the_fast_loop_keeps_no_buffer_it_handed_over_while_it_waits() -> None:
     assert result.total == sum(spy.sizes)
 
 
-def test_a_user_alone_on_a_fast_target_hands_over_every_hand_over_calls() -> None:
+def _noop() -> None:
+    pass
+
+
+def _noop_with_user(vu: VirtualUser) -> None:
+    pass
+
+
+@pytest.mark.parametrize("target", [_noop, _noop_with_user], ids=["fast loop", "generic loop"])
+def test_a_user_alone_on_a_fast_target_hands_over_every_hand_over_calls(target: Any) -> None:
     """However long a tick lasts (here time stands still: no tick ever ends), a user hands over
     at most HAND_OVER durations at once: larger buffers, grown in the user thread's heap and
     freed on the collector's, fragmented the heap for as long as a run lasted."""
     clock = FakeClock()
     calls = 3 * HAND_OVER + 5
-    engine = _engine(lambda: None, clock, iterations=calls)
+    engine = _engine(target, clock, iterations=calls)
     spy = HandedOver(engine.recorder)
     result = engine.run()
     assert result.total == calls == sum(spy.sizes)

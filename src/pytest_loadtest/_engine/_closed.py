@@ -165,31 +165,34 @@ class ClosedDriver:
         check_at = 0
         try:
             while True:
-                t0 = now()
-                if t0 >= check_at:
-                    vu.flush(t0)
-                    check_at = self._check(vu, t0)
-                    if check_at < 0:
+                # at most HAND_OVER iterations between hand-overs: see HAND_OVER
+                for _ in repeat(None, HAND_OVER):
+                    t0 = now()
+                    if t0 >= check_at:
+                        vu.flush(t0)
+                        check_at = self._check(vu, t0)
+                        if check_at < 0:
+                            return True
+                        vu.span_start = t0 = now()
+                    if not context.claim():
                         return True
-                    vu.span_start = t0 = now()
-                if not context.claim():
-                    return True
-                index = work.pick(vu)
-                vu.current = tasks[index].name
-                try:
-                    callers[index](vu)
-                except BaseException as exc:
-                    if isinstance(exc, FATAL):
-                        raise
-                    vu.buffer(ops[index]).append(now() - t0)
-                    vu.record_error(ops[index], t0, exc)
-                else:
-                    vu.buffer(ops[index]).append(now() - t0)
-                vu.iteration += 1
-                if pacing:
-                    context.pause(vu, (t0 + pacing - now()) / NS, check_at)
-                elif not think.is_zero:
-                    context.pause(vu, think.sample(vu, vu.random), check_at)
+                    index = work.pick(vu)
+                    vu.current = tasks[index].name
+                    try:
+                        callers[index](vu)
+                    except BaseException as exc:
+                        if isinstance(exc, FATAL):
+                            raise
+                        vu.buffer(ops[index]).append(now() - t0)
+                        vu.record_error(ops[index], t0, exc)
+                    else:
+                        vu.buffer(ops[index]).append(now() - t0)
+                    vu.iteration += 1
+                    if pacing:
+                        context.pause(vu, (t0 + pacing - now()) / NS, check_at)
+                    elif not think.is_zero:
+                        context.pause(vu, think.sample(vu, vu.random), check_at)
+                check_at = 0  # hand over now
         finally:
             for hook in plan.on_stop:
                 work.call_hook(vu, hook)
