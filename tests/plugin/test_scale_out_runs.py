@@ -159,3 +159,28 @@ def test_a_worker_lost_in_a_run_takes_no_part_in_the_next(pytester: pytest.Pytes
             "*worker 1 (popen, pid *) was lost in an earlier run: it takes no part in run 2*",
         ]
     )
+
+
+OPEN_MODEL = """
+import threading
+import pytest
+
+@pytest.mark.load(rate=200, duration="2s", max_users=10, processes=2)
+def test_open(load_runner, load_worker):
+    result = load_runner.run(lambda: None)
+    print("OPEN", result.scheduled, result.dropped, result.total,
+          [w["calls"] for w in result.workers], [w["users"] for w in result.workers])
+"""
+
+
+def test_the_open_models_rate_and_pool_are_divided(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_open=OPEN_MODEL)
+    result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if "OPEN " in line).split("OPEN ", 1)[1]
+    scheduled, dropped, total = (int(x) for x in line.split()[:3])
+    assert scheduled == 400  # 200/s for 2 s in all: each worker every other iteration
+    assert total + dropped == scheduled
+    assert "[5, 5]" in line  # max_users=10 divided
+    calls = [int(x) for x in line.split("[")[1].split("]")[0].split(",")]
+    assert abs(calls[0] - calls[1]) <= dropped + 1  # interleaved: the same share each
