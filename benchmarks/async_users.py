@@ -40,11 +40,15 @@ from pytest_loadtest._settings._layers import resolve_settings
 
 
 def plain_loop(
-    users: int, nap: float, seconds: float, kind: str = "asyncio"
+    users: int, nap: float, seconds: float, kind: str = "asyncio", *, target: bool = False
 ) -> tuple[float, float, float]:
     """``(iterations/s, p50 ms, CPU-s per 1,000 iterations)`` of ``users`` coroutines on one
-    plain asyncio loop, each timing ``await asyncio.sleep(nap)`` in a loop."""
+    plain asyncio loop, each timing ``await asyncio.sleep(nap)`` in a loop; ``target``: each
+    awaiting a coroutine function that awaits it (what the engine's users call)."""
     durations: list[int] = []
+
+    async def sleeper() -> None:
+        await asyncio.sleep(nap)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -54,7 +58,10 @@ def plain_loop(
             now = time.perf_counter_ns
             while loop.time() < end:
                 t0 = now()
-                await asyncio.sleep(nap)
+                if target:
+                    await sleeper()
+                else:
+                    await asyncio.sleep(nap)
                 durations.append(now() - t0)
 
         await asyncio.gather(*(one() for _ in range(users)))
@@ -131,6 +138,11 @@ def main() -> None:
     print(
         f"  CPU-s per 1,000 iterations: engine {engine_cpu_k:.4f}, plain loop {cpu_k:.4f}, "
         f"ratio {engine_cpu_k / cpu_k:.2f}  (goal <= 1.5)"
+    )
+    _, _, target_k = plain_loop(users, nap, seconds, args.loop, target=True)
+    print(
+        f"  the plain loop awaiting the same target coroutine: {target_k:.4f}, engine / it "
+        f"{engine_cpu_k / target_k:.2f}"
     )
 
     big = args.big_users
