@@ -13,6 +13,8 @@ import time
 import psutil
 import pytest
 
+from helpers.signals import sigint_default
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 pytest.importorskip("execnet")
 
@@ -40,6 +42,7 @@ def test_ctrl_c_stops_every_worker_and_keeps_their_figures(pytester: pytest.Pyte
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=sigint_default,  # SIGINT reaches it even if ignored here
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
     try:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.signals import sigint_default
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 #: The planned length of every run here; stopping must come long before it.
@@ -48,6 +50,7 @@ def _start(pytester: pytest.Pytester, users: int, *args: str) -> subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=sigint_default,  # SIGINT reaches it even if ignored here
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
@@ -119,6 +122,7 @@ def test_ctrl_c_stops_async_users_on_their_shared_loop(pytester: pytest.Pytester
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=sigint_default,  # SIGINT reaches it even if ignored here
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines = _wait_for_go(process)
@@ -206,6 +210,7 @@ def test_ctrl_c_under_xdist_keeps_what_the_workers_measured(pytester: pytest.Pyt
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=sigint_default,  # SIGINT reaches it even if ignored here
         env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(spool)},
         start_new_session=True,  # a process group of its own, as a terminal's job is
     )
