@@ -72,7 +72,7 @@ def build_result(
         window_ns = round(record.window * NS)
         for row in record.timeline:
             row.dropped = figures.dropped_by_window.get(round(row.t * NS) // window_ns, 0)
-    users = settings.max_users if settings.model == "open" else settings.peak_users
+    users = settings.most_users
     # threads contending for the GIL: a thread per user, or the event loops of async users
     crowd = figures.threads or (users if settings.model == "closed" else figures.peak_active)
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()

@@ -271,27 +271,24 @@ def _gone_before(worker: Worker, index: int) -> str:
     return ""
 
 
+def _parts(settings: LoadSettings) -> list[tuple[str, int, str]]:
+    """What a run's processes share out, one each at least: ``(setting, value, advice)``."""
+    users = "users" if settings.model == "closed" else "max_users"
+    parts = [(users, settings.most_users, ": give at least one user per process")]
+    if settings.iterations is not None:
+        parts.append(("iterations", settings.iterations, ""))
+    return parts
+
+
 def _most(settings: LoadSettings) -> int:
-    """Most processes a run can be spread over: one user (or iteration) each at least."""
-    users = settings.peak_users if settings.model == "closed" else settings.max_users
-    return min(users, settings.iterations) if settings.iterations is not None else users
+    """Most processes a run can be spread over."""
+    return min(value for _, value, _ in _parts(settings))
 
 
 def _check_split(settings: LoadSettings, count: int) -> None:
     """Every worker must get some of the load."""
     if count <= 1:
         return
-    if settings.model == "closed" and settings.peak_users < count:
-        raise ScaleError(
-            f"users={settings.peak_users} cannot be spread over processes={count}: give at "
-            "least one user per process"
-        )
-    if settings.model == "open" and settings.max_users < count:
-        raise ScaleError(
-            f"max_users={settings.max_users} cannot be spread over processes={count}: give at "
-            "least one user per process"
-        )
-    if settings.iterations is not None and settings.iterations < count:
-        raise ScaleError(
-            f"iterations={settings.iterations} cannot be spread over processes={count}"
-        )
+    for name, value, advice in _parts(settings):
+        if value < count:
+            raise ScaleError(f"{name}={value} cannot be spread over processes={count}{advice}")

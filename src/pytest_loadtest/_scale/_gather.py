@@ -218,9 +218,7 @@ class Gather:
 
     def _share(self, worker: Worker) -> int:
         """Users (or the open model's pool) this worker was given."""
-        settings, share = self.settings, Share(worker.index, len(self.workers))
-        whole = settings.peak_users if settings.model == "closed" else settings.max_users
-        return share.count(whole)
+        return Share(worker.index, len(self.workers)).count(self.settings.most_users)
 
     def _entry(self, worker: Worker, record: RunRecord | None) -> dict[str, Any]:
         data = self.final.get(worker.index, {})

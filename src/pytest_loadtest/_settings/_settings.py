@@ -74,6 +74,12 @@ class LoadSettings:
         )
 
     @property
+    def most_users(self) -> int:
+        """Users that may be busy at once: the closed model's peak, the open model's
+        ``max_users``."""
+        return self.peak_users if self.model == "closed" else self.max_users
+
+    @property
     def peak_users(self) -> int:
         """Threads a closed-model run needs: the profile's highest number of users."""
         if self.stages is None:
