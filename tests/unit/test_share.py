@@ -34,13 +34,13 @@ def test_users_follow_the_whole_profile_together(workers: int) -> None:
         running = sum(
             1
             for share, profile in zip(shares, profiles, strict=True)
-            for j in range(share.peak_users(10))
+            for j in range(share.count(10))
             if profile.at(t) > j
         )
         assert running == running_whole, t
     # each user starts when it would in the whole run
     for k, (share, profile) in enumerate(zip(shares, profiles, strict=True)):
-        for j in range(share.peak_users(10)):
+        for j in range(share.count(10)):
             assert profile.first_above(j) == pytest.approx(whole.first_above(j * workers + k))
 
 

@@ -35,7 +35,7 @@ class AsyncClosedDriver(LoopUsers):
         self._meters = Meters()  # loop health (_lag.py): each loop's probe, blocking steps
         self._calls = stepped_calls(self._calls, work.plan.tasks, self._meters)
         self.profile = context.share.users(settings.profile())
-        self.threads = context.share.peak_users(settings.peak_users)
+        self.threads = context.share.count(settings.peak_users)
         self.think = settings.think_time
         self.flat = len(set(self.profile.values)) == 1
         self.pacing_ns = int(settings.pacing * NS)

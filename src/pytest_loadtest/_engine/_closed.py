@@ -33,7 +33,7 @@ class ClosedDriver:
         self.context = context
         self.work = work
         self.profile = context.share.users(settings.profile())
-        self.threads = context.share.peak_users(settings.peak_users)
+        self.threads = context.share.count(settings.peak_users)
         self.think = settings.think_time
         self.stop_timeout = settings.stop_timeout
         # With a flat profile every user runs from its start to the end: skip the per-tick check.

@@ -62,10 +62,6 @@ class Share:
         values = tuple((v - self.worker) / self.workers for v in profile.values)
         return Profile(profile.times, values)
 
-    def peak_users(self, peak: int) -> int:
-        """Threads this worker needs for a closed-model peak of ``peak`` users."""
-        return self.count(peak)
-
     def max_users(self, total: int) -> int:
         """The open model's pool limit of this worker: its part of ``total``, at least one."""
         return max(1, self.count(total))

@@ -70,15 +70,12 @@ class Worker:
         where = self.place.label if self.place.local else f"{self.place.label}, host {self.host}"
         return f"worker {self.index} ({where}, pid {self.pid or '?'})"
 
-    def send(self, kind: str, data: Any) -> bool:
-        """Send a message; False when the worker is gone."""
+    def send(self, kind: str, data: Any) -> None:
+        """Send a message; nothing when the worker is gone."""
         if self.closed or self.channel is None:
-            return False
-        try:
+            return
+        with contextlib.suppress(Exception):  # execnet's errors of a closed channel
             self.channel.send((kind, data))
-        except (OSError, EOFError, ValueError, Exception):  # execnet's IOError/closed channel
-            return False
-        return True
 
 
 @final
@@ -214,9 +211,9 @@ class Pool:
             worker.offset_ns = 0  # one machine, one clock: the estimate would only add noise
 
     # -- stopping ----------------------------------------------------------------------------
-    def stop(self, grace: float = QUIT_TIMEOUT) -> list[int]:
+    def stop(self, grace: float = QUIT_TIMEOUT) -> None:
         """Tell every worker to quit, wait up to ``grace`` seconds for their sessions to end,
-        then end every process still there; the pids that had to be killed."""
+        then end every process still there."""
         for worker in self.workers:
             worker.send(QUIT, {})
         give_up = time.monotonic() + grace
@@ -230,10 +227,8 @@ class Pool:
                 ):
                     self.drain(0.05)
         finally:  # a Ctrl-C while waiting too
-            killed = [w.pid for w in self.workers if w.gateway is not None and not w.closed]
             with contextlib.suppress(Exception):
                 self.group.terminate(timeout=1.0)  # exits the gateways; kills what does not
-        return killed
 
     def drain(self, timeout: float) -> tuple[int, str, Any] | None:
         """The next message (or None after ``timeout`` seconds); keeps each worker's closing,

@@ -89,7 +89,6 @@ class WorkerLink:
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._send_lock = threading.Lock()
         self._stopped = threading.Event()  # STOP or QUIT: the run in progress ends
-        self._quit = False
         self.engine: Engine | None = None
         channel.setcallback(self._receive, endmarker=_GONE)
 
@@ -97,7 +96,6 @@ class WorkerLink:
         """execnet's receiver thread: a stop reaches the running engine at once."""
         kind = message[0]
         if kind in (STOP, QUIT) or message == _GONE:
-            self._quit = self._quit or kind != STOP
             self._stopped.set()
             engine = self.engine
             if engine is not None:
