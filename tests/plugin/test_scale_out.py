@@ -164,11 +164,11 @@ START = []
 def work(vu):
     if not START:
         START.append(time.monotonic())  # this process's first call
-    if vu.worker == 1 and time.monotonic() - START[0] > 1.0:
-        os._exit(3)  # the worker process dies mid-run
+    if vu.worker == 1 and time.monotonic() - START[0] > 2.0:
+        os._exit(3)  # the worker process dies mid-run, after streaming its figures a while
     time.sleep(0.002)
 
-@pytest.mark.load(users=4, duration="3s", processes=2)
+@pytest.mark.load(users=4, duration="4s", processes=2)
 def test_load(load_runner):
     result = load_runner.run(work)
     print("PIDS", [w["pid"] for w in result.workers])
@@ -318,9 +318,8 @@ def work(vu):
 @pytest.mark.load(users=4, duration="30s", processes=2, abort_on_breach=True,
                   abort_window="1s", sla={"error_rate": "1%"})
 def test_load(load_runner):
-    started = time.monotonic()
     result = load_runner.run(work)
-    print("TOOK", time.monotonic() - started)
+    print("MEASURED", result.duration)
 """
 
 
@@ -329,8 +328,9 @@ def test_one_workers_abort_stops_the_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-m", "load", "-s", timeout=120)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*aborted*"])
-    took = float(next(line for line in result.outlines if "TOOK" in line).split("TOOK")[1])
-    assert took < 20  # planned: 30 s; both workers stopped soon after the abort
+    line = next(line for line in result.outlines if "MEASURED" in line)
+    # planned: 30 s; the other worker's share was stopped too (the run lasts its longest share)
+    assert float(line.split("MEASURED")[1]) < 15
 
 
 HUNG = """
