@@ -4,7 +4,6 @@ how the terminal, HTML notes and charts tell the loop's lag."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,29 +20,14 @@ from pytest_loadtest._report._charts import latency_figure
 from pytest_loadtest._report._loop import loop_text
 from pytest_loadtest._report._view import views
 
+from helpers.loop_health import health_of
+
 MS = 1_000_000
-
-
-def _health(**fields: Any) -> LoopHealth:
-    base: dict[str, Any] = {
-        "interval_ms": 50.0,
-        "step_floor_ms": 5.0,
-        "wakes": 100,
-        "lag_p50": 40.0,
-        "lag_p99": 60.0,
-        "lag_max": 70.0,
-        "blamed_p99": 50.0,
-        "blamed_max": 55.0,
-        "blamed_top": [55.0, 52.0, 51.0, 50.0, 50.0, 50.0],
-        "windows": {0: 70.0},
-        "operations": {"checkout": BlockingSteps(100, 5_000.0, 51.0)},
-    }
-    return LoopHealth(**{**base, **fields})
 
 
 # -- the rule ----------------------------------------------------------------------------------
 def test_a_target_holding_the_loop_is_named_with_lag_and_remedy() -> None:
-    health = _health(
+    health = health_of(
         operations={
             "checkout": BlockingSteps(100, 5_000.0, 51.0),
             "browse": BlockingSteps(3, 18.0, 6.0),  # steps under min_step_ms: not named
@@ -64,26 +48,26 @@ def test_a_target_holding_the_loop_is_named_with_lag_and_remedy() -> None:
 
 
 def test_severity_and_thresholds() -> None:
-    facts = RunFacts(duration=10.0, loop=_health(blamed_p99=150.0, lag_p99=160.0))
+    facts = RunFacts(duration=10.0, loop=health_of(blamed_p99=150.0, lag_p99=160.0))
     assert EventLoopBlocked().check(facts)[0].severity == "high"
     # blocks that recur, but too rarely to reach p99: low
-    [rare] = EventLoopBlocked().check(RunFacts(loop=_health(blamed_p99=0.0)))
+    [rare] = EventLoopBlocked().check(RunFacts(loop=health_of(blamed_p99=0.0)))
     assert (rare.severity, rare.data["blamed_wakes"]) == ("low", 6)
     # a block or two (a first compile): no pattern
-    twice = _health(blamed_p99=19.0, blamed_top=[77.0, 35.0, 5.0])
+    twice = health_of(blamed_p99=19.0, blamed_top=[77.0, 35.0, 5.0])
     assert EventLoopBlocked().check(RunFacts(loop=twice)) == []
     assert EventLoopBlocked(min_wakes=2).check(RunFacts(loop=twice))
-    assert EventLoopBlocked(min_lag_ms=60).check(RunFacts(loop=_health())) == []
-    assert EventLoopBlocked(min_step_ms=60).check(RunFacts(loop=_health())) == []
-    assert EventLoopBlocked().check(RunFacts(loop=_health(operations={}))) == []
+    assert EventLoopBlocked(min_lag_ms=60).check(RunFacts(loop=health_of())) == []
+    assert EventLoopBlocked(min_step_ms=60).check(RunFacts(loop=health_of())) == []
+    assert EventLoopBlocked().check(RunFacts(loop=health_of(operations={}))) == []
     assert EventLoopBlocked().check(RunFacts(loop=None)) == []
-    assert EventLoopBlocked().check(RunFacts(loop=_health(wakes=0, blamed_p99=math.nan))) == []
+    assert EventLoopBlocked().check(RunFacts(loop=health_of(wakes=0, blamed_p99=math.nan))) == []
 
 
 def test_many_short_blocks_holding_much_of_the_run_are_named_too() -> None:
     """20 ms blocks 30 times a second: the lag stays under 20 ms, but the loop is held most of
     the time."""
-    health = _health(
+    health = health_of(
         lag_p99=18.0,
         blamed_p99=17.0,
         blamed_top=[18.0] * 20,
@@ -97,7 +81,7 @@ def test_many_short_blocks_holding_much_of_the_run_are_named_too() -> None:
 
 
 def test_the_rule_is_a_default_detector_that_can_be_tuned_or_turned_off() -> None:
-    facts = RunFacts(duration=10.0, loop=_health())
+    facts = RunFacts(duration=10.0, loop=health_of())
     assert [f.kind for f in detect(facts)] == ["event_loop_blocked"]
     assert detect(facts, build_rules({"event_loop_blocked": False})) == []
     assert (
@@ -107,7 +91,7 @@ def test_the_rule_is_a_default_detector_that_can_be_tuned_or_turned_off() -> Non
 
 def test_many_blocking_operations_are_listed_by_time_held() -> None:
     ops = {f"op{i}": BlockingSteps(10, 100.0 * i, 20.0) for i in range(1, 6)}
-    [finding] = EventLoopBlocked().check(RunFacts(loop=_health(operations=ops, loops=2)))
+    [finding] = EventLoopBlocked().check(RunFacts(loop=health_of(operations=ops, loops=2)))
     assert finding.title == "Event loop blocked by op5, op4, op3 (+2 more)"
     assert "worst of 2 loops" in finding.evidence
 
@@ -129,18 +113,18 @@ def _result(health: LoopHealth | None) -> LoadResult:
 
 
 def test_the_reports_tell_the_loop_lag() -> None:
-    result = _result(_health())
+    result = _result(health_of())
     assert loop_text(result) == (
         "event loop lag p99 60 ms, max 70 ms (probe every 50 ms); "
         "50 ms of it at p99 from the target's blocking steps"
     )
-    harness = _result(_health(blamed_p99=0.0))
+    harness = _result(health_of(blamed_p99=0.0))
     assert "not from the target's own steps" in loop_text(harness)
-    calm = _result(_health(lag_p99=2.0, lag_max=4.5))
+    calm = _result(health_of(lag_p99=2.0, lag_max=4.5))
     assert loop_text(calm) == "event loop lag p99 2.0 ms, max 4.5 ms (probe every 50 ms)"
     assert loop_text(calm, always=False) == ""
     assert loop_text(_result(None)) == ""
-    result.findings = EventLoopBlocked().check(RunFacts(loop=_health()))
+    result.findings = EventLoopBlocked().check(RunFacts(loop=health_of()))
     assert loop_text(result) == ""  # the finding tells it
     [view] = views([result])
     labels = [s["label"] for s in latency_figure(view)["series"]]

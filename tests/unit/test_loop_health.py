@@ -25,6 +25,7 @@ from pytest_loadtest._monitor._facts import RunFacts
 from pytest_loadtest._monitor._loop_rules import EventLoopBlocked
 
 from helpers.clock import FakeClock
+from helpers.loop_health import health_of
 
 MS = 1_000_000
 
@@ -268,27 +269,10 @@ def test_percentile_by_nearest_rank() -> None:
     assert math.isnan(percentile([], 99))
 
 
-def _health(**fields: Any) -> LoopHealth:
-    base: dict[str, Any] = {
-        "interval_ms": 50.0,
-        "step_floor_ms": 5.0,
-        "wakes": 100,
-        "lag_p50": 40.0,
-        "lag_p99": 60.0,
-        "lag_max": 70.0,
-        "blamed_p99": 50.0,
-        "blamed_max": 55.0,
-        "blamed_top": [55.0, 52.0, 51.0, 50.0, 50.0, 50.0],
-        "windows": {0: 70.0},
-        "operations": {"checkout": BlockingSteps(100, 5_000.0, 51.0)},
-    }
-    return LoopHealth(**{**base, **fields})
-
-
 def test_health_round_trips_and_merges_as_the_worst_loop() -> None:
-    health = _health()
+    health = health_of()
     assert LoopHealth.from_dict(json.loads(json.dumps(health.to_dict()))) == health
-    calm = _health(
+    calm = health_of(
         lag_p99=1.0,
         lag_max=90.0,
         blamed_p99=0.0,
@@ -313,10 +297,10 @@ def test_health_round_trips_and_merges_as_the_worst_loop() -> None:
 
 
 def test_the_run_record_keeps_and_merges_loop_health() -> None:
-    record = _record("r", DriverFigures(loop=_health()))
+    record = _record("r", DriverFigures(loop=health_of()))
     again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict())))
-    assert again.figures.loop == _health()
-    assert RunRecord.merge([record, again]).figures.loop == LoopHealth.merge([_health()] * 2)
+    assert again.figures.loop == health_of()
+    assert RunRecord.merge([record, again]).figures.loop == LoopHealth.merge([health_of()] * 2)
     assert RunRecord.from_dict(_record("t", DriverFigures()).to_dict()).figures.loop is None
 
 
