@@ -136,7 +136,6 @@ class Coordinator:
             for worker in self.pool.workers:
                 if worker.index in waiting:
                     worker.send(RESULT, {"run": index, "result": data})
-            self._serve(0.0)
 
     def _serve(self, timeout: float) -> tuple[int, str, Any] | None:
         """Take the next message (see :meth:`_note`); None after ``timeout``."""
