@@ -127,7 +127,9 @@ class LatencyHistogram:
             self._counts[: binned.size] += binned.astype(np.uint64)
             mean = float(block.mean())
             deviation = block - mean
-            m2 = float(np.dot(deviation, deviation))
+            # not np.dot: on a long block OpenBLAS hands the product to threads of its own,
+            # which then spin waiting for more work and took a core's fifth from the users
+            m2 = float(np.square(deviation, out=deviation).sum())
             self._merge_moments(int(block.size), int(block.min()), int(block.max()), mean, m2)
 
     def _merge_moments(self, n: int, lo: int, hi: int, mean: float, m2: float) -> None:
