@@ -16,7 +16,7 @@ import pytest
 
 from pytest_loadtest._engine._async_closed import AsyncClosedDriver
 from pytest_loadtest._engine._engine import Engine
-from pytest_loadtest._engine._users import VirtualUser, Work
+from pytest_loadtest._engine._users import VirtualUser
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._scenario._target import Scenario, TargetError, build_plan
 from pytest_loadtest._settings._layers import resolve_settings
@@ -296,12 +296,12 @@ def test_a_failure_of_the_harness_in_a_user_stops_the_run(
 
     engine = _engine(fine, clock, duration=60.0)
 
-    def broken(self: Work, vu: VirtualUser) -> int:
-        raise RuntimeError("picking failed")
+    def broken(self: AsyncClosedDriver, vu: VirtualUser, t: int) -> int:
+        raise RuntimeError("checking failed")
 
-    monkeypatch.setattr(Work, "pick", broken)
+    monkeypatch.setattr(AsyncClosedDriver, "_check", broken)
     result = engine.run()
-    assert result.stopped_by == "RuntimeError(picking failed) raised"
+    assert result.stopped_by == "RuntimeError(checking failed) raised"
 
 
 def test_pending_calls_are_cancelled_after_stop_timeout_and_reported_hung() -> None:

@@ -72,7 +72,7 @@ def coroutine_caller(task: Task, *, watching: bool) -> Coroutines:
         return func(vu) if task.takes_user else func()  # type: ignore[no-any-return]
 
     if not watching:
-        return call
+        return func if task.takes_user else call
 
     async def attributed(vu: VirtualUser) -> Any:
         token = _monitor.set_operation(name)
@@ -313,12 +313,9 @@ class LoopUsers(ABC):
         vu.buffer(op).append(now() - t0)
         return True
 
-    async def _flush(self, vu: VirtualUser, t: int, *, yielded: bool = True) -> None:
+    async def _flush(self, vu: VirtualUser, t: int) -> None:
         """Hand this user's durations over; past its share of the backlog, yield to the loop
-        until the collector folded enough (never block the loop). Unless the user ``yielded``
-        to the loop since its last flush, also yields once, so that a target that never awaits
-        cannot hold the loop for more than a check (a yield per check of every user cost a
-        third of the loop's work)."""
+        until the collector folded enough (never block the loop)."""
         recorder = self.work.recorder
         vu.flush(t, wait=False)
         if recorder.over_limit(vu):
@@ -329,8 +326,6 @@ class LoopUsers(ABC):
                     break
                 await asyncio.sleep(RELIEVE_POLL)
                 recorder.wanted.set()
-        elif not yielded:
-            await asyncio.sleep(0)
 
     async def _sleep_until(self, due: int) -> bool:
         """Await ``due`` (clock ns); False if the run ends or runs out first."""

@@ -127,11 +127,19 @@ class RunContext:
         """The next time a user must look up from its loop, or -1 when the run is over."""
         if self.stopping or t >= self.deadline:
             return -1
-        tick = self.tick_ns
-        check = min(self.start_ns + ((t - self.start_ns) // tick + 1) * tick, self.deadline)
+        return self._next_boundary(t, self.tick_ns)
+
+    def next_hand_over(self, t: int) -> int:
+        """The next time a user must hand its durations over, unless it does sooner: its next
+        check in another window (calls handed over together all started in one window, and on
+        one side of the end of warm-up)."""
+        return self._next_boundary(t, self.window_ns)
+
+    def _next_boundary(self, t: int, step: int) -> int:
+        at = min(self.start_ns + ((t - self.start_ns) // step + 1) * step, self.deadline)
         if t < self.warmup_end:
-            check = min(check, self.warmup_end)
-        return check
+            at = min(at, self.warmup_end)
+        return at
 
     def wait_until(self, condition: Callable[[], bool]) -> None:
         """Poll (the main thread, on the run's clock) until ``condition``, the deadline or
