@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._baseline._checks import RegressionCheck, format_change
+from pytest_loadtest._baseline._checks import RegressionCheck
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._noise import (
@@ -17,68 +16,12 @@ from pytest_loadtest._baseline._noise import (
     Noise,
     judge,
 )
+from pytest_loadtest._baseline._rows import REPORTED, Delta, Row, table_lines
 from pytest_loadtest._baseline._storage import Baseline
-from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._text import operation_label
 
 __all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
-
-#: Metrics shown for every compared test and operation.
-REPORTED: Final = ("p50", "p95", "p99", "throughput", "error_rate")
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """One metric of one row: baseline and current figure, and whether they differ beyond noise.
-
-    Latencies are ms, throughput calls/s, error rates fractions.
-    """
-
-    metric: str
-    baseline: float
-    current: float
-    noise: Noise
-
-    @property
-    def change(self) -> float:
-        """Relative change (0.1 = +10%) for latency and throughput; for the error rate, the
-        difference of the rates (0.005 = +0.5 points)."""
-        if METRICS[self.metric].is_fraction:
-            return self.current - self.baseline
-        if self.baseline == 0:
-            return 0.0 if self.current == 0 else math.inf
-        return (self.current - self.baseline) / self.baseline
-
-    def text(self) -> str:
-        """``1.20ms -> 1.25ms +4.2%``; a ``*`` marks a change beyond sampling noise."""
-        metric = METRICS[self.metric]
-        change = format_change(metric, self.baseline, self.current, relative=True)
-        star = "*" if self.noise.significant else ""
-        return (
-            f"{metric.format_short(self.baseline)} -> {metric.format_short(self.current)} "
-            f"{change.replace(' points', 'pp')}{star}"
-        )
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A compared test and operation (``key.operation`` ``None``: all calls of the run)."""
-
-    key: EntryKey
-    kind: str
-    baseline_calls: int
-    current_calls: int
-    deltas: tuple[Delta, ...]
-
-    def delta(self, metric: str) -> Delta:
-        """The delta of ``metric`` (``KeyError`` when it is not in :data:`REPORTED`)."""
-        for delta in self.deltas:
-            if delta.metric == metric:
-                return delta
-        raise KeyError(metric)
 
 
 @final
@@ -354,23 +297,6 @@ def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
     return lines
 
 
-def _table(rows: Sequence[Row]) -> list[str]:
-    header = ["test / operation", *(METRICS[metric].title for metric in REPORTED)]
-    table = [header]
-    for row in rows:
-        if row.key.operation is None:
-            label = row.key.label()
-        else:
-            label = f"  {operation_label(row.key.operation, row.kind)}"
-        table.append([label, *(delta.text() for delta in row.deltas)])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    out = []
-    for line in table:
-        cells = [cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True)]
-        out.append("  ".join([line[0].ljust(widths[0]), *cells]).rstrip())
-    return out
-
-
 def render_lines(comparison: Comparison) -> list[str]:
     """Lines for the terminal (see :meth:`Comparison.lines`)."""
     baseline = comparison.baseline
@@ -381,7 +307,7 @@ def render_lines(comparison: Comparison) -> list[str]:
         + f": baseline -> current, change; * beyond sampling noise at {comparison.confidence:.0%}"
     ]
     if comparison.rows:
-        lines.extend(_table(comparison.rows))
+        lines.extend(table_lines(comparison.rows))
     else:
         lines.append("no test of this run has an entry in the baseline")
     lines.extend(f"new (no baseline entry): {key.label()}" for key in comparison.new)
