@@ -209,7 +209,10 @@ def parse_history(value: object) -> int:
         value == 0 and not isinstance(value, bool)
     ):
         return 0
-    return parse_count(value, MAX_HISTORY)
+    try:
+        return parse_count(value, MAX_HISTORY)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (or 0: the baseline alone)") from None
 
 
 #: Most calls ``min_samples`` may require (a p99.99 needs 100,000; this leaves room).
