@@ -10,7 +10,8 @@ What the plugin uses (plain code, no pytest import)::
 
 The comparison itself (:mod:`._compare`, its table :mod:`._rows`), the checks (:mod:`._checks`),
 the noise tests (:mod:`._noise`; between runs, from saved runs: :mod:`._history`), entries
-(:mod:`._entry`) and storage (:mod:`._storage`) are imported from their submodules. Every private use of pytest-benchmark lives in :mod:`._benchmark_compat`.
+(:mod:`._entry`) and storage (:mod:`._storage`) are imported from their submodules. Every
+private use of pytest-benchmark lives in :mod:`._benchmark_compat`.
 """
 
 from __future__ import annotations
