@@ -846,10 +846,11 @@ def test_unchanged_code_after_a_calm_baseline_is_not_flagged(
     # the same run judged against the baseline alone: the false alarm of issue 16
     result = pytester.runpytest("-m", "load", checks, "--load-compare-history=0")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [f"REGRESSION {HISTORY_HEAD}baseline *ms (+*%), *past the threshold +50% and beyond "
-         "sampling noise (95% intervals: *)"]
-    )  # fmt: skip
+    alarm = (
+        f"REGRESSION {HISTORY_HEAD}baseline *ms (+*%), *past the threshold +50% and beyond "
+        "sampling noise (95% intervals: *)"
+    )
+    result.stdout.fnmatch_lines([alarm])
 
 
 def test_a_real_slowdown_is_flagged_against_the_history(

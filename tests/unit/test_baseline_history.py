@@ -19,7 +19,7 @@ from pytest_loadtest._baseline._history import History, HistoryRuns, read_histor
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._storage import Baseline, load_run, save_run
 from pytest_loadtest._model._result import LoadResult
-from pytest_loadtest._settings._parsers import DEFAULT_HISTORY, MAX_HISTORY, parse_history
+from pytest_loadtest._settings._parsers import MAX_HISTORY, parse_history
 
 from helpers.baseline_samples import TEST_ID, result
 
@@ -136,15 +136,13 @@ def test_bad_history_count_is_refused(bad: object) -> None:
         parse_history(bad)
 
 
-def test_default_history() -> None:
-    assert DEFAULT_HISTORY == 10
-
-
 # -- which runs make a history ------------------------------------------------------------------
 def test_fewer_than_three_figures_make_no_history() -> None:
     entries = entries_from_results([result(1), result(2)])
-    runs = [Baseline(Path(f"000{n}_main.json"), n, "main", _meta(), {e.key: e}) for n, e in
-            ((2, entries[0]), (1, entries[1]))]  # fmt: skip
+    runs = [
+        Baseline(Path(f"000{number}_main.json"), number, "main", _meta(), {entry.key: entry})
+        for number, entry in zip((2, 1), entries, strict=True)
+    ]
     current = entries_from_results([result(3)])[0]
     assert HistoryRuns(runs).of("p50", current, "0002_main") is None
     three = HistoryRuns([*runs, runs[0]])
