@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, final
+from typing import TYPE_CHECKING, Any, Final, TextIO, final
 
 from pytest_loadtest._settings._layers import (
     MARKERS,
@@ -25,6 +25,8 @@ from pytest_loadtest._settings._layers import (
     check_alone,
     marker_layer,
 )
+from pytest_loadtest._settings._options import ConfigReader, session_option
+from pytest_loadtest._settings._parsers import DEFAULT_HISTORY, parse_history
 from pytest_loadtest._settings._selection import markexpr_selects, named_files
 from pytest_loadtest._validate import check_layer_deeply
 
@@ -42,16 +44,6 @@ Marker = tuple[str, Sequence[object], Mapping[str, object]]
 
 class OptionError(ValueError):
     """A bad option, ini value or marker: the plugin stops the session with this message."""
-
-
-class ConfigReader(Protocol):
-    """What the session reads options through: ``pytest.Config`` is one."""
-
-    def getoption(self, name: str, default: Any = ..., skip: bool = ...) -> Any:
-        """The value of a command-line option (``default`` when the option does not exist)."""
-
-    def getini(self, name: str) -> Any:
-        """The value of an ini key."""
 
 
 def check_markers(test_id: str, markers: Sequence[Marker]) -> None:
@@ -153,7 +145,7 @@ class LoadSession:
             raise OptionError(str(exc)) from None
         if not is_worker:  # xdist workers show no progress and write no report
             session._configure_output(config, inifile, root, verbosity)
-        session._configure_baseline(config)
+        session._configure_baseline(config, inifile)
         return session
 
     def _configure_output(
@@ -176,15 +168,8 @@ class LoadSession:
             mode = parse_progress_mode(requested) if requested else None
         except ValueError as exc:
             raise OptionError(f"{inifile} option load_progress: {exc}") from None
-        interval = config.getoption("load_progress_interval") or config.getini(
-            "load_progress_interval"
-        )
+        interval, source = session_option(config, "--load-progress-interval", inifile)
         if interval:
-            source = (
-                "--load-progress-interval"
-                if config.getoption("load_progress_interval")
-                else f"{inifile} option load_progress_interval"
-            )
             try:
                 self.progress_interval = parse_duration(interval)
                 if self.progress_interval <= 0:
@@ -196,8 +181,14 @@ class LoadSession:
         if self.progress != "off":  # only then a descriptor of our own on the real output
             self.stream = real_stdout()
 
-    def _configure_baseline(self, config: ConfigReader) -> None:
-        """Load the baseline and parse the checks (on xdist workers too: they fail their tests)."""
+    def _configure_baseline(self, config: ConfigReader, inifile: str) -> None:
+        """Load the baseline and parse the checks (on xdist workers too: they fail their tests).
+        ``--load-compare-history`` is checked even when nothing is compared."""
+        given, source = session_option(config, "--load-compare-history", inifile)
+        try:
+            history = DEFAULT_HISTORY if given is None else parse_history(given)
+        except ValueError as exc:
+            raise OptionError(f"{source}: {exc}") from None
         names = ("load_save", "load_autosave", "load_compare", "load_compare_fail")
         if all(config.getoption(name) in (None, False) for name in names):
             return  # keep numpy and the baseline code out of sessions that do not ask for them
@@ -218,6 +209,7 @@ class LoadSession:
                 save_failed=bool(config.getoption("load_save_failed")),
                 compare_with=config.getoption("load_compare"),
                 compare_fail=config.getoption("load_compare_fail"),
+                history=history,
             )
         except CheckSpecError as exc:
             raise OptionError(f"--load-compare-fail: {exc}") from None

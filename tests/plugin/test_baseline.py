@@ -795,3 +795,109 @@ def test_benchmark_compare_fail_checks_load_results(
             " PercentageRegressionCheck: *",
         ]
     )
+
+
+# -- between-run noise: the history of saved runs -------------------------------------------------
+# Each call sleeps LOADTEST_DELAY seconds: the history's figures are at least that, whatever the
+# machine does; the margins below are many milliseconds wide.
+SLEEPER = """
+import os
+import time
+import pytest
+
+def sleeper():
+    time.sleep(float(os.environ["LOADTEST_DELAY"]))
+
+@pytest.mark.load(users=1, iterations=25)
+def test_sleeper(load_runner):
+    load_runner.run(sleeper)
+"""
+
+HISTORY_HEAD = "test_history.py::test_sleeper [[]sleeper[]]: p50 of all operations was *ms, "
+
+
+def _storms_then_calm(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three saved runs of 20 ms calls, then a calm baseline of 2 ms calls (run 0004)."""
+    pytester.makepyfile(test_history=SLEEPER)
+    for delay in ("0.02", "0.02", "0.02", "0.002"):
+        monkeypatch.setenv("LOADTEST_DELAY", delay)
+        pytester.runpytest("-m", "load", "--load-save=main").assert_outcomes(passed=1)
+
+
+def test_unchanged_code_after_a_calm_baseline_is_not_flagged(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _storms_then_calm(pytester, monkeypatch)
+    monkeypatch.setenv("LOADTEST_DELAY", "0.02")
+    checks = "--load-compare-fail=p50:50%"
+    result = pytester.runpytest("-m", "load", checks)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "compared with baseline 0004_main (*; checks with 3 or more earlier runs are judged "
+            "against their median and between-run spread",
+            f"not a regression: {HISTORY_HEAD}median of the last 4 runs 2*ms (between-run spread "
+            "*; baseline 0004_main *ms) (*%), within the threshold +50% of the history's median, "
+            "though past it against baseline 0004_main alone (+*%): between-run noise",
+        ]
+    )
+    assert "REGRESSION" not in result.stdout.str()
+
+    # the same run judged against the baseline alone: the false alarm of issue 16
+    result = pytester.runpytest("-m", "load", checks, "--load-compare-history=0")
+    result.assert_outcomes(failed=1)
+    alarm = (
+        f"REGRESSION {HISTORY_HEAD}baseline *ms (+*%), *past the threshold +50% and beyond "
+        "sampling noise (95% intervals: *)"
+    )
+    result.stdout.fnmatch_lines([alarm])
+
+
+def test_a_real_slowdown_is_flagged_against_the_history(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _storms_then_calm(pytester, monkeypatch)
+    monkeypatch.setenv("LOADTEST_DELAY", "0.04")
+    pytester.makeini("[pytest]\nload_compare_history = 5\n")
+    result = pytester.runpytest("-m", "load", "--load-compare-fail=p50:50%")
+    result.assert_outcomes(failed=1)
+    line = (
+        f"{HISTORY_HEAD}median of the last 4 runs 2*ms (between-run spread *; baseline 0004_main "
+        "*ms) (+*%), past the threshold +50% and more than 3 spreads beyond the history (+* "
+        "spreads)"
+    )
+    result.stdout.fnmatch_lines(
+        ["performance regressed against baseline 0004_main:", f"  - {line}"]
+    )
+    result.stdout.fnmatch_lines([f"REGRESSION {line}"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (
+            ["--load-compare-history=-1"],
+            "",
+            "ERROR: --load-compare-history: -1 must be at least 1 (or 0: the baseline alone)",
+        ),
+        (
+            ["--load-compare-history=lots"],
+            "",
+            "ERROR: --load-compare-history: 'lots' is not a whole number (or 0: *)",
+        ),
+        (
+            [],
+            "[pytest]\nload_compare_history = 2.5\n",
+            "ERROR: tox.ini option load_compare_history: '2.5' is not a whole number (or 0: *)",
+        ),
+    ],
+)
+def test_bad_history_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    pytester.makepyfile(test_quick=QUICK)
+    if ini:
+        pytester.makeini(ini)
+    result = pytester.runpytest("-m", "load", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])

@@ -8,9 +8,10 @@ What the plugin uses (plain code, no pytest import)::
     lines = session.finish(results, failed=...)   # the comparison table, then the save
     contribute(config, entries_from_results(results))   # rows in pytest-benchmark's table
 
-The comparison itself (:mod:`._compare`), the checks (:mod:`._checks`), the noise tests
-(:mod:`._noise`), entries (:mod:`._entry`) and storage (:mod:`._storage`) are imported from
-their submodules. Every private use of pytest-benchmark lives in :mod:`._benchmark_compat`.
+The comparison itself (:mod:`._compare`, its table :mod:`._rows`), the checks (:mod:`._checks`),
+the noise tests (:mod:`._noise`; between runs, from saved runs: :mod:`._history`), entries
+(:mod:`._entry`) and storage (:mod:`._storage`) are imported from their submodules. Every
+private use of pytest-benchmark lives in :mod:`._benchmark_compat`.
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
-from pytest_loadtest._baseline._checks import RegressionCheck, format_change
+from pytest_loadtest._baseline._checks import RegressionCheck
 from pytest_loadtest._baseline._entry import Entry, EntryKey, entries_from_results
+from pytest_loadtest._baseline._history import History, HistoryRuns
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._noise import (
     DEFAULT_CONFIDENCE,
@@ -17,68 +17,12 @@ from pytest_loadtest._baseline._noise import (
     Noise,
     judge,
 )
+from pytest_loadtest._baseline._rows import REPORTED, Delta, Row, table_lines
 from pytest_loadtest._baseline._storage import Baseline
-from pytest_loadtest._model._metrics import METRICS
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._text import operation_label
 
 __all__ = ["REPORTED", "CheckResult", "Comparison", "Delta", "Row", "compare"]
-
-#: Metrics shown for every compared test and operation.
-REPORTED: Final = ("p50", "p95", "p99", "throughput", "error_rate")
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """One metric of one row: baseline and current figure, and whether they differ beyond noise.
-
-    Latencies are ms, throughput calls/s, error rates fractions.
-    """
-
-    metric: str
-    baseline: float
-    current: float
-    noise: Noise
-
-    @property
-    def change(self) -> float:
-        """Relative change (0.1 = +10%) for latency and throughput; for the error rate, the
-        difference of the rates (0.005 = +0.5 points)."""
-        if METRICS[self.metric].is_fraction:
-            return self.current - self.baseline
-        if self.baseline == 0:
-            return 0.0 if self.current == 0 else math.inf
-        return (self.current - self.baseline) / self.baseline
-
-    def text(self) -> str:
-        """``1.20ms -> 1.25ms +4.2%``; a ``*`` marks a change beyond sampling noise."""
-        metric = METRICS[self.metric]
-        change = format_change(metric, self.baseline, self.current, relative=True)
-        star = "*" if self.noise.significant else ""
-        return (
-            f"{metric.format_short(self.baseline)} -> {metric.format_short(self.current)} "
-            f"{change.replace(' points', 'pp')}{star}"
-        )
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A compared test and operation (``key.operation`` ``None``: all calls of the run)."""
-
-    key: EntryKey
-    kind: str
-    baseline_calls: int
-    current_calls: int
-    deltas: tuple[Delta, ...]
-
-    def delta(self, metric: str) -> Delta:
-        """The delta of ``metric`` (``KeyError`` when it is not in :data:`REPORTED`)."""
-        for delta in self.deltas:
-            if delta.metric == metric:
-                return delta
-        raise KeyError(metric)
 
 
 @final
@@ -94,6 +38,14 @@ class CheckResult:
     kind: str = "task"  # of the operation: "task", "step" or "hook" (see operation_label)
     #: how many times slower the machine ran than at the baseline (>= 1; see speed_allowance)
     allowance: float = 1.0
+    #: the test and operation's figures in earlier saved runs (see _history): when set, the
+    #: check is judged against their median and spread instead of the baseline's interval
+    history: History | None = None
+
+    @property
+    def reference(self) -> float:
+        """What the current figure is compared with: the history's median, or the baseline."""
+        return self.history.reference if self.history is not None else self.baseline
 
     @property
     def judged(self) -> float:
@@ -108,12 +60,18 @@ class CheckResult:
 
     @property
     def exceeded(self) -> bool:
-        """The change is past the threshold (noise aside)."""
-        return self.check.exceeded(self.baseline, self.judged)
+        """The change is past the threshold (noise aside), against the baseline or the history."""
+        return self.check.exceeded(self.baseline, self.judged) or (
+            self.history is not None and self.history.past(self.check, self.judged)
+        )
 
     @property
     def failed(self) -> bool:
-        """Past the threshold and beyond sampling noise: a regression."""
+        """Past the threshold and beyond noise: sampling noise, or with a history, more than 3
+        between-run spreads beyond its median."""
+        if self.history is not None:
+            regressed = self.history.regressed(self.check, self.judged)
+            return regressed and self.noise.verdict != LOW_SAMPLE
         return self.exceeded and self.noise.significant is True
 
     @property
@@ -129,10 +87,14 @@ class CheckResult:
         """Test, operation, metric, baseline, current, threshold, and the noise verdict."""
         key, check = self.key, self.check
         where = _where(key, self.kind)
+        history = self.history
+        against = f"baseline {check.format_value(self.baseline)}"
+        if history is not None:
+            against = history.against(check, self.baseline)
         head = (
             f"{key.test_id} [{key.run}]: {check.metric} of {where} was "
-            f"{check.format_value(self.current)}, baseline {check.format_value(self.baseline)} "
-            f"({check.change_text(self.baseline, self.current)}), "
+            f"{check.format_value(self.current)}, {against} "
+            f"({check.change_text(self.reference, self.current)}), "
         )
         if self.judged != self.current:
             head += (
@@ -141,6 +103,8 @@ class CheckResult:
             )
         if self.status == LOW_SAMPLE:
             return head + f"not checked: {self.noise.detail}"
+        if history is not None:
+            return head + history.verdict(check, self.judged, self.baseline)
         if not self.exceeded:
             return head + f"within the threshold {check.threshold_text()}"
         noise = "and beyond" if self.failed else "but within"
@@ -163,6 +127,8 @@ class CheckResult:
             "threshold": self.check.threshold,
             "status": self.status,
             "noise": self.noise.detail,
+            "judged_against": "baseline" if self.history is None else "history",
+            "history": None if self.history is None else self.history.to_dict(),
             "message": self.message(),
         }
 
@@ -247,12 +213,14 @@ def compare(
     metadata: RunMetadata | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
     min_calls: int = DEFAULT_MIN_CALLS,
+    history: HistoryRuns | None = None,
 ) -> Comparison:
     """Compare current ``results`` with ``baseline``, test by test and operation by operation.
 
     ``checks`` apply to every matched test and operation; ``metadata`` describes the current run
     (default: this process) to flag a machine or Python change; a metric is tested for noise at
-    ``confidence`` once each run has ``min_calls`` (more for high percentiles).
+    ``confidence`` once each run has ``min_calls`` (more for high percentiles); ``history``:
+    earlier saved runs, against which a check is judged once they hold 3 figures of it.
     """
     items = list(results)
     current = [item for item in items if isinstance(item, Entry)]
@@ -282,6 +250,7 @@ def compare(
         comparison.rows.append(Row(entry.key, entry.kind, old.total, entry.total, deltas))
         known = {d.metric: d.noise for d in deltas}
         allowance = speed_allowance(old, entry)
+        past = history.of if history is not None else None
         for check in checks:
             verdict = known.get(check.metric) or noise(check.metric)
             comparison.checks.append(
@@ -293,6 +262,7 @@ def compare(
                     verdict,
                     entry.kind,
                     allowance,
+                    past(check.metric, entry, baseline.label) if past is not None else None,
                 )
             )
         changes = _load_changes(old, entry)
@@ -310,6 +280,7 @@ def compare(
                 f"baseline ({changes}): the figures are not like for like"
             )
     comparison.warnings.extend(_low_sample_warnings(comparison.checks))
+    comparison.warnings.extend(history.warnings if history is not None else ())
     return comparison
 
 
@@ -354,21 +325,9 @@ def _low_sample_warnings(checks: Sequence[CheckResult]) -> list[str]:
     return lines
 
 
-def _table(rows: Sequence[Row]) -> list[str]:
-    header = ["test / operation", *(METRICS[metric].title for metric in REPORTED)]
-    table = [header]
-    for row in rows:
-        if row.key.operation is None:
-            label = row.key.label()
-        else:
-            label = f"  {operation_label(row.key.operation, row.kind)}"
-        table.append([label, *(delta.text() for delta in row.deltas)])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    out = []
-    for line in table:
-        cells = [cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True)]
-        out.append("  ".join([line[0].ljust(widths[0]), *cells]).rstrip())
-    return out
+_HISTORY_NOTE: Final = (
+    "; checks with 3 or more earlier runs are judged against their median and between-run spread"
+)
 
 
 def render_lines(comparison: Comparison) -> list[str]:
@@ -379,9 +338,10 @@ def render_lines(comparison: Comparison) -> list[str]:
         f"compared with baseline {baseline.label}"
         + (f" ({described})" if described else "")
         + f": baseline -> current, change; * beyond sampling noise at {comparison.confidence:.0%}"
+        + (_HISTORY_NOTE if any(r.history is not None for r in comparison.checks) else "")
     ]
     if comparison.rows:
-        lines.extend(_table(comparison.rows))
+        lines.extend(table_lines(comparison.rows))
     else:
         lines.append("no test of this run has an entry in the baseline")
     lines.extend(f"new (no baseline entry): {key.label()}" for key in comparison.new)

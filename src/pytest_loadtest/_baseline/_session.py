@@ -1,7 +1,8 @@
 """A session's baseline work, as the plugin drives it: options in, messages out.
 
 The plugin builds one :class:`BaselineSession` at start-up from ``--load-save``,
-``--load-autosave``, ``--load-save-failed``, ``--load-compare`` and ``--load-compare-fail``;
+``--load-autosave``, ``--load-save-failed``, ``--load-compare``, ``--load-compare-fail`` and
+``--load-compare-history``;
 asks :meth:`BaselineSession.test_failure` after each load test (so a regression fails the test it
 belongs to, on whichever xdist worker ran it); and calls :meth:`BaselineSession.finish` once on
 the controller with every result of the session, for the comparison table and the save.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from pytest_loadtest._baseline._benchmark_compat import autosave_name
 from pytest_loadtest._baseline._checks import RegressionCheck, parse_checks
 from pytest_loadtest._baseline._compare import Comparison, compare
+from pytest_loadtest._baseline._history import DEFAULT_HISTORY, HistoryRuns, read_history
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._storage import Baseline, BaselineError, load_run, save_run
 
@@ -37,6 +39,9 @@ class BaselineSession:
     baseline: Baseline | None = None
     checks: tuple[RegressionCheck, ...] = ()
     saved: Path | None = field(default=None, init=False)
+    #: saved runs a check's history looks back over (0: none; see _history)
+    history: int = DEFAULT_HISTORY
+    _history_runs: HistoryRuns | None = field(default=None, init=False, repr=False)
     #: why the baseline asked for could not be compared with (``--load-compare`` alone)
     problem: str = ""
 
@@ -51,6 +56,7 @@ class BaselineSession:
         save_failed: bool,
         compare_with: str | None,
         compare_fail: str | None,
+        history: int = DEFAULT_HISTORY,
     ) -> BaselineSession | None:
         """A session, or ``None`` when no option asks for one. ``compare_with`` is ``""`` for a
         bare ``--load-compare`` (the latest run). Raises ``CheckSpecError`` (a bad
@@ -72,13 +78,26 @@ class BaselineSession:
                     raise
                 problem = str(exc)
         name = save if save is not None else (autosave_name() if autosave else None)
-        return cls(storage, machine, name, save_failed, baseline, checks, problem=problem)
+        return cls(
+            storage, machine, name, save_failed, baseline, checks, problem=problem, history=history
+        )
 
     def compare(self, results: Sequence[LoadResult]) -> Comparison | None:
         """The comparison of ``results`` with the baseline (``None`` without one)."""
         if self.baseline is None:
             return None
-        return compare(self.baseline, [r for r in results if r.probe is None], self.checks)
+        runs = [r for r in results if r.probe is None]
+        return compare(self.baseline, runs, self.checks, history=self._history())
+
+    def _history(self) -> HistoryRuns | None:
+        """The saved runs checks are judged against, read once (none without checks)."""
+        if self.baseline is None or not self.checks or not self.history:
+            return None
+        if self._history_runs is None:
+            self._history_runs = read_history(
+                self.storage, self.machine, self.baseline, self.history
+            )
+        return self._history_runs
 
     def regressions(self, test_id: str, results: Sequence[LoadResult]) -> list[str]:
         """The message of each regression of this test (none without checks)."""

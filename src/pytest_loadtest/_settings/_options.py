@@ -11,11 +11,28 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 from pytest_loadtest._settings._cli import SETTING_OPTIONS
 
-__all__ = ["SESSION_OPTIONS", "OptionSpec", "any_option_set", "setting_option_kwargs"]
+__all__ = [
+    "SESSION_OPTIONS",
+    "ConfigReader",
+    "OptionSpec",
+    "any_option_set",
+    "session_option",
+    "setting_option_kwargs",
+]
+
+
+class ConfigReader(Protocol):
+    """What the session reads options through: ``pytest.Config`` is one."""
+
+    def getoption(self, name: str, default: Any = ..., skip: bool = ...) -> Any:
+        """The value of a command-line option (``default`` when the option does not exist)."""
+
+    def getini(self, name: str) -> Any:
+        """The value of an ini key."""
 
 
 @final
@@ -90,6 +107,14 @@ SESSION_OPTIONS: Final[tuple[OptionSpec, ...]] = (
         {"metavar": "CHECKS"},
     ),
     OptionSpec(
+        "--load-compare-history",
+        "judge each --load-compare-fail check against the last N saved runs of this machine up "
+        "to the baseline that passed with the same load (their median and between-run spread), "
+        "once 3 or more hold its figure; 0: against the baseline alone. Default 10.",
+        {"metavar": "N"},
+        ini="load_compare_history",
+    ),
+    OptionSpec(
         "--load-xdist-parallel",
         "under pytest-xdist, let load tests on different workers run at the same time (by "
         "default they take turns: each one's figures would include the others' load).",
@@ -140,3 +165,16 @@ def any_option_set(option: Callable[[str], Any], ini: Callable[[str], Any]) -> b
         if option(spec.dest) not in (None, False) or (spec.ini and ini(spec.ini)):
             return True
     return False
+
+
+def session_option(config: ConfigReader, flag: str, inifile: str) -> tuple[Any, str]:
+    """The value of session option ``flag`` and where it came from, for messages: the command
+    line's (``--load-x``), else the ini file's (``<inifile> option load_x``); ``(None, "")``
+    when neither sets it."""
+    spec = next(spec for spec in SESSION_OPTIONS if spec.flag == flag)
+    value = config.getoption(spec.dest)
+    if value is not None:
+        return value, flag
+    if spec.ini and (text := config.getini(spec.ini)):
+        return text, f"{inifile} option {spec.ini}"
+    return None, ""

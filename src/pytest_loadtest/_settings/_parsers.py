@@ -196,6 +196,25 @@ def parse_confirm(value: object) -> int:
     return parse_count(value, MAX_CONFIRM)
 
 
+#: Saved runs a regression check's history looks back over by default (``--load-compare-history``).
+DEFAULT_HISTORY: Final = 10
+#: Most saved runs a history may look back over: each is a file read at the start of a comparison.
+MAX_HISTORY: Final = 1000
+
+
+def parse_history(value: object) -> int:
+    """How many saved runs a regression check's history holds at most: a whole number from 0
+    (no history: the baseline alone) to :data:`MAX_HISTORY`."""
+    if (isinstance(value, str) and value.strip() == "0") or (
+        value == 0 and not isinstance(value, bool)
+    ):
+        return 0
+    try:
+        return parse_count(value, MAX_HISTORY)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (or 0: the baseline alone)") from None
+
+
 #: Most calls ``min_samples`` may require (a p99.99 needs 100,000; this leaves room).
 MAX_MIN_SAMPLES: Final = 100_000_000
 
