@@ -52,6 +52,19 @@ SEED_SLA: dict[str, Any] = {
         "POST /payments": {"p95": "300ms", "p99": "500ms", "error_rate": "5%"},
     },
 }
+#: The mixed workload's SLA: seed 001's error-rate targets, and its p95 targets with room for a
+#: shared machine (twice seed 001's). Under two CPU burners a healthy service took POST
+#: /payments' p95 from 189 ms to 355 ms, over the seed's 300 ms, and POST /generations' p99 to
+#: 963 ms (`scripts/example-check`): SLAs that a busy machine breaches teach a team to ignore
+#: them. The seed's p99 targets are left out: a p99 needs about 1,000 calls of its endpoint, and
+#: the run makes about 160 payments, whose p99 is their slowest call.
+MIXED_SLA: dict[str, Any] = {
+    "operations": {
+        "POST /auth/login": {"p95": "400ms", "error_rate": "1%"},
+        "POST /generations": {"p95": "1s", "error_rate": "5%"},
+        "POST /payments": {"p95": "600ms", "error_rate": "5%"},
+    },
+}
 
 
 @dataclass
@@ -176,7 +189,7 @@ async def check_payments(platform: Platform) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.load(users=20, ramp_up="1s", duration="6s", think_time="50ms..150ms", sla=SEED_SLA)
+@pytest.mark.load(users=20, ramp_up="1s", duration="12s", think_time="50ms..150ms", sla=MIXED_SLA)
 async def test_mixed_workload(load_runner: LoadRunner, platform: Platform) -> None:
     """Seed 001's scenario 5: 60% generation, 30% auth, 10% payments, thresholds per endpoint."""
     result = await load_runner.arun(platform_users(platform), **platform.where())
