@@ -187,11 +187,16 @@ def parse_loop(value: object) -> str:
     return name
 
 
+def _is_zero(value: object) -> bool:
+    """``0`` or ``"0"`` (not ``False``): a count that turns something off."""
+    if isinstance(value, str):
+        return value.strip() == "0"
+    return value == 0 and not isinstance(value, bool)
+
+
 def parse_confirm(value: object) -> int:
     """How many times a breached run is run again: a whole number from 0 to :data:`MAX_CONFIRM`."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "0")):
-        return 0
-    if value == 0 and not isinstance(value, bool):
+    if value is None or (isinstance(value, str) and not value.strip()) or _is_zero(value):
         return 0
     return parse_count(value, MAX_CONFIRM)
 
@@ -205,9 +210,7 @@ MAX_HISTORY: Final = 1000
 def parse_history(value: object) -> int:
     """How many saved runs a regression check's history holds at most: a whole number from 0
     (no history: the baseline alone) to :data:`MAX_HISTORY`."""
-    if (isinstance(value, str) and value.strip() == "0") or (
-        value == 0 and not isinstance(value, bool)
-    ):
+    if _is_zero(value):
         return 0
     try:
         return parse_count(value, MAX_HISTORY)
