@@ -162,7 +162,7 @@ class AsyncClosedDriver(LoopUsers):
                     continue
                 if pacing:
                     await self._pause(vu, (t0 + pacing - now()) / NS, check_at)
-                elif not think.is_zero:
+                else:  # think time (pauses: pacing or a think time)
                     await self._pause(vu, think.sample(vu, vu.random), check_at)
         finally:
             if not self._cancelling:
