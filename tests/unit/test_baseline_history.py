@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,12 @@ import pytest
 from pytest_loadtest._baseline._checks import parse_checks
 from pytest_loadtest._baseline._compare import CheckResult, Comparison, compare
 from pytest_loadtest._baseline._entry import EntryKey, entries_from_results
-from pytest_loadtest._baseline._history import History, HistoryRuns, read_history
+from pytest_loadtest._baseline._history import (
+    History,
+    HistoryRuns,
+    allowed_spreads,
+    read_history,
+)
 from pytest_loadtest._baseline._metadata import RunMetadata
 from pytest_loadtest._baseline._storage import Baseline, load_run, save_run
 from pytest_loadtest._model._result import LoadResult
@@ -72,10 +78,10 @@ def test_reference_is_the_median_and_spread_the_scaled_mad() -> None:
 
 
 def test_identical_figures_have_a_spread_of_one_percent_of_the_median() -> None:
-    history = _history(20.0, 20.0, 20.0)
+    history = _history(20.0, 20.0, 20.0, 20.0, 20.0)
     assert history.spread == pytest.approx(0.2)
     assert not history.regressed(P50, 20.5)  # inside the threshold
-    assert history.regressed(P50, 22.1)  # +10.5%: past it, and 10 spreads beyond
+    assert history.regressed(P50, 22.1)  # +10.5%: past it, and 10.5 spreads beyond (7.3 allowed)
 
 
 def test_a_calm_or_stormy_run_moves_neither_median_nor_spread_much() -> None:
@@ -94,12 +100,40 @@ def test_past_the_threshold_but_within_the_spread_is_not_a_regression() -> None:
     assert history.past(P50, 21.0)  # +16.7%
     assert history.spreads(P50, 21.0) == pytest.approx(3 / (1.4826 * 4))
     assert not history.regressed(P50, 21.0)
-    assert history.regressed(P50, 18 + 3 * 1.4826 * 4 + 0.1)
+    bound = 18 + history.allowed * 1.4826 * 4
+    assert not history.regressed(P50, bound - 0.1)
+    assert history.regressed(P50, bound + 0.1)
+
+
+@pytest.mark.parametrize(
+    ("runs", "allowed"), [(3, 22.18), (4, 10.31), (5, 7.25), (10, 4.29), (30, 3.33), (1000, 3.0)]
+)
+def test_a_short_history_allows_more_spreads(runs: int, allowed: float) -> None:
+    """Student's t bound for one new figure at the coverage of 3 sigma: a short history's
+    spread is a rough guess, a long one's tends to the 3 spreads of a normal figure."""
+    assert allowed_spreads(runs) == pytest.approx(allowed, abs=0.01)
+    assert _history(*[20.0 + n for n in range(runs)]).allowed == allowed_spreads(runs)
+
+
+def test_unchanged_runs_seldom_lie_beyond_a_short_history() -> None:
+    """5 runs of normal noise, then a 6th of the same: with a flat 3 spreads the 6th lies
+    beyond in 7% of draws (a false alarm every 14 runs); the t bound, below 3%."""
+    rng = random.Random(7)
+    beyond = flat = 0
+    draws = 5_000
+    for _ in range(draws):
+        history = _history(*(rng.gauss(100.0, 5.0) for _ in range(5)))
+        spreads = history.spreads(P50, rng.gauss(100.0, 5.0))
+        flat += spreads > 3
+        beyond += spreads > history.allowed
+    assert flat / draws > 0.05
+    assert beyond / draws < 0.03
 
 
 def test_throughput_regresses_downwards() -> None:
-    history = _history(1000.0, 1010.0, 990.0)  # spread 14.8/s
-    assert history.regressed(THROUGHPUT, 900.0)
+    history = _history(1000.0, 1010.0, 990.0)  # spread 14.8/s; 22.2 spreads allowed of 3 runs
+    assert history.regressed(THROUGHPUT, 600.0)
+    assert not history.regressed(THROUGHPUT, 900.0)
     assert not history.regressed(THROUGHPUT, 1100.0)
     assert history.spreads(THROUGHPUT, 1100.0) < 0
 
@@ -110,7 +144,7 @@ def test_verdicts_name_the_history() -> None:
         "median of the last 4 runs 20.0ms (between-run spread 200µs; baseline 0004_main 1.50ms)"
     )
     assert history.verdict(P50, 25.0, 1.5).startswith(
-        "past the threshold +10% and more than 3 spreads beyond the history (+25.0 spreads)"
+        "past the threshold +10% and more than 10.3 spreads beyond the history (+25.0 spreads)"
     )
     assert history.verdict(P50, 20.1, 1.5).startswith(
         "within the threshold +10% of the history's median, though past it against baseline "
@@ -119,7 +153,8 @@ def test_verdicts_name_the_history() -> None:
     assert history.verdict(P50, 19.0, 19.0) == "within the threshold +10%"
     wide = _history(10.0, 14.0, 18.0, 22.0, 26.0)
     assert wide.verdict(P50, 21.0, 18.0).startswith(
-        "past the threshold +10% but within the history's between-run noise (+0.5 spreads"
+        "past the threshold +10% but within the history's between-run noise (+0.5 spreads, "
+        "noise within 7.3 for 5 runs)"
     )
 
 
@@ -297,7 +332,7 @@ def test_a_quarter_slower_is_a_regression_against_the_history(tmp_path: Path) ->
     assert check.status == "FAIL"
     message = check.message()
     assert ", median of the last 4 runs 2" in message
-    assert "past the threshold +10% and more than 3 spreads beyond the history (+" in message
+    assert "past the threshold +10% and more than 10.3 spreads beyond the history (+" in message
     assert "REGRESSION " + message in comparison.lines()
     assert comparison.failure_message(TEST_ID).endswith(message)
 

@@ -14,9 +14,10 @@ among them moves neither figure much):
   were they normal), at least :data:`SPREAD_FLOOR` of the median, so that identical figures do
   not make every change significant;
 - a check fails when the current figure (allowing for a slower machine as before) is past its
-  threshold relative to the median **and** more than :data:`SPREADS` spreads worse than it.
-  The spread of whole runs includes their sampling noise, so this test replaces the sampling
-  one for that check.
+  threshold relative to the median **and** more spreads worse than it than a run of unchanged
+  code lies, but for one time in 741 (:func:`allowed_spreads`: 3 for a long history, more for
+  a short one, whose spread is itself a rough guess). The spread of whole runs includes their
+  sampling noise, so this test replaces the sampling one for that check.
 
 The error rate keeps its two-proportion test against the baseline: a healthy history is all
 zeros, where no spread can be estimated, and errors are counts the proportion test models well.
@@ -30,11 +31,13 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Final, final
 
 from pytest_loadtest._baseline._checks import RegressionCheck
 from pytest_loadtest._baseline._entry import Entry
 from pytest_loadtest._baseline._storage import Baseline, BaselineError, _read, saved_runs
+from pytest_loadtest._model._tdist import t_quantile
 from pytest_loadtest._settings._parsers import DEFAULT_HISTORY
 
 __all__ = [
@@ -42,13 +45,15 @@ __all__ = [
     "MIN_HISTORY",
     "History",
     "HistoryRuns",
+    "allowed_spreads",
     "read_history",
 ]
 
 #: Fewest figures a history needs before a check is judged against it.
 MIN_HISTORY: Final = 3
-#: How many between-run spreads a figure must lie beyond the median to be a regression.
-SPREADS: Final = 3.0
+#: The share of unchanged runs a history's bound holds: that of 3 standard deviations of a
+#: normal figure (one-sided), so that 1 run in 741 of unchanged code lies beyond it.
+COVERAGE: Final = NormalDist().cdf(3.0)
 #: 1.4826 x MAD estimates the standard deviation of normal figures.
 MAD_SCALE: Final = 1.4826
 #: The least spread, as a fraction of the median.
@@ -60,6 +65,15 @@ WITHOUT_HISTORY: Final = frozenset({"error_rate"})
 
 #: What reading a corrupt file may raise past the storage's own checks.
 _UNREADABLE: Final = (BaselineError, OSError, ValueError, TypeError, KeyError, RecursionError)
+
+
+def allowed_spreads(runs: int) -> float:
+    """How many spreads beyond the median of ``runs`` figures a run of unchanged code lies but
+    for one time in 741 (:data:`COVERAGE`): Student's t prediction bound for one new figure,
+    ``t(COVERAGE, runs - 1) x sqrt(1 + 1 / runs)``. 3 spreads of a long history are not 3 of
+    a short one, whose spread is itself a rough guess: 22.2 for 3 runs, 7.3 for 5, 4.3 for 10,
+    3.5 for 30."""
+    return t_quantile(COVERAGE, runs - 1) * math.sqrt(1.0 + 1.0 / runs)
 
 
 @final
@@ -100,9 +114,16 @@ class History:
         """Past the threshold relative to the median."""
         return check.exceeded(self.reference, judged)
 
+    @property
+    def allowed(self) -> float:
+        """How many spreads a run of unchanged code may lie beyond the median
+        (:func:`allowed_spreads` of the history's length)."""
+        return allowed_spreads(len(self.values))
+
     def regressed(self, check: RegressionCheck, judged: float) -> bool:
-        """Past the threshold relative to the median and more than :data:`SPREADS` beyond it."""
-        return self.past(check, judged) and self.spreads(check, judged) > SPREADS
+        """Past the threshold relative to the median and more than :attr:`allowed` spreads
+        beyond it."""
+        return self.past(check, judged) and self.spreads(check, judged) > self.allowed
 
     def against(self, check: RegressionCheck, baseline: float) -> str:
         """``median of the last 6 runs 20.2ms (between-run spread 0.9ms; baseline 0006_main
@@ -120,13 +141,14 @@ class History:
         spreads = self.spreads(check, judged)
         if self.regressed(check, judged):
             return (
-                f"past the threshold {threshold} and more than {SPREADS:g} spreads beyond "
-                f"the history ({spreads:+.1f} spreads)"
+                f"past the threshold {threshold} and more than {self.allowed:.1f} spreads "
+                f"beyond the history ({spreads:+.1f} spreads)"
             )
         if self.past(check, judged):
             return (
                 f"past the threshold {threshold} but within the history's between-run noise "
-                f"({spreads:+.1f} spreads, noise within {SPREADS:g})"
+                f"({spreads:+.1f} spreads, noise within {self.allowed:.1f} for "
+                f"{len(self.values)} runs)"
             )
         if check.exceeded(baseline, judged):
             return (
@@ -143,6 +165,7 @@ class History:
             "values": list(self.values),
             "median": self.reference,
             "spread": self.spread,
+            "allowed_spreads": self.allowed,
         }
 
 
