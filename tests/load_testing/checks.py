@@ -26,7 +26,7 @@ def _some(ids: Iterable[object], limit: int = 5) -> str:
     return ", ".join(map(str, listed[:limit])) + more
 
 
-def check_integrity(w: Workload) -> None:
+def check_integrity(w: Workload, result: LoadResult | None = None) -> None:
     """The database holds exactly what the service told its callers.
 
     - every client reported as created exists, every one reported as deleted does not, no other
@@ -35,7 +35,20 @@ def check_integrity(w: Workload) -> None:
     - projects: none without its client (the cascade ran), and as many as were seeded, added and
       imported, less those of deleted clients;
     - sessions: exactly those opened and not closed.
+
+    Given the run's ``result``, calls still running after ``stop_timeout`` fail the check first,
+    named: they may still write, so the database cannot be compared with the ledger yet, and
+    what it would report (sessions "missing", clients "not created") is not the cause.
     """
+    if result is not None and result.hung:
+        calls = sum(result.hung.values())
+        listed = ", ".join(f"{name} x{count}" for name, count in sorted(result.hung.items()))
+        raise AssertionError(
+            f"data integrity not checked: {calls} calls were still running when the run gave up "
+            f"waiting for them (stop_timeout): {listed}. They may still write, so the database "
+            "cannot be compared with what the calls reported; the service is too slow for this "
+            "load (see the SLA breach in the load test results)."
+        )
     ledger, audit, seeded = w.ledger, w.app.audit, w.seeded
     problems: list[str] = []
 

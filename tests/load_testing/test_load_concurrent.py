@@ -40,7 +40,8 @@ def test_50_users_workflow(load_runner: LoadRunner, workload: Workload) -> None:
     assert ops["login"].total >= ops["logout"].total  # a visit stops at its first failing step
     assert len(workload.ledger.created_clients) == successes(result, "create")
     assert len(workload.ledger.updated_clients) == successes(result, "update")
-    check_integrity(workload)  # clients, versions, and sessions: open ones only where a visit broke
+    # clients, versions, and sessions: open ones only where a visit broke
+    check_integrity(workload, result)
 
 
 @pytest.mark.load(
@@ -54,7 +55,7 @@ def test_100_simultaneous_form_submissions(load_runner: LoadRunner, workload: Wo
     result = load_runner.run(bind(workload, "submit_form"))
 
     assert len(workload.ledger.created_clients) == successes(result)
-    check_integrity(workload)  # each submission: exactly one client and its three projects
+    check_integrity(workload, result)  # each submission: exactly one client and its three projects
     counts = workload.app.status()
     assert counts.clients == workload.seeded.clients + successes(result)
     assert counts.projects == workload.seeded.projects + 3 * successes(result)
@@ -95,7 +96,7 @@ def test_200_active_sessions(load_runner: LoadRunner, make_workload: MakeWorkloa
     assert len(set(ledger.opened_sessions)) == result.users, "each user has a session of its own"
     # the status page saw every session live at once (users log out only when the run ends)
     assert max(ledger.sessions_seen) == result.users
-    check_integrity(workload)  # and every session is closed again
+    check_integrity(workload, result)  # and every session is closed again
     assert workload.app.auth.active_sessions() == 0
 
 
@@ -119,6 +120,6 @@ def test_authentication_spike_500_logins(
 
     ledger = workload.ledger
     assert len(ledger.opened_sessions) == successes(result) == result.total
-    check_integrity(workload)  # a session for each login, all still open
+    check_integrity(workload, result)  # a session for each login, all still open
     for token in ledger.opened_sessions[::50]:
         workload.app.auth.authenticate(token)  # and they work

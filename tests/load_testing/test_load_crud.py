@@ -43,7 +43,7 @@ def test_100_simultaneous_client_creations(load_runner: LoadRunner, workload: Wo
     result = load_runner.run(create_client)
 
     assert len(ledger.created_clients) == successes(result)
-    check_integrity(workload)
+    check_integrity(workload, result)
     assert len(set(ledger.created_clients)) == len(ledger.created_clients), "an id given twice"
     assert app.clients.count() == workload.seeded.clients + successes(result)
 
@@ -76,7 +76,7 @@ def test_1000_paginated_reads(load_runner: LoadRunner, make_workload: MakeWorklo
     result = load_runner.run(read_page)
 
     assert result.total <= result.settings["iterations"]
-    check_integrity(workload)  # reads changed nothing
+    check_integrity(workload, result)  # reads changed nothing
     # indexed keyset pages, one query each: the watch finds nothing to blame in the database
     blame = ["missing_index", "n_plus_one"]
     # nor in its timings, at the load this test was written for. Scaled up (--load-users=200),
@@ -115,7 +115,7 @@ def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkl
     result = load_runner.run(update_client)
 
     assert len(ledger.updated_clients) == successes(result)
-    check_integrity(workload)  # each hot client's version == 1 + its successful updates
+    check_integrity(workload, result)  # each hot client's version == 1 + its successful updates
     versions = app.audit.client_versions()
     assert sum(versions[c] - 1 for c in hot) == successes(result)
 
@@ -148,5 +148,5 @@ def test_delete_with_cascade_under_load(
     assert len(ledger.deleted_clients) == successes(result, "delete")
     assert len(ledger.created_projects) == successes(result, "add_project")
     assert ledger.deleted_clients, "the run deleted nothing"
-    check_integrity(workload)  # no orphan project, and the right number of projects left
+    check_integrity(workload, result)  # no orphan project, and the right number of projects left
     assert not workload.app.audit.project_ids(client_ids=ledger.deleted_clients)

@@ -59,7 +59,7 @@ def test_steady_mixed_traffic(load_runner: LoadRunner, workload: Workload) -> No
 
     result = load_runner.run(traffic)
 
-    check_integrity(workload)  # nothing lost, every session closed
+    check_integrity(workload, result)  # nothing lost, every session closed
     assert len(workload.ledger.created_clients) == successes(result, "create")
     # no connection leaked: every request gave its connection back
     assert workload.app.database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

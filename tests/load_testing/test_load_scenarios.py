@@ -31,7 +31,7 @@ def test_normal_day(load_runner: LoadRunner, workload: Workload) -> None:
     result = load_runner.run(load_scenario("normal_day", workload))
     assert result.operations["login"].kind == "hook"
     assert result.operations["create"].total > 0
-    check_integrity(workload)
+    check_integrity(workload, result)
 
 
 @pytest.mark.load
@@ -60,7 +60,7 @@ def test_spike_and_recovery(load_runner: LoadRunner, workload: Workload) -> None
     recovered = result.recovery_time({"p95": "500ms", "error_rate": "1%"}, stable="2s")
     assert recovered is not None, "p95 never came back under 500ms after the spike"
     assert recovered <= 2.0
-    check_integrity(workload)
+    check_integrity(workload, result)
 
 
 @pytest.mark.load(sla={"p95": "250ms", "error_rate": "1%"})

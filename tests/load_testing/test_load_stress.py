@@ -88,7 +88,7 @@ def test_complex_queries_under_load(load_runner: LoadRunner, make_workload: Make
     result = load_runner.run({f.__name__: f for f in (top_clients, tier_breakdown, above_average)})
 
     assert result.errors == 0
-    check_integrity(workload)
+    check_integrity(workload, result)
 
 
 @requires_row_locks
@@ -128,7 +128,7 @@ def test_deadlocks_are_detected_and_retried(
     else:
         assert sum(ledger.deadlocks) == 0
     assert len(ledger.deadlocks) == successes(result)
-    check_integrity(workload)
+    check_integrity(workload, result)
 
 
 @pytest.mark.load(
@@ -153,4 +153,4 @@ def test_bulk_insert_10000_rows(load_runner: LoadRunner, workload: Workload) -> 
     assert sum(ledger.bulk_projects) == rows * successes(result)
     rows_per_second = sum(ledger.bulk_projects) / result.duration
     assert rows_per_second >= 10_000, f"imports ran at {rows_per_second:,.0f} rows/s"
-    check_integrity(workload)  # every imported row is there, and no other
+    check_integrity(workload, result)  # every imported row is there, and no other

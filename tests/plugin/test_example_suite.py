@@ -56,6 +56,27 @@ def test_slow_service_fails_the_latency_sla(
     result.stdout.no_fnmatch_line("*data integrity*")
 
 
+def test_calls_still_running_are_named_before_the_data_check(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slow writes still running after stop_timeout: the data check says so, rather than report
+    the rows they have not written yet as lost."""
+    monkeypatch.setenv("LOADTEST_EXAMPLE_FAULT", "slow=0.3")
+    monkeypatch.delenv("LOADTEST_DATABASE_URL", raising=False)
+    result = pytester.runpytest(
+        str(SUITE / UPDATES), "--load-duration=0.5s", "--load-stop-timeout=0.01s"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: data integrity not checked: * calls were still running when the "
+            "run gave up waiting for them (stop_timeout): update_client x*",
+            "*SLA breach: calls still running after stop_timeout*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*data integrity broken*")
+
+
 @pytest.mark.parametrize(
     ("test", "reason"),
     [
