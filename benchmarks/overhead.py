@@ -2,6 +2,7 @@
 
 Prints, from one run, the calls/s of
 - a bare loop that only does what any measurement must: two ``perf_counter_ns`` and an append,
+- the same loop calling the no-op target between its clock reads (what a harness cannot avoid),
 - the engine with 1 virtual user, and with 1,000 virtual users, on a no-op target,
 and each one's ratio to the bare loop (goals: >= 0.8 with 1 user, >= 0.7 with 1,000). Beside them,
 the same bare loop on 1,000 plain threads (no engine): what CPython's GIL itself allows when 1,000
@@ -39,6 +40,24 @@ def bare_loop(seconds: float) -> float:
         # 1,000 per check so that the end test costs nothing measurable
         for _ in range(1000):
             t0 = clock()
+            append(clock() - t0)
+        if buf and t0 >= end:
+            break
+    return len(buf) / ((clock() - start) / 1e9)
+
+
+def bare_calling_loop(seconds: float) -> float:
+    """Calls/s of the bare loop that also calls the target between its two clock reads."""
+    clock = time.perf_counter_ns
+    target = noop
+    buf: list[int] = []
+    append = buf.append
+    end = clock() + int(seconds * 1e9)
+    start = clock()
+    while True:
+        for _ in range(1000):
+            t0 = clock()
+            target()
             append(clock() - t0)
         if buf and t0 >= end:
             break
@@ -92,6 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     cases: dict[str, Callable[[], float]] = {
         "bare loop (2 clock reads + append)": lambda: bare_loop(args.seconds),
+        "bare loop calling the no-op target": lambda: bare_calling_loop(args.seconds),
         "engine, 1 user": lambda: engine(1, args.seconds),
         "engine, 1,000 users": lambda: engine(1000, args.seconds),
         "bare loop on 1,000 plain threads": lambda: bare_threads(1000, args.seconds),
@@ -110,6 +130,11 @@ def main() -> None:
             "" if goal is None else f">= {goal}  {'met' if value / bare >= goal else 'MISSED'}"
         )
         print(f"{name:38} {value:12,.0f} {value / bare:7.3f}  {verdict}")
+    calling = medians["bare loop calling the no-op target"]
+    print(
+        f"engine with 1 user / bare loop calling the target: "
+        f"{medians['engine, 1 user'] / calling:.3f}"
+    )
     ceiling = medians["bare loop on 1,000 plain threads"]
     print(
         f"engine with 1,000 users / bare loop on 1,000 plain threads: "
