@@ -29,39 +29,48 @@ def noop() -> None:
     """The target: does nothing, so what is measured is the harness."""
 
 
-def bare_loop(seconds: float) -> float:
-    """Calls/s of a loop doing two clock reads and one append per 'call'."""
+def _thousand(append: Callable[[int], None]) -> int:
+    """1,000 'calls' of the bare loop: two clock reads and one append each; the last start."""
+    clock = time.perf_counter_ns
+    t0 = 0
+    for _ in range(1000):
+        t0 = clock()
+        append(clock() - t0)
+    return t0
+
+
+def _thousand_calling(append: Callable[[int], None]) -> int:
+    """1,000 'calls' of the bare loop that also calls the target between its clock reads."""
+    clock = time.perf_counter_ns
+    target = noop
+    t0 = 0
+    for _ in range(1000):
+        t0 = clock()
+        target()
+        append(clock() - t0)
+    return t0
+
+
+def bare_rate(seconds: float, thousand: Callable[[Callable[[int], None]], int]) -> float:
+    """Calls/s of a bare loop run 1,000 calls at a time (so that the end test and the call of
+    ``thousand`` cost nothing measurable)."""
     clock = time.perf_counter_ns
     buf: list[int] = []
-    append = buf.append
     end = clock() + int(seconds * 1e9)
     start = clock()
-    while True:
-        # 1,000 per check so that the end test costs nothing measurable
-        for _ in range(1000):
-            t0 = clock()
-            append(clock() - t0)
-        if buf and t0 >= end:
-            break
+    while thousand(buf.append) < end:
+        pass
     return len(buf) / ((clock() - start) / 1e9)
+
+
+def bare_loop(seconds: float) -> float:
+    """Calls/s of a loop doing two clock reads and one append per 'call'."""
+    return bare_rate(seconds, _thousand)
 
 
 def bare_calling_loop(seconds: float) -> float:
     """Calls/s of the bare loop that also calls the target between its two clock reads."""
-    clock = time.perf_counter_ns
-    target = noop
-    buf: list[int] = []
-    append = buf.append
-    end = clock() + int(seconds * 1e9)
-    start = clock()
-    while True:
-        for _ in range(1000):
-            t0 = clock()
-            target()
-            append(clock() - t0)
-        if buf and t0 >= end:
-            break
-    return len(buf) / ((clock() - start) / 1e9)
+    return bare_rate(seconds, _thousand_calling)
 
 
 def bare_threads(threads: int, seconds: float) -> float:
