@@ -14,10 +14,14 @@ among them moves neither figure much):
   were they normal), at least :data:`SPREAD_FLOOR` of the median, so that identical figures do
   not make every change significant;
 - a check fails when the current figure (allowing for a slower machine as before) is past its
-  threshold relative to the median **and** more spreads worse than it than a run of unchanged
-  code lies, but for one time in 741 (:func:`allowed_spreads`: 3 for a long history, more for
-  a short one, whose spread is itself a rough guess). The spread of whole runs includes their
-  sampling noise, so this test replaces the sampling one for that check.
+  threshold relative to the median **and** more spreads worse than it than Student's t
+  prediction bound for one new figure allows at the one-sided reach of 3 standard deviations
+  (:func:`allowed_spreads`: 3 for a long history, more for a short one, whose spread is itself
+  a rough guess). That bound holds all but 1 run in 741 for the mean and standard deviation of
+  normal figures; the median and MAD scatter more, so an unchanged run of normal noise lies
+  beyond it in about 1-2% of checks for 3-5 runs and 0.4-0.8% for 10-30
+  (``benchmarks/history_bound.py``), and confirmation asks for that twice. The spread of whole
+  runs includes their sampling noise, so this test replaces the sampling one for that check.
 
 The error rate keeps its two-proportion test against the baseline: a healthy history is all
 zeros, where no spread can be estimated, and errors are counts the proportion test models well.
@@ -51,8 +55,8 @@ __all__ = [
 
 #: Fewest figures a history needs before a check is judged against it.
 MIN_HISTORY: Final = 3
-#: The share of unchanged runs a history's bound holds: that of 3 standard deviations of a
-#: normal figure (one-sided), so that 1 run in 741 of unchanged code lies beyond it.
+#: The coverage the t bound is taken at: the one-sided reach of 3 standard deviations of a
+#: normal figure (all but 1 in 741; for the median and MAD, see the module's docstring).
 COVERAGE: Final = NormalDist().cdf(3.0)
 #: 1.4826 x MAD estimates the standard deviation of normal figures.
 MAD_SCALE: Final = 1.4826
@@ -68,11 +72,11 @@ _UNREADABLE: Final = (BaselineError, OSError, ValueError, TypeError, KeyError, R
 
 
 def allowed_spreads(runs: int) -> float:
-    """How many spreads beyond the median of ``runs`` figures a run of unchanged code lies but
-    for one time in 741 (:data:`COVERAGE`): Student's t prediction bound for one new figure,
+    """How many spreads beyond the median of ``runs`` figures a run of unchanged code may lie:
+    Student's t prediction bound for one new figure at :data:`COVERAGE`,
     ``t(COVERAGE, runs - 1) x sqrt(1 + 1 / runs)``. 3 spreads of a long history are not 3 of
     a short one, whose spread is itself a rough guess: 22.2 for 3 runs, 7.3 for 5, 4.3 for 10,
-    3.5 for 30."""
+    3.3 for 30."""
     return t_quantile(COVERAGE, runs - 1) * math.sqrt(1.0 + 1.0 / runs)
 
 
