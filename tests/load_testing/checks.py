@@ -9,7 +9,7 @@ from pytest_loadtest import LoadResult
 
 from .actions import Workload
 
-__all__ = ["check_integrity", "successes"]
+__all__ = ["check_integrity", "check_settled", "successes"]
 
 
 def successes(result: LoadResult, operation: str | None = None) -> int:
@@ -26,6 +26,22 @@ def _some(ids: Iterable[object], limit: int = 5) -> str:
     return ", ".join(map(str, listed[:limit])) + more
 
 
+def check_settled(result: LoadResult) -> None:
+    """Fail, naming them, when calls were still running after ``stop_timeout``: they may still
+    write, so neither the database nor the ledger can be compared with what the calls reported
+    yet, and what that would report (sessions "missing", clients "not created") is not the
+    cause. Call it right after the run, before anything reads the ledger."""
+    if result.hung:
+        calls = sum(result.hung.values())
+        listed = ", ".join(f"{name} x{count}" for name, count in sorted(result.hung.items()))
+        raise AssertionError(
+            f"data integrity not checked: {calls} calls were still running when the run gave up "
+            f"waiting for them (stop_timeout): {listed}. They may still write, so the database "
+            "cannot be compared with what the calls reported; the service is too slow for this "
+            "load (see the SLA breach in the load test results)."
+        )
+
+
 def check_integrity(w: Workload, result: LoadResult | None = None) -> None:
     """The database holds exactly what the service told its callers.
 
@@ -36,19 +52,11 @@ def check_integrity(w: Workload, result: LoadResult | None = None) -> None:
       imported, less those of deleted clients;
     - sessions: exactly those opened and not closed.
 
-    Given the run's ``result``, calls still running after ``stop_timeout`` fail the check first,
-    named: they may still write, so the database cannot be compared with the ledger yet, and
-    what it would report (sessions "missing", clients "not created") is not the cause.
+    Given the run's ``result``, calls still running after ``stop_timeout`` fail the check first
+    (:func:`check_settled`).
     """
-    if result is not None and result.hung:
-        calls = sum(result.hung.values())
-        listed = ", ".join(f"{name} x{count}" for name, count in sorted(result.hung.items()))
-        raise AssertionError(
-            f"data integrity not checked: {calls} calls were still running when the run gave up "
-            f"waiting for them (stop_timeout): {listed}. They may still write, so the database "
-            "cannot be compared with what the calls reported; the service is too slow for this "
-            "load (see the SLA breach in the load test results)."
-        )
+    if result is not None:
+        check_settled(result)
     ledger, audit, seeded = w.ledger, w.app.audit, w.seeded
     problems: list[str] = []
 

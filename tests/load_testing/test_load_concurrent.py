@@ -10,7 +10,7 @@ import pytest
 from pytest_loadtest import LoadRunner
 
 from .actions import Workload, bind, scenario
-from .checks import check_integrity, successes
+from .checks import check_integrity, check_settled, successes
 from .conftest import MakeWorkload, peak_users
 
 WORKFLOW_STEPS = ("login", "browse", "create", "update", "logout")
@@ -34,6 +34,7 @@ WORKFLOW_STEPS = ("login", "browse", "create", "update", "logout")
 def test_50_users_workflow(load_runner: LoadRunner, workload: Workload) -> None:
     """50 users each log in, browse, create a client, update it and log out, again and again."""
     result = load_runner.run(bind(workload, "workflow"))
+    check_settled(result)  # before anything reads the ledger
 
     ops = result.operations
     assert {ops[step].parent for step in WORKFLOW_STEPS} == {"workflow"}
@@ -53,6 +54,7 @@ def test_50_users_workflow(load_runner: LoadRunner, workload: Workload) -> None:
 def test_100_simultaneous_form_submissions(load_runner: LoadRunner, workload: Workload) -> None:
     """100 users submit the signup form (a client and three projects, one transaction) at once."""
     result = load_runner.run(bind(workload, "submit_form"))
+    check_settled(result)  # before anything reads the ledger
 
     assert len(workload.ledger.created_clients) == successes(result)
     check_integrity(workload, result)  # each submission: exactly one client and its three projects
@@ -90,6 +92,7 @@ def test_200_active_sessions(load_runner: LoadRunner, make_workload: MakeWorkloa
     )
 
     result = load_runner.run(sessions)
+    check_settled(result)  # before anything reads the ledger
 
     ledger = workload.ledger
     assert result.operations["login"].total == result.users
@@ -117,6 +120,7 @@ def test_authentication_spike_500_logins(
     workload = make_workload(users=500)
 
     result = load_runner.run(bind(workload, "login"))
+    check_settled(result)  # before anything reads the ledger
 
     ledger = workload.ledger
     assert len(ledger.opened_sessions) == successes(result) == result.total

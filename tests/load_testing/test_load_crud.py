@@ -15,7 +15,7 @@ from pytest_loadtest import LoadRunner, VirtualUser, assert_no_findings
 
 from .actions import Workload, scenario
 from .app import COUNTRIES, TIERS
-from .checks import check_integrity, successes
+from .checks import check_integrity, check_settled, successes
 from .conftest import PER_USER, MakeWorkload
 
 
@@ -41,6 +41,7 @@ def test_100_simultaneous_client_creations(load_runner: LoadRunner, workload: Wo
         ledger.created_clients.append(client.id)
 
     result = load_runner.run(create_client)
+    check_settled(result)  # before anything reads the ledger
 
     assert len(ledger.created_clients) == successes(result)
     check_integrity(workload, result)
@@ -74,6 +75,7 @@ def test_1000_paginated_reads(load_runner: LoadRunner, make_workload: MakeWorklo
 
     load_runner.watch(app.database.engine)
     result = load_runner.run(read_page)
+    check_settled(result)  # before anything reads the ledger
 
     assert result.total <= result.settings["iterations"]
     check_integrity(workload, result)  # reads changed nothing
@@ -113,6 +115,7 @@ def test_50_concurrent_updates(load_runner: LoadRunner, make_workload: MakeWorkl
         ledger.updated_clients.append(client_id)
 
     result = load_runner.run(update_client)
+    check_settled(result)  # before anything reads the ledger
 
     assert len(ledger.updated_clients) == successes(result)
     check_integrity(workload, result)  # each hot client's version == 1 + its successful updates
@@ -143,6 +146,7 @@ def test_delete_with_cascade_under_load(
     ops = {"delete": 2.0, "add_project": 1.0, "browse": 2.0}
 
     result = load_runner.run(scenario(workload, "delete under load", ops))
+    check_settled(result)  # before anything reads the ledger
 
     ledger = workload.ledger
     assert len(ledger.deleted_clients) == successes(result, "delete")

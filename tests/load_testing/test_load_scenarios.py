@@ -15,7 +15,7 @@ import pytest
 from pytest_loadtest import LoadRunner, Scenario
 
 from .actions import Workload, bind
-from .checks import check_integrity
+from .checks import check_integrity, check_settled
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -29,6 +29,7 @@ def load_scenario(name: str, workload: Workload) -> Scenario:
 def test_normal_day(load_runner: LoadRunner, workload: Workload) -> None:
     """Mostly reading, a few writes, long think times: comfortably within the SLA."""
     result = load_runner.run(load_scenario("normal_day", workload))
+    check_settled(result)  # before anything reads the ledger
     assert result.operations["login"].kind == "hook"
     assert result.operations["create"].total > 0
     check_integrity(workload, result)
@@ -55,6 +56,7 @@ def test_maintenance_window(load_runner: LoadRunner, workload: Workload) -> None
 def test_spike_and_recovery(load_runner: LoadRunner, workload: Workload) -> None:
     """Twelve times the users for three seconds: latency must be back in bounds soon after."""
     result = load_runner.run(load_scenario("spike", workload))
+    check_settled(result)  # before anything reads the ledger
     assert result.spike_end == pytest.approx(5.0)
     assert max(row.users for row in result.timeline) == 60
     recovered = result.recovery_time({"p95": "500ms", "error_rate": "1%"}, stable="2s")

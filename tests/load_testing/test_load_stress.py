@@ -15,7 +15,7 @@ from pytest_loadtest import LoadRunner, VirtualUser
 from .actions import Workload
 from .app import NewProject, PoolSettings
 from .app.models import Client
-from .checks import check_integrity, successes
+from .checks import check_integrity, check_settled, successes
 from .conftest import MakeWorkload, requires_row_locks
 
 POOL_TIMEOUT = 0.1  # seconds a request waits for a connection before giving up
@@ -86,6 +86,7 @@ def test_complex_queries_under_load(load_runner: LoadRunner, make_workload: Make
         assert reports.above_average() == above
 
     result = load_runner.run({f.__name__: f for f in (top_clients, tier_breakdown, above_average)})
+    check_settled(result)  # before anything reads the ledger
 
     assert result.errors == 0
     check_integrity(workload, result)
@@ -121,6 +122,7 @@ def test_deadlocks_are_detected_and_retried(
         ledger.deadlocks.append(done.deadlocks)
 
     result = load_runner.run(transfer)
+    check_settled(result)  # before anything reads the ledger
 
     assert workload.app.audit.budget_total() == workload.seeded.budget_total, "budget lost"
     if lock_order == "opposite":
@@ -149,6 +151,7 @@ def test_bulk_insert_10000_rows(load_runner: LoadRunner, workload: Workload) -> 
         ledger.bulk_projects.append(app.projects.bulk_insert(vu.random.randint(1, 200), batch))
 
     result = load_runner.run(import_file)
+    check_settled(result)  # before anything reads the ledger
 
     assert sum(ledger.bulk_projects) == rows * successes(result)
     rows_per_second = sum(ledger.bulk_projects) / result.duration
