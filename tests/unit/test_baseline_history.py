@@ -154,10 +154,23 @@ def test_verdicts_name_the_history() -> None:
     )
     assert history.verdict(P50, 19.0, 19.0) == "within the threshold +10%"
     wide = _history(10.0, 14.0, 18.0, 22.0, 26.0)
-    assert wide.verdict(P50, 21.0, 18.0).startswith(
+    assert wide.verdict(P50, 21.0, 18.0) == (
         "past the threshold +10% but within the history's between-run noise (+0.5 spreads, "
-        "noise within 7.3 for 5 runs)"
+        "noise within 7.3 for 5 runs: only a change beyond +239% of the median stands out "
+        "from it)"
     )
+
+
+def test_a_noisy_history_says_what_change_it_can_see() -> None:
+    """median 18, spread 1.4826 x 4 = 5.93, 7.25 spreads allowed for 5 runs: 43.0 = 239%."""
+    wide = _history(10.0, 14.0, 18.0, 22.0, 26.0)
+    assert wide.visible(P50) == ": only a change beyond +239% of the median stands out from it"
+    assert wide.regressed(P50, 18.0 * (1 + 2.40))  # the +239% is the bound, rounded
+    assert not wide.regressed(P50, 18.0 * (1 + 2.38))
+    calm = _history(1000.0, 1010.0, 990.0, 1005.0, 995.0)  # spread: the 1% floor; 7.25 of it
+    assert calm.visible(THROUGHPUT) == ": only a fall beyond -7% of the median stands out from it"
+    assert _history(100.0, 20.0, 180.0).visible(THROUGHPUT) == ": no fall stands out from it"
+    assert _history(0.0, 0.0, 0.0).visible(P50) == ""
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ class History:
             return (
                 f"past the threshold {threshold} but within the history's between-run noise "
                 f"({spreads:+.1f} spreads, noise within {self.allowed:.1f} for "
-                f"{len(self.values)} runs)"
+                f"{len(self.values)} runs{self.visible(check)})"
             )
         if check.exceeded(baseline, judged):
             return (
@@ -161,6 +161,20 @@ class History:
                 f"({check.change_text(baseline, judged)}): between-run noise"
             )
         return f"within the threshold {threshold}"
+
+    def visible(self, check: RegressionCheck) -> str:
+        """``: only a change beyond +239% of the median stands out from it``: the smallest change
+        this history can flag, so that a team sees a check too noisy to catch what it is for
+        (``""`` for a median of 0)."""
+        median = self.reference
+        if median == 0 or not math.isfinite(median):
+            return ""
+        share = self.allowed * self.spread / abs(median) * 100
+        if check.definition.higher_is_better:
+            if share >= 100:
+                return ": no fall stands out from it"
+            return f": only a fall beyond -{share:.0f}% of the median stands out from it"
+        return f": only a change beyond +{share:.0f}% of the median stands out from it"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
