@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from pytest_loadtest._baseline._entry import entries_from_results
+from pytest_loadtest._baseline._metadata import RunMetadata
+from pytest_loadtest._baseline._storage import Baseline
 from pytest_loadtest._model._result import LoadResult, OperationStats
 from pytest_loadtest._model._stats import LatencyHistogram
 from pytest_loadtest._model._timeline import TimelineRow
@@ -93,4 +97,22 @@ def result(
         settings={"model": "closed", "users": users, "duration": float(seconds), "warmup": 0.0},
         users=users,
         test_id=test_id,
+    )
+
+
+def saved_run(
+    seed: int,
+    slower: float = 1.0,
+    *,
+    operations: Mapping[str, float] | None = None,
+    n: int = 2_000,
+) -> Baseline:
+    """A saved run read back, holding :func:`result` of ``n`` calls."""
+    entries = entries_from_results([result(seed, n=n, slower=slower, operations=operations)])
+    return Baseline(
+        path=Path(f"{seed:04d}_ab.json"),
+        number=seed,
+        name="ab",
+        metadata=RunMetadata.collect("m"),
+        entries={entry.key: entry for entry in entries},
     )

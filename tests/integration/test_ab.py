@@ -6,39 +6,61 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from pytest_loadtest._ab import main, order, parse_options, side_env
+from pytest_loadtest._ab._cli import main
+from pytest_loadtest._ab._options import parse_options
+from pytest_loadtest._ab._runs import order, side_env
 from pytest_loadtest._baseline._benchmark_compat import benchmark_version
 
 needs_benchmark = pytest.mark.skipif(
     benchmark_version() is None, reason="pytest-benchmark is not installed"
 )
 
-# sleeps AB_SLEEP_MS (default 1) per call; AB_FAIL fails the test after the run
+# every call fails with AB_ERRORS set (an error rate of 100% against 0%: no clock in the verdict);
+# AB_FAIL fails the test after the run; AB_STARTED names a file written when the run starts,
+# AB_TORN_DOWN one written after a teardown of AB_TEARDOWN seconds
 TEST_FILE = """
 import os, time
+from pathlib import Path
 import pytest
 
-@pytest.mark.load(users=1, iterations=40, duration="60s")
-def test_sleepy(load_runner):
-    pause = float(os.environ.get("AB_SLEEP_MS", "1")) / 1000
-    load_runner.run(lambda: time.sleep(pause))
+@pytest.fixture
+def slow_teardown():
+    yield
+    time.sleep(float(os.environ.get("AB_TEARDOWN", "0")))
+    if os.environ.get("AB_TORN_DOWN"):
+        Path(os.environ["AB_TORN_DOWN"]).write_text("done")
+
+def call():
+    if os.environ.get("AB_ERRORS"):
+        raise ValueError("broken")
+
+@pytest.mark.load(users=1, duration="60s")
+def test_calls(load_runner, slow_teardown):
+    if os.environ.get("AB_STARTED"):
+        Path(os.environ["AB_STARTED"]).write_text("go")
+        load_runner.run(call)  # 60 seconds, unless interrupted
+    load_runner.run(call, iterations=40)
     assert not os.environ.get("AB_FAIL")
 """
-PYTEST_ARGS = ["--", "-p", "no:randomly", "-p", "no:cacheprovider", "-q", "test_sleepy.py"]
+ENV = ("AB_ERRORS", "AB_FAIL", "AB_STARTED", "AB_TEARDOWN", "AB_TORN_DOWN", "PYTEST_ADDOPTS")
+ERRORS = ["--fail", "error_rate:+0.5%"]
+PYTEST_ARGS = ["--", "-p", "no:randomly", "-p", "no:cacheprovider", "-q", "test_calls.py"]
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "test_sleepy.py").write_text(textwrap.dedent(TEST_FILE))
+    (tmp_path / "test_calls.py").write_text(textwrap.dedent(TEST_FILE))
     monkeypatch.chdir(tmp_path)
-    for name in ("AB_SLEEP_MS", "AB_FAIL", "PYTEST_ADDOPTS"):
+    for name in ENV:
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -100,17 +122,20 @@ def test_out_must_be_empty(project: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 @needs_benchmark
-def test_a_head_slower_in_every_pair_fails_and_keeps_its_runs(
+def test_a_head_worse_in_every_pair_fails_and_keeps_its_runs(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 1 ms against 40 ms a call: the medians differ 40-fold however busy the machine is
-    args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", "--head-env", "AB_SLEEP_MS=40"]
+    args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", "--head-env", "AB_ERRORS=1", *ERRORS]
     assert main([*args, "--out", "out", *PYTEST_ARGS]) == 1
     out = capsys.readouterr().out
-    assert "base run 1 of 1: passed" in out
-    assert "head run 1 of 1: passed" in out
-    assert "REGRESSION test_sleepy.py::test_sleepy [<lambda>] p50 +10%: 1 of 1 pairs past it" in out
-    assert "FAILED: 1 of 1 checks regressed" in out
+    assert "base run 1: passed" in out
+    assert "head run 1: passed" in out
+    assert (
+        "REGRESSION test_calls.py::test_calls [call] error_rate +0.5 points: 1 of 1 pairs past it"
+        in out
+    )
+    assert "pairs +100.00 points" in out
+    assert "FAILED: 1 of 1 checks regressed (1 judged)" in out
     saved = sorted(path.name for path in (project / "out" / "storage").rglob("*.json"))
     assert saved in (
         ["0001_ab-base.json", "0002_ab-head.json"],
@@ -123,18 +148,56 @@ def test_a_head_slower_in_every_pair_fails_and_keeps_its_runs(
 def test_no_regression_passes_and_a_failing_head_run_fails(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the same code: no median grows by a second, however busy the machine is
-    args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", "--fail", "p50:+1s", *PYTEST_ARGS]
+    args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", *ERRORS, *PYTEST_ARGS]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "ok test_sleepy.py::test_sleepy [<lambda>] p50 +1.00s: 0 of 1 pairs past it" in out
+    assert "ok test_calls.py::test_calls [call] error_rate +0.5 points: 0 of 1 pairs past it" in out
     assert "passed: no check regressed (1 judged)" in out
 
     assert main(["--head-env", "AB_FAIL=1", *args]) == 1
     captured = capsys.readouterr()
-    assert "head run 1 of 1: failed its tests" in captured.out
+    assert "head run 1: failed its tests" in captured.out
     assert "FAILED: head runs failed their tests in rounds 1" in captured.out
     assert "logs and saved runs kept in" in captured.err
+
+
+@needs_benchmark
+def test_ctrl_c_lets_the_run_under_way_tear_down_and_keeps_the_logs(tmp_path: Path) -> None:
+    (tmp_path / "test_calls.py").write_text(textwrap.dedent(TEST_FILE))
+    started, torn_down = tmp_path / "started", tmp_path / "torn-down"
+    env = {**os.environ, "AB_STARTED": str(started), "AB_TORN_DOWN": str(torn_down)}
+    env.update(AB_TEARDOWN="1", PYTEST_ADDOPTS="")
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from pytest_loadtest._ab._cli import main; sys.exit(main())",
+        "--base",
+        ".",
+        *PYTEST_ARGS,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the first run never started"
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal sends it: to every process
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130
+    assert torn_down.read_text() == "done"  # the teardown's second ran to its end
+    assert "interrupted" in err
+    assert "logs and saved runs kept in" in err
 
 
 @needs_benchmark

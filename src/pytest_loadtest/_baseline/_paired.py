@@ -9,12 +9,13 @@ run of a pair nor its growing busier or calmer favours a side.
 For each regression check (``p50:10%``) of each test and operation, a pair is **past** the
 threshold when head is worse than base in that pair by more than it. The check fails when so
 many pairs are past it that the same code on both sides would be so with probability at most
-``alpha / m``, ``m`` being the number of checks judged (a one-sided sign test, Bonferroni over
-the checks: the same code is as likely to be better as worse in a pair, whichever side runs
-first, and being past the threshold is rarer still than being worse), so that ``alpha`` bounds
-the chance that the same code fails the comparison at all. With one check and ``alpha`` 0.05
-that is 5 pairs of 5, or 9 of 10; with 2 checks, 6 of 6. One stormy pair neither makes nor,
-with enough pairs, hides a change.
+``alpha / m``: a one-sided sign test. The order within each pair being a fair coin's, the same
+code is as likely to be worse as better in a pair whatever the machine does to the first or
+second run, and being past a threshold is rarer still than being worse. ``m`` is the number of
+checks judged (Bonferroni, leaving out those held by too few pairs to ever fail, as Tarone
+showed one may), so that ``alpha`` bounds the chance that the same code fails the comparison
+at all. With one check and ``alpha`` 0.05 that is 5 pairs of 5, or 9 of 10; with 2 checks, 6
+of 6. One stormy pair neither makes nor, with enough pairs, hides a change.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from pytest_loadtest._baseline._storage import Baseline
 __all__ = [
     "DEFAULT_ALPHA",
     "PairedVerdict",
-    "checks_judged",
+    "checks_held",
+    "family_size",
     "judge_pairs",
+    "one_sided",
     "pairs_needed",
     "past_needed",
 ]
@@ -99,14 +102,15 @@ class PairedVerdict:
         ]
 
     def line(self) -> str:
-        """``REGRESSION tests/t.py::test_x [read] p50 +10%: 5 of 5 pairs past it (needs 5);
-        median 1.20ms -> 2.05ms; pairs +71.2%, +12.0%, ...``."""
+        """``REGRESSION tests/t.py::test_x [read] p50 +10%: 5 of 5 pairs past it (fails at 5),
+        5 worse at all; median 1.20ms -> 2.05ms; pairs +71.2%, +12.0%, ...``; ``ok`` for a
+        check that passed, ``UNJUDGED`` for one held by too few pairs to ever fail."""
         check = self.check
         value = check.format_value
         count = len(self.base)
         head = "REGRESSION" if self.regressed else "ok"
         if self.needed is None:
-            rule = f"not judged: {count} pairs cannot fail it"
+            head, rule = "UNJUDGED", f"held by {count} pairs, too few to ever fail it"
         else:
             rule = f"{self.past} of {count} pairs past it (fails at {self.needed})"
         medians = (
@@ -118,16 +122,9 @@ class PairedVerdict:
         )
 
 
-def judge_pairs(
-    pairs: Sequence[tuple[Baseline, Baseline]],
-    checks: Sequence[RegressionCheck],
-    alpha: float = DEFAULT_ALPHA,
-) -> list[PairedVerdict]:
-    """Every check of every test and operation that head's runs hold, over the pairs
-    ``(base run, head run)`` that hold a finite figure of it on both sides, in the order head's
-    runs hold them (each test's total, then its operations). ``alpha`` is the chance, at most,
-    that the same code on both sides fails any of them: each of the ``m`` verdicts is judged at
-    ``alpha / m`` (Bonferroni)."""
+def _figures(
+    pairs: Sequence[tuple[Baseline, Baseline]], checks: Sequence[RegressionCheck]
+) -> list[tuple[EntryKey, RegressionCheck, list[float], list[float]]]:
     keys = dict.fromkeys(key for _, head in pairs for key in head.entries)
     figures: list[tuple[EntryKey, RegressionCheck, list[float], list[float]]] = []
     for key in keys:
@@ -144,14 +141,51 @@ def judge_pairs(
                     head.append(h)
             if base:
                 figures.append((key, check, base, head))
-    each = alpha / max(len(figures), 1)
+    return figures
+
+
+def family_size(counts: Sequence[int], alpha: float) -> int:
+    """What ``alpha`` is split by, for checks held by ``counts`` pairs each: the least ``k``
+    such that at most ``k`` of them could fail at ``alpha / k`` (Tarone's refinement of
+    Bonferroni: a check held by too few pairs to ever fail cannot raise a false alarm, so it
+    takes no share)."""
+    k = 1
+    while sum(past_needed(n, alpha / k) is not None for n in counts) > k:
+        k += 1
+    return k
+
+
+def judge_pairs(
+    pairs: Sequence[tuple[Baseline, Baseline]],
+    checks: Sequence[RegressionCheck],
+    alpha: float = DEFAULT_ALPHA,
+) -> list[PairedVerdict]:
+    """Every check of every test and operation that head's runs hold, over the pairs
+    ``(base run, head run)`` that hold a finite figure of it on both sides, in the order head's
+    runs hold them (each test's total, then its operations). ``alpha`` is the chance, at most,
+    that the same code on both sides fails any of them: each is judged at ``alpha / k``,
+    ``k`` from :func:`family_size` (the number of checks, less those too few pairs hold)."""
+    figures = _figures(pairs, checks)
+    each = alpha / family_size([len(base) for _, _, base, _ in figures], alpha)
     return [
         PairedVerdict(key, check, tuple(base), tuple(head), past_needed(len(base), each))
         for key, check, base, head in figures
     ]
 
 
-def checks_judged(run: Baseline, checks: Sequence[RegressionCheck]) -> int:
-    """How many verdicts a comparison of runs like ``run`` holds: one per check of each test
-    and operation."""
-    return len(run.entries) * len(checks)
+def checks_held(
+    pairs: Sequence[tuple[Baseline, Baseline]], checks: Sequence[RegressionCheck]
+) -> int:
+    """How many checks some pair holds a figure of on both sides."""
+    return len(_figures(pairs, checks))
+
+
+def one_sided(pairs: Sequence[tuple[Baseline, Baseline]]) -> tuple[list[str], list[str]]:
+    """Tests and operations only the base's runs hold, and only the head's (renamed, added
+    or removed): no pair compares them."""
+    base = dict.fromkeys(key for old, _ in pairs for key in old.entries)
+    head = dict.fromkeys(key for _, new in pairs for key in new.entries)
+    return (
+        [key.label() for key in base if key not in head],
+        [key.label() for key in head if key not in base],
+    )
