@@ -25,8 +25,8 @@ needs_benchmark = pytest.mark.skipif(
 )
 
 # every call fails with AB_ERRORS set (an error rate of 100% against 0%: no clock in the verdict);
-# AB_FAIL fails the test after the run; AB_STARTED names a file written when the run starts,
-# AB_TORN_DOWN one written after a teardown of AB_TEARDOWN seconds
+# AB_FAIL fails the test after the run, AB_SETUP_ERROR before it; AB_STARTED names a file
+# written when the run starts, AB_TORN_DOWN one written after a teardown of AB_TEARDOWN seconds
 TEST_FILE = """
 import os, time
 from pathlib import Path
@@ -34,6 +34,8 @@ import pytest
 
 @pytest.fixture
 def slow_teardown():
+    if os.environ.get("AB_SETUP_ERROR"):
+        raise RuntimeError("set-up broke")
     yield
     time.sleep(float(os.environ.get("AB_TEARDOWN", "0")))
     if os.environ.get("AB_TORN_DOWN"):
@@ -51,7 +53,15 @@ def test_calls(load_runner, slow_teardown):
     load_runner.run(call, iterations=40)
     assert not os.environ.get("AB_FAIL")
 """
-ENV = ("AB_ERRORS", "AB_FAIL", "AB_STARTED", "AB_TEARDOWN", "AB_TORN_DOWN", "PYTEST_ADDOPTS")
+ENV = (
+    "AB_ERRORS",
+    "AB_FAIL",
+    "AB_SETUP_ERROR",
+    "AB_STARTED",
+    "AB_TEARDOWN",
+    "AB_TORN_DOWN",
+    "PYTEST_ADDOPTS",
+)
 ERRORS = ["--fail", "error_rate:+0.5%"]
 PYTEST_ARGS = ["--", "-p", "no:randomly", "-p", "no:cacheprovider", "-q", "test_calls.py"]
 
@@ -159,6 +169,22 @@ def test_no_regression_passes_and_a_failing_head_run_fails(
     assert "head run 1: failed its tests" in captured.out
     assert "FAILED: head runs failed their tests in rounds 1" in captured.out
     assert "logs and saved runs kept in" in captured.err
+
+
+@needs_benchmark
+def test_a_head_run_that_fails_before_saving_fails_the_comparison(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", *ERRORS]
+    assert main([*args, "--head-env", "AB_SETUP_ERROR=1", *PYTEST_ARGS]) == 1
+    err = capsys.readouterr().err
+    assert re.search(
+        r"FAILED: head run 1 failed before it saved any load result: see .*head-1", err
+    )
+    # the base failing so is no verdict on the head: the comparison cannot be made
+    assert main([*args, "--base-env", "AB_SETUP_ERROR=1", *PYTEST_ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "error: base run 1 failed before it saved any load result" in err
 
 
 @needs_benchmark
