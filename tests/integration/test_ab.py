@@ -141,10 +141,10 @@ def test_a_head_worse_in_every_pair_fails_and_keeps_its_runs(
     assert "base run 1: passed" in out
     assert "head run 1: passed" in out
     assert (
-        "REGRESSION test_calls.py::test_calls [call] error_rate +0.5 points: 1 of 1 pairs past it"
+        "REGRESSION test_calls.py::test_calls [call] error_rate +0.5 points: 1 of 1 pairs worse"
         in out
     )
-    assert "pairs +100.00 points" in out
+    assert "median change +100.00 points" in out
     assert "FAILED: 1 of 1 checks regressed (1 judged)" in out
     saved = sorted(path.name for path in (project / "out" / "storage").rglob("*.json"))
     assert saved in (
@@ -161,7 +161,7 @@ def test_no_regression_passes_and_a_failing_head_run_fails(
     args = ["--base", ".", "--pairs", "1", "--alpha", "0.5", *ERRORS, *PYTEST_ARGS]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "ok test_calls.py::test_calls [call] error_rate +0.5 points: 0 of 1 pairs past it" in out
+    assert "ok test_calls.py::test_calls [call] error_rate +0.5 points: 0 of 1 pairs worse" in out
     assert "passed: no check regressed (1 judged)" in out
 
     assert main(["--head-env", "AB_FAIL=1", *args]) == 1

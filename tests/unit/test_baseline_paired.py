@@ -1,4 +1,4 @@
-"""Paired A/B comparison (issue 16, point 7): how many pairs must be past a threshold, and the
+"""Paired A/B comparison (issue 16, point 7): how many pairs must be worse, and the
 verdicts over pairs of saved runs."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pytest_loadtest._ab._runs import order
 from pytest_loadtest._baseline._checks import parse_checks
 from pytest_loadtest._baseline._entry import EntryKey
 from pytest_loadtest._baseline._paired import (
+    PairedVerdict,
     family_size,
     judge_pairs,
     pairs_needed,
-    past_needed,
+    worse_needed,
 )
 from pytest_loadtest._baseline._storage import Baseline
 
@@ -38,10 +39,10 @@ def _pairs(base: list[float], head: list[float]) -> list[tuple[Baseline, Baselin
     ("pairs", "alpha", "needed"),
     [(5, 0.05, 5), (6, 0.05, 6), (8, 0.05, 7), (10, 0.05, 9), (7, 0.01, 7), (10, 0.01, 10)],
 )
-def test_past_needed_is_the_sign_tests_critical_count(
+def test_worse_needed_is_the_sign_tests_critical_count(
     pairs: int, alpha: float, needed: int
 ) -> None:
-    assert past_needed(pairs, alpha) == needed
+    assert worse_needed(pairs, alpha) == needed
 
 
 @pytest.mark.parametrize("pairs", range(1, 31))
@@ -52,7 +53,7 @@ def test_the_count_needed_holds_unchanged_code_to_alpha_and_no_lower_count_does(
     def tail(k: int) -> float:  # P(Binomial(pairs, 1/2) >= k)
         return sum(math.comb(pairs, j) for j in range(k, pairs + 1)) / (1 << pairs)
 
-    needed = past_needed(pairs, alpha)
+    needed = worse_needed(pairs, alpha)
     if needed is None:
         assert tail(pairs) > alpha
     else:
@@ -62,7 +63,7 @@ def test_the_count_needed_holds_unchanged_code_to_alpha_and_no_lower_count_does(
 def test_pairs_needed_is_the_fewest_that_can_fail_a_check() -> None:
     assert pairs_needed(0.05) == 5
     assert pairs_needed(0.01) == 7
-    assert past_needed(4, 0.05) is None
+    assert worse_needed(4, 0.05) is None
 
 
 # -- verdicts ------------------------------------------------------------------------------------
@@ -72,65 +73,78 @@ def test_a_slowdown_in_every_pair_regresses_though_the_pairs_differ_threefold() 
     base = [1.0, 3.0, 1.2, 2.8, 1.0]
     verdicts = judge_pairs(_pairs(base, [b * 1.25 for b in base]), [P50])
     (total,) = [v for v in verdicts if v.key == TOTAL]
-    assert total.past == 5
-    assert total.needed == 5
+    assert (total.worse, total.needed) == (5, 5)
+    assert total.change == pytest.approx(0.25, abs=0.01)
     assert total.regressed
     line = total.line()
-    assert line.startswith(f"REGRESSION {TOTAL.label()} p50 +10%: 5 of 5 pairs past it")
-    assert "+25" in line
+    assert line.startswith(f"REGRESSION {TOTAL.label()} p50 +10%: 5 of 5 pairs worse (fails at 5)")
+    assert "median change +2" in line
 
 
-def test_one_pair_short_of_the_threshold_does_not_regress_with_five_pairs() -> None:
+def test_a_sure_change_smaller_than_the_threshold_passes() -> None:
     base = [1.0, 3.0, 1.2, 2.8, 1.0]
-    head = [1.25, 3.75, 1.5, 2.8 * 1.05, 1.25]  # the fourth pair only 5% worse
-    (verdict,) = [v for v in judge_pairs(_pairs(base, head), [P50]) if v.key == TOTAL]
-    assert verdict.past == 4
+    (verdict,) = [
+        v for v in judge_pairs(_pairs(base, [b * 1.05 for b in base]), [P50]) if v.key == TOTAL
+    ]
     assert verdict.worse == 5
+    assert verdict.change < 0.10
     assert not verdict.regressed
     assert verdict.line().startswith("ok ")
+
+
+def test_one_pair_better_with_five_pairs_does_not_regress() -> None:
+    base = [1.0, 3.0, 1.2, 2.8, 1.0]
+    head = [1.25, 3.75, 1.5, 2.8 * 0.95, 1.25]  # the fourth pair 5% better
+    (verdict,) = [v for v in judge_pairs(_pairs(base, head), [P50]) if v.key == TOTAL]
+    assert verdict.worse == 4
+    assert not verdict.regressed
 
 
 def test_with_ten_pairs_one_stormy_pair_does_not_hide_a_slowdown() -> None:
     base = [1.0] * 10
     head = [1.25] * 9 + [0.5]  # the base's run of one pair met a storm
     (verdict,) = [v for v in judge_pairs(_pairs(base, head), [P50]) if v.key == TOTAL]
-    assert (verdict.past, verdict.needed, verdict.regressed) == (9, 9, True)
+    assert (verdict.worse, verdict.needed, verdict.regressed) == (9, 9, True)
 
 
 def _false_alarms(rng: random.Random, *, draw_order: bool) -> float:
     """Share of A/A comparisons of 5 pairs (one check) that fail, on a machine whose second run
     of a round is 3 times slower 4 times in 5: sides in a drawn order, or head always second."""
-    needed = past_needed(5, 0.05)
+    needed = worse_needed(5, 0.05)
     failed = 0
     trials = 2_000
     for _ in range(trials):
-        past = 0
+        base: list[float] = []
+        head: list[float] = []
         for _ in range(5):
             first = rng.uniform(0.9, 1.1)
             second = rng.uniform(0.9, 1.1) * (3.0 if rng.random() < 0.8 else 1.0)
             sides = order(rng) if draw_order else ("base", "head")
-            base, head = (first, second) if sides[0] == "base" else (second, first)
-            past += P50.exceeded(base, head)
-        failed += needed is not None and past >= needed
+            pair = (first, second) if sides[0] == "base" else (second, first)
+            base.append(pair[0])
+            head.append(pair[1])
+        failed += PairedVerdict(TOTAL, P50, tuple(base), tuple(head), needed).regressed
     return failed / trials
 
 
-def test_the_drawn_order_holds_false_alarms_to_alpha_on_a_machine_that_favours_asaved_run() -> None:
+def test_the_drawn_order_holds_false_alarms_to_alpha_on_a_machine_that_favours_a_run() -> None:
     rng = random.Random(16)
-    # drawn: head second and slowed in 2 pairs of 5, all 5 past 0.4^5 = 1% of the time
+    # drawn: head worse in a pair with a chance of exactly 1/2, all 5 worse 1 in 32 (3.1%)
     assert _false_alarms(rng, draw_order=True) <= 0.05
-    # the control: head always second, past in 4 pairs of 5, fails 0.8^5 = 33% of the time
-    assert _false_alarms(rng, draw_order=False) > 0.2
+    # the control: head always second, worse 9 times in 10, all 5 worse 0.9^5 = 59% of the time
+    assert _false_alarms(rng, draw_order=False) > 0.3
 
 
 def test_throughput_is_judged_as_a_fall() -> None:
     # the same seconds: 25% fewer calls is 25% less throughput
     fewer = [(saved_run(i, 1.0), saved_run(100 + i, 1.0, n=1_500)) for i in range(5)]
     (fell,) = [v for v in judge_pairs(fewer, [THROUGHPUT]) if v.key == TOTAL]
-    assert (fell.past, fell.regressed) == (5, True)
+    assert (fell.worse, fell.regressed) == (5, True)
+    assert fell.change_text() == "-25.0%"
     more = [(saved_run(i, 1.0, n=1_500), saved_run(100 + i, 1.0)) for i in range(5)]
     (rose,) = [v for v in judge_pairs(more, [THROUGHPUT]) if v.key == TOTAL]
-    assert (rose.past, rose.worse, rose.regressed) == (0, 0, False)
+    assert (rose.worse, rose.regressed) == (0, False)
+    assert rose.change_text() == "+33.3%"
 
 
 def test_each_operation_is_judged_and_a_missing_one_over_the_pairs_that_hold_it() -> None:

@@ -6,15 +6,19 @@ within minutes, base and head meet the same noise: run *i* of each forms a pair,
 within each pair is drawn at random, so that neither what a machine does to the first or second
 run of a pair nor its growing busier or calmer favours a side.
 
-For each regression check (``p50:10%``) of each test and operation, a pair is **past** the
-threshold when head is worse than base in that pair by more than it. The check fails when so
-many pairs are past it that the same code on both sides would be so with probability at most
-``alpha / m``: a one-sided sign test. The order within each pair being a fair coin's, the same
-code is as likely to be worse as better in a pair whatever the machine does to the first or
-second run, and being past a threshold is rarer still than being worse. ``m`` is the number of
+For each regression check (``p50:10%``) of each test and operation, the check fails when
+
+- so many pairs have head worse than base that the same code on both sides would be so with a
+  chance of at most ``alpha / m`` (a one-sided sign test), and
+- the median of the pairs' changes is past the threshold (a change too small to matter, however
+  sure, passes).
+
+The order within each pair being a fair coin's, the same code is as likely to be worse as better
+in a pair whatever the machine does to the first or the second run, so the first condition
+alone bounds the chance of a false alarm; the second only lowers it. ``m`` is the number of
 checks judged (Bonferroni, leaving out those held by too few pairs to ever fail, as Tarone
-showed one may), so that ``alpha`` bounds the chance that the same code fails the comparison
-at all. With one check and ``alpha`` 0.05 that is 5 pairs of 5, or 9 of 10; with 2 checks, 6
+showed one may), so that ``alpha`` bounds the chance that the same code fails the comparison at
+all. With one check and ``alpha`` 0.05 that is 5 pairs worse of 5, or 9 of 10; with 2 checks, 6
 of 6. One stormy pair neither makes nor, with enough pairs, hides a change.
 """
 
@@ -38,17 +42,17 @@ __all__ = [
     "judge_pairs",
     "one_sided",
     "pairs_needed",
-    "past_needed",
+    "worse_needed",
 ]
 
 #: The chance, at most, that the same code on both sides fails the comparison.
 DEFAULT_ALPHA: Final = 0.05
 
 
-def past_needed(pairs: int, alpha: float) -> int | None:
-    """The fewest pairs past the threshold, of ``pairs``, that unchanged code reaches with
-    probability at most ``alpha`` (``P(Binomial(pairs, 1/2) >= k) <= alpha``), or ``None``
-    when not even all of them would do."""
+def worse_needed(pairs: int, alpha: float) -> int | None:
+    """The fewest pairs worse, of ``pairs``, that the same code on both sides reaches with a
+    chance of at most ``alpha`` (``P(Binomial(pairs, 1/2) >= k) <= alpha``), or ``None`` when
+    not even all of them would do."""
     tail = 0
     for needed in range(pairs, -1, -1):
         tail += math.comb(pairs, needed)
@@ -60,7 +64,7 @@ def past_needed(pairs: int, alpha: float) -> int | None:
 def pairs_needed(alpha: float) -> int:
     """The fewest pairs with which a check can fail at ``alpha`` (5 for 0.05, 7 for 0.01)."""
     pairs = 1
-    while past_needed(pairs, alpha) is None:
+    while worse_needed(pairs, alpha) is None:
         pairs += 1
     return pairs
 
@@ -74,24 +78,31 @@ class PairedVerdict:
     check: RegressionCheck
     base: tuple[float, ...]
     head: tuple[float, ...]
-    needed: int | None  # pairs past the threshold that fail the check (None: too few pairs)
+    needed: int | None  # pairs worse that fail the check (None: too few pairs to ever fail)
 
-    @property
-    def past(self) -> int:
-        """Pairs where head is worse than base by more than the threshold."""
-        return sum(self.check.exceeded(b, h) for b, h in zip(self.base, self.head, strict=True))
+    def _worsening(self) -> list[float]:
+        check = self.check
+        return [check.worsening(b, h) for b, h in zip(self.base, self.head, strict=True)]
 
     @property
     def worse(self) -> int:
-        """Pairs where head is worse than base at all."""
-        return sum(
-            self.check.worsening(b, h) > 0 for b, h in zip(self.base, self.head, strict=True)
-        )
+        """Pairs where head is worse than base."""
+        return sum(change > 0 for change in self._worsening())
+
+    @property
+    def change(self) -> float:
+        """The median of the pairs' changes, in the threshold's terms (positive: worse)."""
+        return statistics.median(self._worsening())
 
     @property
     def regressed(self) -> bool:
-        """So many pairs past the threshold that unchanged code would rarely be."""
-        return self.needed is not None and self.past >= self.needed
+        """So many pairs worse that the same code would rarely be, and their median change
+        past the threshold."""
+        return (
+            self.needed is not None
+            and self.worse >= self.needed
+            and self.change > self.check.threshold
+        )
 
     def changes(self) -> list[str]:
         """Each pair's change, as the threshold reads: ``+31.0%``."""
@@ -101,10 +112,20 @@ class PairedVerdict:
             for b, h in zip(self.base, self.head, strict=True)
         ]
 
+    def change_text(self) -> str:
+        """:attr:`change` as the threshold reads: ``+23.9%``, ``-19.2%`` (a fall of
+        throughput), ``+4.1ms``."""
+        check = self.check
+        definition = check.definition
+        signed = -self.change if definition.higher_is_better else self.change
+        if check.relative and not definition.is_fraction:
+            return format_change(definition, 1.0, 1.0 + signed, relative=True)
+        return format_change(definition, 0.0, signed, relative=False)
+
     def line(self) -> str:
-        """``REGRESSION tests/t.py::test_x [read] p50 +10%: 5 of 5 pairs past it (fails at 5),
-        5 worse at all; median 1.20ms -> 2.05ms; pairs +71.2%, +12.0%, ...``; ``ok`` for a
-        check that passed, ``UNJUDGED`` for one held by too few pairs to ever fail."""
+        """``REGRESSION tests/t.py::test_x [read] p50 +10%: 6 of 6 pairs worse (fails at 6),
+        median change +23.9%; median 1.20ms -> 2.05ms; pairs +71.2%, +12.0%, ...``; ``ok`` for
+        a check that passed, ``UNJUDGED`` for one held by too few pairs to ever fail."""
         check = self.check
         value = check.format_value
         count = len(self.base)
@@ -112,13 +133,13 @@ class PairedVerdict:
         if self.needed is None:
             head, rule = "UNJUDGED", f"held by {count} pairs, too few to ever fail it"
         else:
-            rule = f"{self.past} of {count} pairs past it (fails at {self.needed})"
+            rule = f"{self.worse} of {count} pairs worse (fails at {self.needed})"
         medians = (
             f"median {value(statistics.median(self.base))} -> {value(statistics.median(self.head))}"
         )
         return (
             f"{head} {self.key.label()} {check.metric} {check.threshold_text()}: {rule}, "
-            f"{self.worse} worse at all; {medians}; pairs {', '.join(self.changes())}"
+            f"median change {self.change_text()}; {medians}; pairs {', '.join(self.changes())}"
         )
 
 
@@ -150,7 +171,7 @@ def family_size(counts: Sequence[int], alpha: float) -> int:
     Bonferroni: a check held by too few pairs to ever fail cannot raise a false alarm, so it
     takes no share)."""
     k = 1
-    while sum(past_needed(n, alpha / k) is not None for n in counts) > k:
+    while sum(worse_needed(n, alpha / k) is not None for n in counts) > k:
         k += 1
     return k
 
@@ -168,7 +189,7 @@ def judge_pairs(
     figures = _figures(pairs, checks)
     each = alpha / family_size([len(base) for _, _, base, _ in figures], alpha)
     return [
-        PairedVerdict(key, check, tuple(base), tuple(head), past_needed(len(base), each))
+        PairedVerdict(key, check, tuple(base), tuple(head), worse_needed(len(base), each))
         for key, check, base, head in figures
     ]
 
