@@ -30,8 +30,9 @@ def report(session: Session, verdicts: Sequence[PairedVerdict]) -> int:
     print(
         f"{PROG}: {len(session.pairs())} pairs, base {options.base}, checks "
         f"{', '.join(str(check) for check in options.checks)}; a check fails when so many pairs "
-        "are past its threshold that the same code on both sides would fail any check at most "
-        f"{options.alpha:g} of the time (sign test, Bonferroni)"
+        "have the head worse that the same code on both sides would fail any check at most "
+        f"{options.alpha:g} of the time (sign test, Bonferroni), and the pairs' median change is "
+        "past its threshold"
     )
     for verdict in verdicts:
         print(verdict.line())
