@@ -271,6 +271,26 @@ def test_slowed_target_fails_its_own_test(
     assert saved(pytester.path / ".benchmarks") == ["0001_main.json"]
 
 
+def test_the_fastest_calls_are_checked_too(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # p5: what the code costs when nothing queues; a 25x slower checkout moves it with the rest
+    pytester.makepyfile(test_slowed=SLOWED)
+    pytester.runpytest("-m", "load", "--load-save=main").assert_outcomes(passed=2)
+
+    monkeypatch.setenv("LOADTEST_DELAY", "0.025")
+    result = pytester.runpytest("-m", "load", "--load-compare", "--load-compare-fail=p5:50%")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "REGRESSION test_slowed.py::test_shop [[]search+checkout[]]: p5 of operation checkout "
+            "was *ms, baseline *ms (+*%), *past the threshold +50% and beyond sampling noise "
+            "(95% intervals: baseline *ms..*ms, current *ms..*ms)"
+        ]
+    )
+    assert "REGRESSION test_slowed.py::test_steady" not in baseline_section(result)
+
+
 NOISY = """
 import os
 import time

@@ -55,7 +55,7 @@ def test_several_option_values_are_joined() -> None:
 @pytest.mark.parametrize(
     ("spec", "part", "reason"),
     [
-        ("p96:10%", "p96:10%", "unknown metric 'p96' (allowed: p50, p75"),
+        ("p96:10%", "p96:10%", "unknown metric 'p96' (allowed: p1, p5, p10, p25, p50, p75"),
         ("median:10%", "median:10%", "unknown metric 'median'"),
         ("p95", "p95", "expected METRIC:THRESHOLD"),
         ("p95:", "p95:", "is not a number with a unit"),

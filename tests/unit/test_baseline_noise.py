@@ -13,7 +13,22 @@ from pytest_loadtest._baseline._noise import judge, min_calls_for, quantile_inte
 from helpers.baseline_samples import MS, histogram, latencies_ns
 
 KEY = EntryKey("t.py::test_x", "x")
-REPORTED = ("p50", "p75", "p90", "p95", "p99", "p99.9", "mean", "max", "throughput", "error_rate")
+REPORTED = (
+    "p1",
+    "p5",
+    "p10",
+    "p25",
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "p99",
+    "p99.9",
+    "mean",
+    "max",
+    "throughput",
+    "error_rate",
+)
 
 
 def _entry(
@@ -47,7 +62,7 @@ def test_same_distribution_is_within_noise(metric: str, seeds: tuple[int, int]) 
     assert noise.significant is False
 
 
-@pytest.mark.parametrize("metric", ["p50", "p95", "p99", "p99.9", "mean", "max"])
+@pytest.mark.parametrize("metric", ["p1", "p5", "p25", "p50", "p95", "p99", "p99.9", "mean", "max"])
 def test_twice_as_slow_is_significant(metric: str) -> None:
     noise = judge(metric, _entry(1), _entry(2, slower=2.0))
     assert noise.verdict == "significant", noise.detail
@@ -99,7 +114,16 @@ def test_max_exceedance() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "needed"), [("p50", 20), ("p95", 200), ("p99", 1_000), ("p99.9", 10_000)]
+    ("metric", "needed"),
+    [
+        ("p1", 1_000),
+        ("p5", 200),
+        ("p25", 40),
+        ("p50", 20),
+        ("p95", 200),
+        ("p99", 1_000),
+        ("p99.9", 10_000),
+    ],
 )
 def test_low_sample(metric: str, needed: int) -> None:
     assert min_calls_for(metric) == needed
@@ -125,6 +149,18 @@ def test_quantile_interval_covers_the_true_quantile() -> None:
     for seed in range(100):
         low, high = quantile_interval(_entry(seed, 2_000, windows=False), 50.0, 1.96)
         misses += not low <= true_median <= high
+    assert misses <= 12  # P(more than 12 of 100 | 5%) is 0.2%
+
+
+def test_a_low_quantile_interval_covers_the_true_quantile() -> None:
+    # the fastest calls' interval: of 2,000 calls, the 5th percentile rests on 100 below it
+    misses = 0
+    for seed in range(100):
+        entry = _entry(seed, 2_000, windows=False)
+        true_p5 = 2.0 * math.exp(-1.6448536 * 0.5)  # latencies_ns: lognormal, sigma 0.5
+        low, high = quantile_interval(entry, 5.0, 1.96)
+        assert high / low < 1.2  # narrow: about ±4% from 100 calls below it, and HDR's 0.1%
+        misses += not low <= true_p5 <= high
     assert misses <= 12  # P(more than 12 of 100 | 5%) is 0.2%
 
 

@@ -31,6 +31,10 @@ class FakeStats:
 
 def test_names_in_display_order() -> None:
     assert list(METRICS) == [
+        "p1",
+        "p5",
+        "p10",
+        "p25",
         "p50",
         "p75",
         "p90",
@@ -45,6 +49,10 @@ def test_names_in_display_order() -> None:
         "memory_growth",
     ]
     assert LATENCY_METRICS == {
+        "p1": 1.0,
+        "p5": 5.0,
+        "p10": 10.0,
+        "p25": 25.0,
         "p50": 50.0,
         "p75": 75.0,
         "p90": 90.0,
@@ -140,7 +148,7 @@ def test_titles() -> None:
 
 
 def test_unknown_metric_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match=r"unknown metric 'p96' \(known: p50, p75"):
+    with pytest.raises(KeyError, match=r"unknown metric 'p96' \(known: p1, p5, p10, p25, p50, p75"):
         metric("p96")
 
 

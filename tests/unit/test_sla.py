@@ -206,7 +206,18 @@ def test_overall_breaches_come_first() -> None:
 
 
 @pytest.mark.parametrize(
-    ("percentile", "calls"), [(50, 20), (75, 40), (90, 100), (95, 200), (99, 1000), (99.9, 10_000)]
+    ("percentile", "calls"),
+    [
+        (50, 20),
+        (75, 40),
+        (90, 100),
+        (95, 200),
+        (99, 1000),
+        (99.9, 10_000),
+        (25, 40),
+        (5, 200),
+        (1, 1000),
+    ],
 )
 def test_min_calls_for_percentile(percentile: float, calls: int) -> None:
     assert min_calls_for_percentile(percentile) == calls
@@ -217,6 +228,12 @@ def test_p999_is_not_low_sample_at_ten_thousand_calls() -> None:
     stats = FakeStats(total=10_000, percentiles={99.9: 2.0})
     (breach,) = _evaluate({"p99.9": 1}, stats)
     assert not breach.low_sample
+
+
+def test_the_sla_takes_no_percentile_below_the_median() -> None:
+    # the fastest calls are for regression checks; a target on them is refused like any typo
+    with pytest.raises(ValueError, match="unknown SLA key 'p5'"):
+        parse_sla({"p5": "1ms"})
 
 
 def test_min_calls_for_the_maximum_is_one() -> None:

@@ -25,6 +25,7 @@ from pytest_loadtest._model._units import (
 )
 
 __all__ = [
+    "FLOOR_PERCENTILES",
     "LATENCY_METRICS",
     "METRICS",
     "NS",
@@ -232,6 +233,11 @@ def _memory_growth(stats: MetricSource) -> float:
 
 # The order is the order of every list of names shown to users (the SLA's allowed keys).
 _ALL: Final[tuple[Metric, ...]] = (
+    # the fastest calls: what the code itself costs, the least moved by a busy machine
+    _latency("p1", 1.0, _percentile(1.0)),
+    _latency("p5", 5.0, _percentile(5.0)),
+    _latency("p10", 10.0, _percentile(10.0)),
+    _latency("p25", 25.0, _percentile(25.0)),
     _latency("p50", 50.0, _percentile(50.0)),
     _latency("p75", 75.0, _percentile(75.0)),
     _latency("p90", 90.0, _percentile(90.0)),
@@ -256,6 +262,9 @@ _ALL: Final[tuple[Metric, ...]] = (
     Metric("memory_growth", "MB/h", _memory_growth, parse_growth_rate, _format_growth),
 )
 
+#: The percentiles below the median: regression checks of what the code costs when nothing
+#: queues (a load's SLA is about its slow calls, so it takes none of them).
+FLOOR_PERCENTILES: Final = ("p1", "p5", "p10", "p25")
 #: Every metric by name.
 METRICS: Final[Mapping[str, Metric]] = {m.name: m for m in _ALL}
 #: Latency metrics and their percentile (``None``: not a percentile), in display order.

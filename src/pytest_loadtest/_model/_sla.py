@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final, final
 
 from pytest_loadtest._model._metrics import (
+    FLOOR_PERCENTILES,
     METRICS,
     Metric,
     MetricSource,
@@ -31,8 +32,11 @@ __all__ = [
 ]
 
 #: The keys an SLA may hold, in the order error messages list them: every metric but
-#: ``throughput``, whose floor the SLA calls ``throughput_min``.
-SLA_KEYS: Final = tuple(name for name in METRICS if name != "throughput")
+#: ``throughput``, whose floor the SLA calls ``throughput_min``, and the percentiles below the
+#: median, which only regression checks take.
+SLA_KEYS: Final = tuple(
+    name for name in METRICS if name != "throughput" and name not in FLOOR_PERCENTILES
+)
 #: Calls needed beyond a percentile for it to say something: p99 needs 1,000 calls.
 TAIL_CALLS: Final = 10
 
@@ -41,8 +45,9 @@ MeasuredStats = MetricSource
 
 
 def min_calls_for_percentile(percentile: float) -> int:
-    """Fewest calls for which ``percentile`` rests on at least :data:`TAIL_CALLS` calls above it."""
-    tail = (100.0 - percentile) / 100.0
+    """Fewest calls for which ``percentile`` rests on at least :data:`TAIL_CALLS` calls beyond it:
+    above it for p50 and up (p99: 1,000), below it under the median (p5: 200)."""
+    tail = min(percentile, 100.0 - percentile) / 100.0
     # round first: 1 - 0.999 is not exactly 0.001 in binary, and ceil would add one
     return math.ceil(round(TAIL_CALLS / tail, 6)) if tail > 0 else 1
 
