@@ -16,7 +16,7 @@ from sqlalchemy.pool import QueuePool
 from pytest_loadtest._monitor._leaks import AllocationSite, AllocationTracker
 from pytest_loadtest._monitor._resources import ResourceSampler
 from pytest_loadtest._monitor._samples import ResourceSample, ResourceSamples
-from pytest_loadtest._monitor._speed import SpeedProbe
+from pytest_loadtest._monitor._speed import ReferenceTimes, SpeedProbe
 from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch, operation
 from pytest_loadtest._monitor._statements import DatabaseStats
 
@@ -91,7 +91,7 @@ def allocated() -> list[AllocationSite]:
     return sites
 
 
-def speed() -> float | None:
+def speed() -> ReferenceTimes | None:
     """A real probe timing a workload that always says 2 ms."""
     probe = SpeedProbe(interval=0.01, workload=lambda: 2_000_000)
     probe.start()

@@ -21,6 +21,7 @@ from pytest_loadtest._monitor import merge_watched, watched_from_dict, watched_t
 from pytest_loadtest._monitor._leaks import AllocationSite
 from pytest_loadtest._monitor._resources import ResourceSampler
 from pytest_loadtest._monitor._samples import ResourceSamples
+from pytest_loadtest._monitor._speed import ReferenceTimes
 from pytest_loadtest._monitor._statements import NO_OPERATION
 
 from helpers.monitor_merge import (
@@ -88,7 +89,7 @@ def test_every_kind_survives_json_unchanged(watched: dict[str, Any]) -> None:
     assert db.pool.peak_by_window == was.pool.peak_by_window
     assert back["resources"].samples[1:] == watched["resources"].samples[1:]  # [0]: nan CPU
     assert back["allocations"] == watched["allocations"]
-    assert back["speed"] == watched["speed"] == 2.0
+    assert back["speed"] == watched["speed"] == ReferenceTimes(2.0, 2.0)
 
 
 def test_the_real_watchers_saw_what_the_round_trip_has_to_carry(watched: dict[str, Any]) -> None:
@@ -229,14 +230,17 @@ def test_allocations_merge_by_line_and_speed_takes_the_median() -> None:
     here, there = ("a.py", 3), ("b.py", 9)
     a = [AllocationSite(*here, 100, 2, 500), AllocationSite(*there, 50, 1, 60)]
     b = [AllocationSite(*there, 70, 3, 80)]
-    merged = merge_watched([{"allocations": a, "speed": 1.0}, {"allocations": b, "speed": None}])
+    one = ReferenceTimes(1.0, 0.5)
+    merged = merge_watched([{"allocations": a, "speed": one}, {"allocations": b, "speed": None}])
     assert merged["allocations"] == [
         AllocationSite(*there, 120, 4, 140),
         AllocationSite(*here, 100, 2, 500),
     ]
-    assert merged["speed"] == 1.0
-    speeds = [{"speed": s} for s in (3.0, None, 1.0, 2.5, 9.0)]
-    assert merge_watched(speeds)["speed"] == 2.75
+    assert merged["speed"] == one
+    times = [(3.0, 1.0), None, (1.0, 0.9), (2.5, 2.0), (9.0, 0.8)]
+    speeds = [{"speed": None if t is None else ReferenceTimes(*t)} for t in times]
+    # the median of the medians, and of the fastest timings, each on its own
+    assert merge_watched(speeds)["speed"] == ReferenceTimes(2.75, 0.95)
     assert merge_watched([{"speed": None}, {}]) == {"speed": None}
 
 
@@ -273,7 +277,7 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (("watched_version",), 2, "unsupported watched data version 2"),
+        (("watched_version",), 1, "unsupported watched data version 1"),
         (("watched_version",), _DELETE, "unsupported watched data version None"),
         (("gpu",), {}, "unknown watched kind 'gpu'"),
         (("resources",), [], "watched resources is list, not a mapping"),
@@ -296,9 +300,11 @@ _DELETE = object()
         (("database", 0, "statements", 0, "plan"), "x", "database[0]: string indices"),
         (("allocations", 0, "line"), _DELETE, "allocations[0]: missing field 'line'"),
         (("allocations", 0), None, "allocations[0] is NoneType, not a mapping"),
-        (("speed",), "fast", "watched speed is str, not a number of ms"),
-        (("speed",), -1.0, "watched speed = -1.0 is not a time in ms"),
-        (("speed",), True, "watched speed is bool"),
+        (("speed",), "fast", "watched speed is str, not a mapping"),
+        (("speed", "median_ms"), "fast", "watched speed.median_ms is str, not a number of ms"),
+        (("speed", "floor_ms"), -1.0, "watched speed.floor_ms = -1.0 is not a time in ms"),
+        (("speed", "floor_ms"), _DELETE, "watched speed.floor_ms is NoneType"),
+        (("speed", "median_ms"), True, "watched speed.median_ms is bool"),
     ],
 )
 def test_malformed_data_is_a_value_error_saying_what(

@@ -19,6 +19,7 @@ from pytest_loadtest._baseline._noise import (
 )
 from pytest_loadtest._baseline._rows import REPORTED, Delta, Row, table_lines
 from pytest_loadtest._baseline._storage import Baseline
+from pytest_loadtest._model._metrics import FLOOR_PERCENTILES
 from pytest_loadtest._model._result import LoadResult
 from pytest_loadtest._model._text import operation_label
 
@@ -83,6 +84,12 @@ class CheckResult:
             return "FAIL" if self.failed else "within noise"
         return "pass"
 
+    @property
+    def _reference_text(self) -> str:
+        if self.check.metric in FLOOR_PERCENTILES:
+            return "the reference workload's fastest timing"
+        return "reference workload"
+
     def message(self) -> str:
         """Test, operation, metric, baseline, current, threshold, and the noise verdict."""
         key, check = self.key, self.check
@@ -99,7 +106,7 @@ class CheckResult:
         if self.judged != self.current:
             head += (
                 f"{check.format_value(self.judged)} allowing for a machine "
-                f"{self.allowance:.2f}x slower than at the baseline (reference workload), "
+                f"{self.allowance:.2f}x slower than at the baseline ({self._reference_text}), "
             )
         if self.status == LOW_SAMPLE:
             return head + f"not checked: {self.noise.detail}"
@@ -250,6 +257,7 @@ def compare(
         comparison.rows.append(Row(entry.key, entry.kind, old.total, entry.total, deltas))
         known = {d.metric: d.noise for d in deltas}
         allowance = speed_allowance(old, entry)
+        floor_allowance = speed_allowance(old, entry, floor=True)
         past = history.of if history is not None else None
         for check in checks:
             verdict = known.get(check.metric) or noise(check.metric)
@@ -261,7 +269,7 @@ def compare(
                     entry.value(check.metric),
                     verdict,
                     entry.kind,
-                    allowance,
+                    floor_allowance if check.metric in FLOOR_PERCENTILES else allowance,
                     past(check.metric, entry, baseline.label) if past is not None else None,
                 )
             )
@@ -284,13 +292,19 @@ def compare(
     return comparison
 
 
-def speed_allowance(baseline: Entry, current: Entry) -> float:
+def speed_allowance(baseline: Entry, current: Entry, *, floor: bool = False) -> float:
     """How many times slower the machine ran for ``current`` than for ``baseline``, by their
-    reference times; 1 when it ran less than :data:`MIN_ALLOWANCE` times slower (the probe's
-    own spread), faster, or either is unknown (never stricter)."""
-    if not baseline.reference_ms or not current.reference_ms:
+    reference times (``floor``: by the reference workload's fastest timings, which is what
+    slows the fastest calls); 1 when it ran less than :data:`MIN_ALLOWANCE` times slower (the
+    probe's own spread), faster, or either is unknown (never stricter)."""
+    old, new = (
+        (baseline.reference_floor_ms, current.reference_floor_ms)
+        if floor
+        else (baseline.reference_ms, current.reference_ms)
+    )
+    if not old or not new:
         return 1.0
-    ratio = current.reference_ms / baseline.reference_ms
+    ratio = new / old
     return ratio if ratio >= MIN_ALLOWANCE else 1.0
 
 

@@ -134,7 +134,9 @@ def _monitoring(
     resources = watched.get("resources")
     databases = watched.get("database", [])
     allocations = watched.get("allocations", [])
-    result.reference_ms = watched.get("speed")
+    speed = watched.get("speed")
+    if speed is not None:
+        result.reference_ms, result.reference_floor_ms = speed.median_ms, speed.floor_ms
     if resources is not None:
         result.resources = resources.to_dict()
         by_window = resources.by_window(result.window)

@@ -26,13 +26,14 @@ from pytest_loadtest._monitor._leaks import AllocationTracker, soak_trend
 from pytest_loadtest._monitor._merge import merge_watched, watched_from_dict, watched_to_dict
 from pytest_loadtest._monitor._process import NoProcessReader
 from pytest_loadtest._monitor._resources import ResourceSampler
-from pytest_loadtest._monitor._speed import SpeedProbe
+from pytest_loadtest._monitor._speed import ReferenceTimes, SpeedProbe
 from pytest_loadtest._monitor._sqlalchemy import DatabaseWatch, reset_operation, set_operation
 
 __all__ = [
     "AllocationTracker",
     "DatabaseWatch",
     "NoProcessReader",
+    "ReferenceTimes",
     "ResourceSampler",
     "RunFacts",
     "SpeedProbe",

@@ -8,7 +8,8 @@ kind (the dict :func:`~pytest_loadtest._engine._build.build_result` reads):
 - ``"database"``: a list of :class:`~pytest_loadtest._monitor._statements.DatabaseStats`, one per
   watched engine, in the order the run watched them;
 - ``"allocations"``: a list of :class:`~pytest_loadtest._monitor._leaks.AllocationSite`;
-- ``"speed"``: the speed probe's reference time in ms, or ``None``.
+- ``"speed"``: the speed probe's :class:`~pytest_loadtest._monitor._speed.ReferenceTimes` (its
+  median and fastest timings), or ``None``.
 
 :func:`watched_to_dict` turns that into plain dicts, lists, strings, numbers, booleans and
 ``None`` (JSON and execnet carry it; histograms HDR-encoded, nothing the results, detectors or
@@ -27,12 +28,13 @@ from typing import Any, Final, TypeVar
 
 from pytest_loadtest._monitor._leaks import AllocationSite, merge_allocations
 from pytest_loadtest._monitor._samples import ResourceSamples
+from pytest_loadtest._monitor._speed import ReferenceTimes
 from pytest_loadtest._monitor._statements import DatabaseStats
 
 __all__ = ["WATCHED_VERSION", "merge_watched", "watched_from_dict", "watched_to_dict"]
 
 #: Version of the :func:`watched_to_dict` layout.
-WATCHED_VERSION: Final = 1
+WATCHED_VERSION: Final = 2
 _VERSION_KEY: Final = "watched_version"
 _KINDS: Final = ("resources", "database", "allocations", "speed")
 
@@ -55,15 +57,29 @@ def _items(value: object, where: str) -> list[Any]:
     return list(value)
 
 
-def _speed(value: object, where: str) -> float | None:
-    if value is None:
-        return None
+def _time_ms(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"watched {where} is {type(value).__name__}, not a number of ms")
-    speed = float(value)
-    if not math.isfinite(speed) or speed < 0:
-        raise ValueError(f"watched {where} = {speed!r} is not a time in ms")
-    return speed
+    ms = float(value)
+    if not math.isfinite(ms) or ms < 0:
+        raise ValueError(f"watched {where} = {ms!r} is not a time in ms")
+    return ms
+
+
+def _speed(value: object, where: str) -> ReferenceTimes | None:
+    if value is None:
+        return None
+    return _typed(value, ReferenceTimes, where)
+
+
+def _read_speed(value: object, where: str) -> ReferenceTimes | None:
+    if value is None:
+        return None
+    data = _mapping(value, where)
+    return ReferenceTimes(
+        _time_ms(data.get("median_ms"), f"{where}.median_ms"),
+        _time_ms(data.get("floor_ms"), f"{where}.floor_ms"),
+    )
 
 
 def watched_to_dict(watched: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,7 +101,12 @@ def watched_to_dict(watched: Mapping[str, Any]) -> dict[str, Any]:
                 for i, site in enumerate(_items(value, kind))
             ]
         elif kind == "speed":
-            out[kind] = _speed(value, kind)
+            speed = _speed(value, kind)
+            out[kind] = (
+                None
+                if speed is None
+                else {"median_ms": speed.median_ms, "floor_ms": speed.floor_ms}
+            )
         else:
             raise _unknown(kind)
     return out
@@ -165,7 +186,7 @@ def watched_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
             out[kind] = [_read_allocation(s, i) for i, s in enumerate(_list(value, kind))]
         elif kind == "speed":
             try:
-                out[kind] = _speed(value, kind)
+                out[kind] = _read_speed(value, kind)
             except TypeError as exc:
                 raise ValueError(str(exc)) from None
         else:
@@ -185,7 +206,8 @@ def merge_watched(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
       the first EXPLAIN plan); ``ValueError`` when the parts watched different numbers of
       engines;
     - ``"allocations"``: sites merged by ``file:line``, sizes and counts summed;
-    - ``"speed"``: the median of the parts' reference times (``None`` if none has one).
+    - ``"speed"``: the median of the parts' median timings and the median of their fastest
+      (``None`` if none has one).
 
     ``ValueError`` for no part or a kind that is none of the watchers'; ``TypeError`` for a
     value of the wrong type.
@@ -220,5 +242,12 @@ def merge_watched(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         )
     if "speed" in present:
         speeds = [s for part in parts if (s := _speed(part.get("speed"), "speed")) is not None]
-        out["speed"] = statistics.median(speeds) if speeds else None
+        out["speed"] = (
+            ReferenceTimes(
+                statistics.median(s.median_ms for s in speeds),
+                statistics.median(s.floor_ms for s in speeds),
+            )
+            if speeds
+            else None
+        )
     return out
