@@ -5,6 +5,7 @@ hand-made resource samples."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -93,7 +94,8 @@ def allocated() -> list[AllocationSite]:
 
 def speed() -> ReferenceTimes | None:
     """A real probe timing a workload that always says 2 ms."""
-    probe = SpeedProbe(interval=0.01, workload=lambda: 2_000_000)
+    cpu_clock = itertools.count(0, 2_000_000)  # 2 ms of CPU each, too
+    probe = SpeedProbe(interval=0.01, workload=lambda: 2_000_000, cpu_clock=lambda: next(cpu_clock))
     probe.start()
     deadline = time.monotonic() + 5  # a busy machine may starve the probe's thread a while
     while not probe._samples and time.monotonic() < deadline:

@@ -239,7 +239,7 @@ def test_allocations_merge_by_line_and_speed_takes_the_median() -> None:
     assert merged["speed"] == one
     times = [(3.0, 1.0), None, (1.0, 0.9), (2.5, 2.0), (9.0, 0.8)]
     speeds = [{"speed": None if t is None else ReferenceTimes(*t)} for t in times]
-    # the median of the medians, and of the fastest timings, each on its own
+    # the median of the median times, and of the CPU times, each on its own
     assert merge_watched(speeds)["speed"] == ReferenceTimes(2.75, 0.95)
     assert merge_watched([{"speed": None}, {}]) == {"speed": None}
 
@@ -302,8 +302,8 @@ _DELETE = object()
         (("allocations", 0), None, "allocations[0] is NoneType, not a mapping"),
         (("speed",), "fast", "watched speed is str, not a mapping"),
         (("speed", "median_ms"), "fast", "watched speed.median_ms is str, not a number of ms"),
-        (("speed", "floor_ms"), -1.0, "watched speed.floor_ms = -1.0 is not a time in ms"),
-        (("speed", "floor_ms"), _DELETE, "watched speed.floor_ms is NoneType"),
+        (("speed", "cpu_ms"), -1.0, "watched speed.cpu_ms = -1.0 is not a time in ms"),
+        (("speed", "cpu_ms"), _DELETE, "watched speed.cpu_ms is NoneType"),
         (("speed", "median_ms"), True, "watched speed.median_ms is bool"),
     ],
 )

@@ -148,6 +148,6 @@ def test_build_result_reads_a_merged_watched() -> None:
         [n_plus_one] = [f for f in result.findings if f.kind == "n_plus_one"]
         assert (n_plus_one.data["executions"], n_plus_one.data["calls"]) == (22, 4)
         assert result.reference_ms == 2.0
-        assert result.reference_floor_ms == 2.0
+        assert result.reference_cpu_ms == 2.0
         assert json.loads(json.dumps(result.to_dict(), default=str))  # the reports' input
         assert not math.isnan(result.resources["rss_mean_bytes"])

@@ -253,7 +253,7 @@ def benchmark_entry(entry: Entry) -> dict[str, Any]:
                 "load": entry.load,
                 "plugin_version": entry.plugin_version,
                 "reference_ms": entry.reference_ms,
-                "reference_floor_ms": entry.reference_floor_ms,
+                "reference_cpu_ms": entry.reference_cpu_ms,
             }
         },
         "options": {"timer": "pytest-loadtest", **entry.load},
@@ -298,10 +298,8 @@ def entry_from_benchmark(bench: Mapping[str, Any]) -> Entry | None:
             load=dict(load) if isinstance(load, Mapping) else {},
             plugin_version=text_field(ours, "plugin_version", ""),
             reference_ms=positive_field(ours, "reference_ms") if ours.get("reference_ms") else None,
-            reference_floor_ms=(
-                positive_field(ours, "reference_floor_ms")
-                if ours.get("reference_floor_ms")
-                else None
+            reference_cpu_ms=(
+                positive_field(ours, "reference_cpu_ms") if ours.get("reference_cpu_ms") else None
             ),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -87,7 +87,7 @@ class CheckResult:
     @property
     def _reference_text(self) -> str:
         if self.check.metric in FLOOR_PERCENTILES:
-            return "the reference workload's fastest timing"
+            return "the reference workload's CPU time"
         return "reference workload"
 
     def message(self) -> str:
@@ -257,7 +257,7 @@ def compare(
         comparison.rows.append(Row(entry.key, entry.kind, old.total, entry.total, deltas))
         known = {d.metric: d.noise for d in deltas}
         allowance = speed_allowance(old, entry)
-        floor_allowance = speed_allowance(old, entry, floor=True)
+        cpu_allowance = speed_allowance(old, entry, cpu=True)
         past = history.of if history is not None else None
         for check in checks:
             verdict = known.get(check.metric) or noise(check.metric)
@@ -269,7 +269,7 @@ def compare(
                     entry.value(check.metric),
                     verdict,
                     entry.kind,
-                    floor_allowance if check.metric in FLOOR_PERCENTILES else allowance,
+                    cpu_allowance if check.metric in FLOOR_PERCENTILES else allowance,
                     past(check.metric, entry, baseline.label) if past is not None else None,
                 )
             )
@@ -292,14 +292,14 @@ def compare(
     return comparison
 
 
-def speed_allowance(baseline: Entry, current: Entry, *, floor: bool = False) -> float:
+def speed_allowance(baseline: Entry, current: Entry, *, cpu: bool = False) -> float:
     """How many times slower the machine ran for ``current`` than for ``baseline``, by their
-    reference times (``floor``: by the reference workload's fastest timings, which is what
-    slows the fastest calls); 1 when it ran less than :data:`MIN_ALLOWANCE` times slower (the
-    probe's own spread), faster, or either is unknown (never stricter)."""
+    reference times (``cpu``: by the reference workload's CPU times, which is what slows the
+    fastest calls, that did not queue); 1 when it ran less than :data:`MIN_ALLOWANCE` times
+    slower (the probe's own spread), faster, or either is unknown (never stricter)."""
     old, new = (
-        (baseline.reference_floor_ms, current.reference_floor_ms)
-        if floor
+        (baseline.reference_cpu_ms, current.reference_cpu_ms)
+        if cpu
         else (baseline.reference_ms, current.reference_ms)
     )
     if not old or not new:

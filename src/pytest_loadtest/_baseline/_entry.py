@@ -146,8 +146,8 @@ class Entry(CallStatsMixin):
     plugin_version: str = ""
     #: how fast the machine ran (the run's reference time, ms; see ``_monitor._speed``)
     reference_ms: float | None = None
-    #: the reference workload's fastest timing, ms: how fast the CPU itself ran (``_speed``)
-    reference_floor_ms: float | None = None
+    #: the reference workload's CPU time, ms: how fast the CPU itself ran (``_speed``)
+    reference_cpu_ms: float | None = None
     _ranks: Ranks | None = field(default=None, repr=False)
 
     @property
@@ -207,7 +207,7 @@ def entries_from_result(result: LoadResult, version: str | None = None) -> list[
             load=load,
             plugin_version=version,
             reference_ms=result.reference_ms,
-            reference_floor_ms=result.reference_floor_ms,
+            reference_cpu_ms=result.reference_cpu_ms,
         )
 
     entries = []

@@ -136,7 +136,7 @@ def _monitoring(
     allocations = watched.get("allocations", [])
     speed = watched.get("speed")
     if speed is not None:
-        result.reference_ms, result.reference_floor_ms = speed.median_ms, speed.floor_ms
+        result.reference_ms, result.reference_cpu_ms = speed.median_ms, speed.cpu_ms
     if resources is not None:
         result.resources = resources.to_dict()
         by_window = resources.by_window(result.window)

@@ -133,7 +133,7 @@ class LoadResult(CallStatsMixin):
     attempts: list[dict[str, Any]] = field(default_factory=list)
     regressed: bool = False  # its test failed on a regression against the baseline
     reference_ms: float | None = None  # how fast the machine ran: a reference loop's median time
-    reference_floor_ms: float | None = None  # and its fastest: how fast the CPU itself ran
+    reference_cpu_ms: float | None = None  # and its median CPU time: how fast the CPU itself ran
     #: processes=N: each worker process's part (host, pid, users, calls, CPU, RSS, start skew;
     #: ``lost``: why and when a worker was lost, or None)
     workers: list[dict[str, Any]] = field(default_factory=list)
@@ -280,7 +280,7 @@ class LoadResult(CallStatsMixin):
             "attempts": self.attempts,
             "regressed": self.regressed,
             "reference_ms": self.reference_ms,
-            "reference_floor_ms": self.reference_floor_ms,
+            "reference_cpu_ms": self.reference_cpu_ms,
             "workers": self.workers,
             "settings": self.settings,
             "histogram": self.histogram.to_dict(),
@@ -334,8 +334,8 @@ class LoadResult(CallStatsMixin):
             attempts=list(data.get("attempts", [])),
             regressed=bool(data.get("regressed", False)),
             reference_ms=float(data["reference_ms"]) if data.get("reference_ms") else None,
-            reference_floor_ms=(
-                float(data["reference_floor_ms"]) if data.get("reference_floor_ms") else None
+            reference_cpu_ms=(
+                float(data["reference_cpu_ms"]) if data.get("reference_cpu_ms") else None
             ),
             workers=[dict(w) for w in data.get("workers") or []],
         )

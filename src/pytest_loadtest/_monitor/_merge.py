@@ -9,7 +9,7 @@ kind (the dict :func:`~pytest_loadtest._engine._build.build_result` reads):
   watched engine, in the order the run watched them;
 - ``"allocations"``: a list of :class:`~pytest_loadtest._monitor._leaks.AllocationSite`;
 - ``"speed"``: the speed probe's :class:`~pytest_loadtest._monitor._speed.ReferenceTimes` (its
-  median and fastest timings), or ``None``.
+  median time and CPU time), or ``None``.
 
 :func:`watched_to_dict` turns that into plain dicts, lists, strings, numbers, booleans and
 ``None`` (JSON and execnet carry it; histograms HDR-encoded, nothing the results, detectors or
@@ -78,7 +78,7 @@ def _read_speed(value: object, where: str) -> ReferenceTimes | None:
     data = _mapping(value, where)
     return ReferenceTimes(
         _time_ms(data.get("median_ms"), f"{where}.median_ms"),
-        _time_ms(data.get("floor_ms"), f"{where}.floor_ms"),
+        _time_ms(data.get("cpu_ms"), f"{where}.cpu_ms"),
     )
 
 
@@ -103,9 +103,7 @@ def watched_to_dict(watched: Mapping[str, Any]) -> dict[str, Any]:
         elif kind == "speed":
             speed = _speed(value, kind)
             out[kind] = (
-                None
-                if speed is None
-                else {"median_ms": speed.median_ms, "floor_ms": speed.floor_ms}
+                None if speed is None else {"median_ms": speed.median_ms, "cpu_ms": speed.cpu_ms}
             )
         else:
             raise _unknown(kind)
@@ -206,7 +204,7 @@ def merge_watched(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
       the first EXPLAIN plan); ``ValueError`` when the parts watched different numbers of
       engines;
     - ``"allocations"``: sites merged by ``file:line``, sizes and counts summed;
-    - ``"speed"``: the median of the parts' median timings and the median of their fastest
+    - ``"speed"``: the median of the parts' median times and the median of their CPU times
       (``None`` if none has one).
 
     ``ValueError`` for no part or a kind that is none of the watchers'; ``TypeError`` for a
@@ -245,7 +243,7 @@ def merge_watched(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["speed"] = (
             ReferenceTimes(
                 statistics.median(s.median_ms for s in speeds),
-                statistics.median(s.floor_ms for s in speeds),
+                statistics.median(s.cpu_ms for s in speeds),
             )
             if speeds
             else None

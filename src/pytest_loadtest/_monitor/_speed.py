@@ -4,11 +4,12 @@ A shared CI runner is slower when other jobs take its cores, and every latency o
 longer with no change in the code. :class:`SpeedProbe` times :func:`reference_workload` (a
 loop of integer arithmetic, about a millisecond on an idle core) every ``interval`` seconds on a
 thread of its own while the users run, so that it waits for the CPU and the GIL as the users'
-calls do; the median of its timings is the run's *reference time*, and the fastest its *floor*:
-a timing that nothing interrupted, which only a slower CPU lengthens, not a queue for it. A
-baseline comparison allows for a current run whose reference time is longer than the
-baseline's (the machine was slower), never the other way round; the fastest calls of a run
-(``p1`` .. ``p25``) are allowed for by the floor, which is what moves them.
+calls do; the median of its timings is the run's *reference time*. The median of the CPU time
+the loop took (its thread's, which waiting for the GIL or for a core does not add to) is the
+run's *reference CPU time*: how fast the CPU itself ran. A baseline comparison allows for a
+current run whose reference time is longer than the baseline's (the machine was slower), never
+the other way round; the fastest calls of a run (``p1`` .. ``p25``), which did not queue, are
+allowed for by the reference CPU time instead, since a queue does not slow them.
 """
 
 from __future__ import annotations
@@ -41,23 +42,30 @@ def reference_workload(rounds: int = REFERENCE_ROUNDS) -> int:
 @final
 @dataclass(frozen=True, slots=True)
 class ReferenceTimes:
-    """What the probe saw in a run: the median and the fastest timing, in ms."""
+    """What the probe saw in a run, in ms: the median time the workload took, and the median
+    CPU time."""
 
     median_ms: float
-    floor_ms: float
+    cpu_ms: float
 
 
 @final
 class SpeedProbe:
     """Times ``workload`` every ``interval`` seconds from :meth:`start` to :meth:`stop`, which
-    returns the median and the fastest timing (``None`` if it never ran)."""
+    returns the median time and CPU time it took (``None`` if it never ran). ``cpu_clock``: the
+    calling thread's CPU time in ns."""
 
     def __init__(
-        self, interval: float = PROBE_INTERVAL, workload: Callable[[], int] = reference_workload
+        self,
+        interval: float = PROBE_INTERVAL,
+        workload: Callable[[], int] = reference_workload,
+        cpu_clock: Callable[[], int] = time.thread_time_ns,
     ) -> None:
         self.interval = interval
         self._workload = workload
+        self._cpu_clock = cpu_clock
         self._samples: list[int] = []
+        self._cpu_samples: list[int] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,14 +76,20 @@ class SpeedProbe:
         self._thread.start()
 
     def _loop(self) -> None:
+        cpu = self._cpu_clock
         while not self._stop.wait(self.interval):
-            self._samples.append(self._workload())
+            began = cpu()
+            wall = self._workload()
+            self._cpu_samples.append(cpu() - began)
+            self._samples.append(wall)
 
     def stop(self, end_ns: int | None = None) -> ReferenceTimes | None:
-        """Stop; the median and fastest timings, or ``None`` without one."""
+        """Stop; the median time and CPU time, or ``None`` without a timing."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         if not self._samples:
             return None
-        return ReferenceTimes(statistics.median(self._samples) / 1e6, min(self._samples) / 1e6)
+        return ReferenceTimes(
+            statistics.median(self._samples) / 1e6, statistics.median(self._cpu_samples) / 1e6
+        )
