@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 
 from pytest_loadtest._monitor._speed import SpeedProbe, reference_workload
 
@@ -16,8 +17,16 @@ def test_the_reference_workload_takes_time_in_proportion_to_its_rounds() -> None
 
 def test_the_probe_gives_the_median_time_and_cpu_time_of_its_timings_in_ms() -> None:
     timings = itertools.cycle([3_000_000, 1_000_000, 2_000_000])
-    # a CPU clock read before and after each timing: 0.5 ms of CPU each, whatever the time took
-    cpu_clock = itertools.count(0, 500_000)
+
+    # a CPU clock read before and after each timing: 0.7, 0.5 and 0.9 ms of CPU in turn
+    def cpu_reads() -> Iterator[int]:
+        now = 0
+        for spent in itertools.cycle([700_000, 500_000, 900_000]):
+            yield now
+            now += spent
+            yield now
+
+    cpu_clock = cpu_reads()
     probe = SpeedProbe(
         interval=0.001, workload=lambda: next(timings), cpu_clock=lambda: next(cpu_clock)
     )
@@ -28,7 +37,7 @@ def test_the_probe_gives_the_median_time_and_cpu_time_of_its_timings_in_ms() -> 
     times = probe.stop()
     assert times is not None
     assert 1.0 <= times.median_ms <= 3.0  # of samples of 1, 2 and 3 ms
-    assert times.cpu_ms == 0.5
+    assert times.cpu_ms == 0.5  # the least: the CPU at its best
     assert probe._thread is not None
     assert not probe._thread.is_alive()
 

@@ -87,7 +87,7 @@ class CheckResult:
     @property
     def _reference_text(self) -> str:
         if self.check.metric in FLOOR_PERCENTILES:
-            return "the reference workload's CPU time"
+            return "the reference workload's least CPU time"
         return "reference workload"
 
     def message(self) -> str:
@@ -294,9 +294,10 @@ def compare(
 
 def speed_allowance(baseline: Entry, current: Entry, *, cpu: bool = False) -> float:
     """How many times slower the machine ran for ``current`` than for ``baseline``, by their
-    reference times (``cpu``: by the reference workload's CPU times, which is what slows the
-    fastest calls, that did not queue); 1 when it ran less than :data:`MIN_ALLOWANCE` times
-    slower (the probe's own spread), faster, or either is unknown (never stricter)."""
+    reference times (``cpu``: by the reference workload's least CPU times, which is what slows
+    the fastest calls, that did not queue and met the CPU at its best); 1 when it ran less
+    than :data:`MIN_ALLOWANCE` times slower (the probe's own spread), faster, or either is
+    unknown (never stricter)."""
     old, new = (
         (baseline.reference_cpu_ms, current.reference_cpu_ms)
         if cpu

@@ -146,7 +146,7 @@ class Entry(CallStatsMixin):
     plugin_version: str = ""
     #: how fast the machine ran (the run's reference time, ms; see ``_monitor._speed``)
     reference_ms: float | None = None
-    #: the reference workload's CPU time, ms: how fast the CPU itself ran (``_speed``)
+    #: the reference workload's least CPU time, ms: the CPU at its best (``_speed``)
     reference_cpu_ms: float | None = None
     _ranks: Ranks | None = field(default=None, repr=False)
 

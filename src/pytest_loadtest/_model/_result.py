@@ -133,7 +133,7 @@ class LoadResult(CallStatsMixin):
     attempts: list[dict[str, Any]] = field(default_factory=list)
     regressed: bool = False  # its test failed on a regression against the baseline
     reference_ms: float | None = None  # how fast the machine ran: a reference loop's median time
-    reference_cpu_ms: float | None = None  # and its median CPU time: how fast the CPU itself ran
+    reference_cpu_ms: float | None = None  # its least CPU time: the CPU at its best
     #: processes=N: each worker process's part (host, pid, users, calls, CPU, RSS, start skew;
     #: ``lost``: why and when a worker was lost, or None)
     workers: list[dict[str, Any]] = field(default_factory=list)

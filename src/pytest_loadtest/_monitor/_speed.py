@@ -4,12 +4,12 @@ A shared CI runner is slower when other jobs take its cores, and every latency o
 longer with no change in the code. :class:`SpeedProbe` times :func:`reference_workload` (a
 loop of integer arithmetic, about a millisecond on an idle core) every ``interval`` seconds on a
 thread of its own while the users run, so that it waits for the CPU and the GIL as the users'
-calls do; the median of its timings is the run's *reference time*. The median of the CPU time
-the loop took (its thread's, which waiting for the GIL or for a core does not add to) is the
-run's *reference CPU time*: how fast the CPU itself ran. A baseline comparison allows for a
-current run whose reference time is longer than the baseline's (the machine was slower), never
-the other way round; the fastest calls of a run (``p1`` .. ``p25``), which did not queue, are
-allowed for by the reference CPU time instead, since a queue does not slow them.
+calls do; the median of its timings is the run's *reference time*. The least CPU time the
+loop took (its thread's, which waiting for the GIL or for a core does not add to) is the run's
+*reference CPU time*: how fast the CPU ran at its best moments. A baseline comparison allows for
+a current run whose reference time is longer than the baseline's (the machine was slower), never
+the other way round; the fastest calls of a run (``p1`` .. ``p25``), which did not queue and met
+the CPU at its best, are allowed for by the reference CPU time instead.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def reference_workload(rounds: int = REFERENCE_ROUNDS) -> int:
 @final
 @dataclass(frozen=True, slots=True)
 class ReferenceTimes:
-    """What the probe saw in a run, in ms: the median time the workload took, and the median
-    CPU time."""
+    """What the probe saw in a run, in ms: the median time the workload took, and its least CPU
+    time."""
 
     median_ms: float
     cpu_ms: float
@@ -52,8 +52,8 @@ class ReferenceTimes:
 @final
 class SpeedProbe:
     """Times ``workload`` every ``interval`` seconds from :meth:`start` to :meth:`stop`, which
-    returns the median time and CPU time it took (``None`` if it never ran). ``cpu_clock``: the
-    calling thread's CPU time in ns."""
+    returns the median time and the least CPU time it took (``None`` if it never ran).
+    ``cpu_clock``: the calling thread's CPU time in ns."""
 
     def __init__(
         self,
@@ -84,12 +84,10 @@ class SpeedProbe:
             self._samples.append(wall)
 
     def stop(self, end_ns: int | None = None) -> ReferenceTimes | None:
-        """Stop; the median time and CPU time, or ``None`` without a timing."""
+        """Stop; the median time and the least CPU time, or ``None`` without a timing."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         if not self._samples:
             return None
-        return ReferenceTimes(
-            statistics.median(self._samples) / 1e6, statistics.median(self._cpu_samples) / 1e6
-        )
+        return ReferenceTimes(statistics.median(self._samples) / 1e6, min(self._cpu_samples) / 1e6)
