@@ -13,6 +13,7 @@ from pytest_loadtest._baseline._checks import parse_checks
 from pytest_loadtest._baseline._entry import EntryKey
 from pytest_loadtest._baseline._paired import (
     PairedVerdict,
+    checks_held,
     family_size,
     judge_pairs,
     pairs_needed,
@@ -198,3 +199,19 @@ def test_alpha_is_split_over_the_checks_judged() -> None:
     assert [v.needed for v in five] == [None, None]
     six = [v for v in judge_pairs(_pairs([1.0] * 6, [2.0] * 6), checks) if v.key == TOTAL]
     assert [(v.needed, v.regressed) for v in six] == [(6, True), (6, True)]
+
+
+def test_a_check_on_too_few_calls_is_left_unjudged_as_load_compare_fail_leaves_it() -> None:
+    # p1 needs 1,000 calls in each run (10 below it): runs of 500 are left out, not judged on
+    # their 5th fastest call, and take no share of alpha
+    pairs = [
+        (saved_run(seed, n=500), saved_run(seed + 100, slower=2.0, n=500)) for seed in range(5)
+    ]
+    (p1, p50) = judge_pairs(pairs, parse_checks("p1:10%,p50:10%"))
+    assert (p1.base, p1.low_sample, p1.needed, p1.regressed) == ((), 5, None, False)
+    assert p1.line() == (
+        f"UNJUDGED {TOTAL.label()} p1 +10%: low sample, p1 needs 1,000 calls in each run, "
+        "and 5 pairs had fewer"
+    )
+    assert (p50.worse, p50.needed, p50.regressed) == (5, 5, True)  # alpha not split in two
+    assert checks_held(pairs, parse_checks("p1:10%,p50:10%")) == 1

@@ -47,8 +47,10 @@ def report(session: Session, verdicts: Sequence[PairedVerdict]) -> int:
         print(f"{PROG}: the base failed its tests in rounds {_rounds(session.failed['base'])}")
     if failed:
         print(f"{PROG}: FAILED: head runs failed their tests in rounds {_rounds(failed)}")
-    unjudged = len(verdicts) - len(judged)
+    low = sum(not v.base for v in verdicts)
+    unjudged = len(verdicts) - len(judged) - low
     held = f"{len(judged)} judged" + (f", {unjudged} held by too few pairs" if unjudged else "")
+    held += f", {low} on too few calls" if low else ""
     if regressed:
         print(f"{PROG}: FAILED: {len(regressed)} of {len(judged)} checks regressed ({held})")
     elif not judged:

@@ -32,6 +32,7 @@ from typing import Final, final
 
 from pytest_loadtest._baseline._checks import RegressionCheck, format_change
 from pytest_loadtest._baseline._entry import EntryKey
+from pytest_loadtest._baseline._noise import min_calls_for
 from pytest_loadtest._baseline._storage import Baseline
 
 __all__ = [
@@ -79,6 +80,8 @@ class PairedVerdict:
     base: tuple[float, ...]
     head: tuple[float, ...]
     needed: int | None  # pairs worse that fail the check (None: too few pairs to ever fail)
+    #: pairs left out because a run had fewer calls than the metric needs (p1: 1,000)
+    low_sample: int = 0
 
     def _worsening(self) -> list[float]:
         check = self.check
@@ -91,8 +94,10 @@ class PairedVerdict:
 
     @property
     def change(self) -> float:
-        """The median of the pairs' changes, in the threshold's terms (positive: worse)."""
-        return statistics.median(self._worsening())
+        """The median of the pairs' changes, in the threshold's terms (positive: worse; ``nan``
+        without a pair)."""
+        changes = self._worsening()
+        return statistics.median(changes) if changes else math.nan
 
     @property
     def regressed(self) -> bool:
@@ -130,6 +135,13 @@ class PairedVerdict:
         value = check.format_value
         count = len(self.base)
         head = "REGRESSION" if self.regressed else "ok"
+        if not count:
+            needs = min_calls_for(check.metric)
+            return (
+                f"UNJUDGED {self.key.label()} {check.metric} {check.threshold_text()}: low sample, "
+                f"{check.metric} needs {needs:,} calls in each run, and {self.low_sample} "
+                f"pairs had fewer"
+            )
         if self.needed is None:
             head, rule = "UNJUDGED", f"held by {count} pairs, too few to ever fail it"
         else:
@@ -143,25 +155,36 @@ class PairedVerdict:
         )
 
 
+_Figures = tuple[EntryKey, RegressionCheck, list[float], list[float], int]
+
+
 def _figures(
     pairs: Sequence[tuple[Baseline, Baseline]], checks: Sequence[RegressionCheck]
-) -> list[tuple[EntryKey, RegressionCheck, list[float], list[float]]]:
+) -> list[_Figures]:
+    """Each check of each test and operation: the base's and head's figures of the pairs that
+    hold it with enough calls on both sides, and how many pairs had too few (as
+    ``--load-compare-fail`` judges: 10 calls beyond a percentile, 20 for the rest)."""
     keys = dict.fromkeys(key for _, head in pairs for key in head.entries)
-    figures: list[tuple[EntryKey, RegressionCheck, list[float], list[float]]] = []
+    figures: list[_Figures] = []
     for key in keys:
         for check in checks:
             base: list[float] = []
             head: list[float] = []
+            low = 0
+            needs = min_calls_for(check.metric)
             for old, new in pairs:
                 before, after = old.entries.get(key), new.entries.get(key)
                 if before is None or after is None:
+                    continue
+                if min(before.total, after.total) < needs:
+                    low += 1
                     continue
                 b, h = before.value(check.metric), after.value(check.metric)
                 if math.isfinite(b) and math.isfinite(h):
                     base.append(b)
                     head.append(h)
-            if base:
-                figures.append((key, check, base, head))
+            if base or low:
+                figures.append((key, check, base, head, low))
     return figures
 
 
@@ -187,18 +210,18 @@ def judge_pairs(
     that the same code on both sides fails any of them: each is judged at ``alpha / k``,
     ``k`` from :func:`family_size` (the number of checks, less those too few pairs hold)."""
     figures = _figures(pairs, checks)
-    each = alpha / family_size([len(base) for _, _, base, _ in figures], alpha)
+    each = alpha / family_size([len(base) for _, _, base, _, _ in figures], alpha)
     return [
-        PairedVerdict(key, check, tuple(base), tuple(head), worse_needed(len(base), each))
-        for key, check, base, head in figures
+        PairedVerdict(key, check, tuple(base), tuple(head), worse_needed(len(base), each), low)
+        for key, check, base, head, low in figures
     ]
 
 
 def checks_held(
     pairs: Sequence[tuple[Baseline, Baseline]], checks: Sequence[RegressionCheck]
 ) -> int:
-    """How many checks some pair holds a figure of on both sides."""
-    return len(_figures(pairs, checks))
+    """How many checks some pair holds a figure of on both sides, with enough calls."""
+    return sum(bool(base) for _, _, base, _, _ in _figures(pairs, checks))
 
 
 def one_sided(pairs: Sequence[tuple[Baseline, Baseline]]) -> tuple[list[str], list[str]]:
