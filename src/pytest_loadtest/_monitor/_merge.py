@@ -9,7 +9,7 @@ kind (the dict :func:`~pytest_loadtest._engine._build.build_result` reads):
   watched engine, in the order the run watched them;
 - ``"allocations"``: a list of :class:`~pytest_loadtest._monitor._leaks.AllocationSite`;
 - ``"speed"``: the speed probe's :class:`~pytest_loadtest._monitor._speed.ReferenceTimes` (its
-  median time and CPU time), or ``None``.
+  median time and least CPU time), or ``None``.
 
 :func:`watched_to_dict` turns that into plain dicts, lists, strings, numbers, booleans and
 ``None`` (JSON and execnet carry it; histograms HDR-encoded, nothing the results, detectors or
@@ -204,7 +204,7 @@ def merge_watched(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
       the first EXPLAIN plan); ``ValueError`` when the parts watched different numbers of
       engines;
     - ``"allocations"``: sites merged by ``file:line``, sizes and counts summed;
-    - ``"speed"``: the median of the parts' median times and the median of their CPU times
+    - ``"speed"``: the median of the parts' median times and the median of their least CPU times
       (``None`` if none has one).
 
     ``ValueError`` for no part or a kind that is none of the watchers'; ``TypeError`` for a
