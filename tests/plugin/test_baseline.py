@@ -560,7 +560,8 @@ def test_runs_of_other_machines_are_named(pytester: pytest.Pytester) -> None:
         (
             "--load-compare-fail=p96:10%",
             "ERROR: --load-compare-fail: bad regression check 'p96:10%': unknown metric 'p96'"
-            " (allowed: p50, p75, p90, p95, p99, p99.9, mean, max, throughput, error_rate)",
+            " (allowed: p1, p5, p10, p25, p50, p75, p90, p95, p99, p99.9, mean, max, throughput,"
+            " error_rate)",
         ),
         (
             "--load-compare-fail=throughput:+5%",
