@@ -223,13 +223,17 @@ def test_compare_takes_the_run_asked_for(pytester: pytest.Pytester, which: str, 
 
 
 # -- regression checks --------------------------------------------------------------------------
+def save_then_slow_down(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Save a run of SLOWED as main, then make its checkout 25 times slower."""
+    pytester.makepyfile(test_slowed=SLOWED)
+    pytester.runpytest("-m", "load", "--load-save=main").assert_outcomes(passed=2)
+    monkeypatch.setenv("LOADTEST_DELAY", "0.025")
+
+
 def test_slowed_target_fails_its_own_test(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(test_slowed=SLOWED)
-    pytester.runpytest("-m", "load", "--load-save=main").assert_outcomes(passed=2)
-
-    monkeypatch.setenv("LOADTEST_DELAY", "0.025")
+    save_then_slow_down(pytester, monkeypatch)
     result = pytester.runpytest(
         "-m", "load", "--load-compare", CHECKS, "--load-save=main", "--junitxml=junit.xml"
     )
@@ -275,10 +279,7 @@ def test_the_fastest_calls_are_checked_too(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # p5: what the code costs when nothing queues; a 25x slower checkout moves it with the rest
-    pytester.makepyfile(test_slowed=SLOWED)
-    pytester.runpytest("-m", "load", "--load-save=main").assert_outcomes(passed=2)
-
-    monkeypatch.setenv("LOADTEST_DELAY", "0.025")
+    save_then_slow_down(pytester, monkeypatch)
     result = pytester.runpytest("-m", "load", "--load-compare", "--load-compare-fail=p5:50%")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
