@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
-from pytest_loadtest._baseline._checks import RegressionCheck, format_change
+from pytest_loadtest._baseline._checks import RegressionCheck
 from pytest_loadtest._baseline._entry import EntryKey
 from pytest_loadtest._baseline._noise import min_calls_for
 from pytest_loadtest._baseline._storage import Baseline
@@ -111,11 +111,7 @@ class PairedVerdict:
 
     def changes(self) -> list[str]:
         """Each pair's change, as the threshold reads: ``+31.0%``."""
-        check = self.check
-        return [
-            format_change(check.definition, b, h, relative=check.relative)
-            for b, h in zip(self.base, self.head, strict=True)
-        ]
+        return [self.check.change_text(b, h) for b, h in zip(self.base, self.head, strict=True)]
 
     def change_text(self) -> str:
         """:attr:`change` as the threshold reads: ``+23.9%``, ``-19.2%`` (a fall of
@@ -123,9 +119,8 @@ class PairedVerdict:
         check = self.check
         definition = check.definition
         signed = -self.change if definition.higher_is_better else self.change
-        if check.relative and not definition.is_fraction:
-            return format_change(definition, 1.0, 1.0 + signed, relative=True)
-        return format_change(definition, 0.0, signed, relative=False)
+        origin = 1.0 if check.relative and not definition.is_fraction else 0.0
+        return check.change_text(origin, origin + signed)
 
     def line(self) -> str:
         """``REGRESSION tests/t.py::test_x [read] p50 +10%: 6 of 6 pairs worse (fails at 6),
